@@ -1,0 +1,24 @@
+"""Wiring only: what the grading service consumes and how it handles it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grassroots.contract import Topic
+from grassroots.plumbing.service import ServiceDefinition, build_app
+
+from grading.handlers import HANDLERS
+
+DEFINITION = ServiceDefinition(
+    name="grading",
+    topics=(
+        Topic.CAMPAIGN_LIFECYCLE,
+        Topic.ORG_BRANCHES,
+        Topic.GRADING_INPUTS,
+        Topic.RECTIFICATION_RESULTS,
+    ),
+    handlers=HANDLERS,
+    migrations=Path(__file__).parent.parent / "migrations",
+)
+
+app = build_app(DEFINITION)

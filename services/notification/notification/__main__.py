@@ -1,0 +1,5 @@
+from grassroots.plumbing.service import run
+
+from notification.app import DEFINITION
+
+run(DEFINITION)

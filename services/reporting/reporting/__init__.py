@@ -1,0 +1,1 @@
+"""The reporting service: read models, the query API, exports and the dashboard."""

@@ -1,0 +1,18 @@
+"""The public contract: envelope, event models, topics, labels."""
+
+from grassroots.contract.envelope import CONTENT_TYPE, CloudEvent
+from grassroots.contract.parsing import ContractViolation, RejectionCode, parse_event
+from grassroots.contract.registry import ALL_TOPICS, EVENTS, EventSpec, Topic, dlq_topic
+
+__all__ = [
+    "ALL_TOPICS",
+    "CONTENT_TYPE",
+    "EVENTS",
+    "CloudEvent",
+    "ContractViolation",
+    "EventSpec",
+    "RejectionCode",
+    "Topic",
+    "dlq_topic",
+    "parse_event",
+]

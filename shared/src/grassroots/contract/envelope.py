@@ -1,0 +1,77 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) every record on every topic carries."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from grassroots.contract.common import Identifier
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+CountyCode = Field(pattern=r"^[0-9]{6}$", description="6-digit county code, e.g. 610526 (蒲城县).")
+
+
+class CloudEvent(BaseModel):
+    """Envelope attributes; subclasses fix `type` and `data` for one event type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Which `data` field the subject must equal (branch_id or campaign_id).
+    subject_field: ClassVar[str] = "branch_id"
+    campaign_scoped: ClassVar[bool] = True
+
+    specversion: Literal["1.0"] = Field(description='CloudEvents version, always "1.0".')
+    id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Unique per source; the platform de-duplicates on (source, id).",
+    )
+    source: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^\S+$",
+        description="The publishing system, e.g. /counties/610526/edu-office.",
+    )
+    type: str = Field(description="The event type.")
+    time: AwareDatetime = Field(description="RFC 3339 with offset: when it happened.")
+    subject: Identifier = Field(
+        description="branch_id for branch events, campaign_id for campaign events; the Kafka key."
+    )
+    countycode: str = CountyCode
+    campaignid: Identifier | None = Field(
+        None, description="The campaign, e.g. pucheng-edu-2012; required for every type but org.*."
+    )
+    datacontenttype: Literal["application/json"] | None = Field(
+        None, description="application/json"
+    )
+    dataschema: str | None = Field(
+        None, max_length=500, description="Optional URI of data's schema."
+    )
+    traceparent: str | None = Field(
+        None, max_length=55, description="W3C trace context (extension)."
+    )
+    data: BaseModel
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        subject_value = getattr(self.data, self.subject_field)
+        if self.subject != subject_value:
+            raise ValueError(
+                f"subject {self.subject!r} must equal data.{self.subject_field} {subject_value!r}"
+            )
+        if self.campaign_scoped and self.campaignid is None:
+            raise ValueError(f"campaignid is required for {self.type}")
+        data_campaign = getattr(self.data, "campaign_id", None)
+        if data_campaign is not None and self.campaignid != data_campaign:
+            raise ValueError(
+                f"campaignid {self.campaignid!r} must equal data.campaign_id {data_campaign!r}"
+            )
+        return self
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,123 @@
+"""`grading.inputs` and `grading.results`: classification and grading (分类定级)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from grassroots.contract.common import (
+    ContractModel,
+    Identifier,
+    InputSource,
+    Level,
+    LongText,
+    Round,
+    Scores,
+    ShortText,
+)
+
+VETO_DESCRIPTION = "一票否决: a reason that makes the branch's level weak whatever its scores."
+
+
+class SelfEvaluated(ContractModel):
+    branch_id: Identifier = Field(description="The branch that evaluated itself (党组织自评).")
+    round: Round = Field(description="initial or final.")
+    scores: Scores = Field(description="The branch's own scores.")
+    summary: LongText | None = Field(None, description="The self-evaluation's text.")
+    veto_reason: ShortText | None = Field(None, description=VETO_DESCRIPTION)
+
+
+class Appraised(ContractModel):
+    branch_id: Identifier = Field(
+        description="The branch appraised by members and the public (党员群众评议)."
+    )
+    round: Round = Field(description="initial or final.")
+    raters: int = Field(ge=1, le=1_000_000, description="How many people rated; at least 1.")
+    scores: Scores = Field(description="The raters' average scores.")
+    veto_reason: ShortText | None = Field(None, description=VETO_DESCRIPTION)
+
+
+class SuperiorRated(ContractModel):
+    branch_id: Identifier = Field(description="The branch rated by its superior (上级党组织评定).")
+    round: Round = Field(description="initial or final.")
+    rater_org_id: Identifier = Field(description="The superior organisation that rated.")
+    scores: Scores = Field(description="The superior's scores.")
+    override_level: Level | None = Field(
+        None, description="The superior decides: a level that replaces the computed one."
+    )
+    override_reason: ShortText | None = Field(
+        None, description="Written reason for the override; required with override_level."
+    )
+    veto_reason: ShortText | None = Field(None, description=VETO_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _reason_with_override(self) -> Self:
+        if self.override_level is not None and not self.override_reason:
+            raise ValueError("override_reason is required when override_level is given")
+        return self
+
+
+class Basis(StrEnum):
+    COMPUTED = "computed"
+    OVERRIDE = "override"
+
+
+class BranchGraded(ContractModel):
+    branch_id: Identifier = Field(description="The graded branch.")
+    round: Round = Field(description="initial or final.")
+    level: Level = Field(description="The level determined.")
+    total: float = Field(ge=0, le=100, description="Weighted total, mean of the five criteria.")
+    scores: Scores = Field(description="Weighted score per criterion.")
+    basis: Basis = Field(description="computed by the rules, or override by the superior.")
+    previous_level: Level | None = Field(None, description="Final round: the initial level.")
+    moved_up: bool | None = Field(
+        None, description="Final round: final level above initial (晋位升级)."
+    )
+    computed_level: Level | None = Field(
+        None, description="The level the rules gave before an override, veto, quota or upgrade cap."
+    )
+    override_reason: ShortText | None = Field(
+        None, description="The superior's reason, with basis override."
+    )
+    veto_reason: ShortText | None = Field(None, description="Set when a veto made the level weak.")
+    quota_limited: bool | None = Field(
+        None, description="True when the strong quota moved this branch down to fairly_strong."
+    )
+    completion_rate: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Final round: the rectification completion rate used by the upgrade rule.",
+    )
+    settled: bool | None = Field(
+        None, description="Final round: false when no settlement arrived (completion taken as 0)."
+    )
+    upgrade_capped: bool | None = Field(
+        None,
+        description="Final round: true when the upgrade rule held the level at the initial one.",
+    )
+
+
+class BranchIncomplete(ContractModel):
+    branch_id: Identifier = Field(description="The branch that could not be graded.")
+    round: Round = Field(description="initial or final.")
+    missing: list[InputSource] = Field(
+        min_length=1, description="Inputs missing at phase close: self, appraisal, superior."
+    )
+
+
+class LevelCounts(ContractModel):
+    strong: int = Field(ge=0)
+    fairly_strong: int = Field(ge=0)
+    average: int = Field(ge=0)
+    weak: int = Field(ge=0)
+
+
+class ResultsPublished(ContractModel):
+    campaign_id: Identifier = Field(description="The campaign.")
+    round: Round = Field(description="The round whose results are now published.")
+    counts: LevelCounts = Field(description="Branches per level.")
+    incomplete: int = Field(ge=0, description="Branches that could not be graded.")
+    moved_up: int | None = Field(None, ge=0, description="Final round: branches that moved up.")

@@ -1,0 +1,56 @@
+"""The one table of Chinese labels shown to people; code, events and APIs use the English codes."""
+
+from __future__ import annotations
+
+LABELS: dict[str, dict[str, str]] = {
+    "level": {"strong": "强", "fairly_strong": "较强", "average": "一般", "weak": "薄弱"},
+    "round": {"initial": "初评", "final": "终评"},
+    "phase": {
+        "survey_grading": "调查摸底、分类定级",
+        "rectification": "集中整改、晋位升级",
+        "emulation": "学习先进、创先争优",
+        "assessment": "分析评估、巩固成果",
+    },
+    "criterion": {
+        "leadership": "领导班子好",
+        "membership": "党员队伍好",
+        "mechanism": "工作机制好",
+        "performance": "工作业绩好",
+        "reputation": "群众反映好",
+    },
+    "input_source": {
+        "self": "党组织自评",
+        "appraisal": "党员群众评议",
+        "superior": "上级党组织评定",
+    },
+    "org_kind": {"committee": "党委", "general_branch": "党总支", "branch": "党支部"},
+    "basis": {"computed": "按规则计算", "override": "上级评定"},
+    "problem_source": {
+        "survey": "调研发现",
+        "members": "党员提出",
+        "public": "群众反映",
+        "self": "自查",
+    },
+    "task_kind": {"immediate": "立即整改", "gradual": "逐步整改"},
+    "task_status": {"open": "进行中", "completed": "已完成", "overdue": "已逾期"},
+    "review": {"pending": "待审核", "approved": "已通过", "returned": "已退回"},
+    "honour": {"advanced_organization": "先进基层党组织", "excellent_member": "优秀共产党员"},
+    "activity": {
+        "themed_activity": "主题活动",
+        "innovation_measure": "创新举措",
+        "pairing": "结对共建",
+        "village_visit": "在职党员进村入户",
+        "double_help": "双帮双比",
+    },
+    "lagging_reason": {
+        "task_overdue": "整改任务逾期",
+        "commitment_missing": "未按时公开承诺",
+        "grading_incomplete": "定级材料不全",
+    },
+    "channel": {"email": "电子邮件", "webhook": "系统推送", "inbox": "站内信"},
+}
+
+
+def label(table: str, code: str) -> str:
+    """The Chinese label of a code; the code itself when no label is known."""
+    return LABELS.get(table, {}).get(code, code)

@@ -1,0 +1,1 @@
+"""Plumbing every service uses: settings, Kafka, PostgreSQL, inbox, outbox, DLQ, metrics."""

@@ -1,0 +1,87 @@
+"""asyncpg pool bound to the service's own schema, and the migration runner."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for json_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            json_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(dsn: str, schema: str, *, size: int = 5) -> asyncpg.Pool:
+    """A pool whose every connection works in `schema` (search_path as a server setting)."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=size,
+        init=_init_connection,
+        server_settings={"search_path": schema, "application_name": f"grassroots-{schema}"},
+        command_timeout=60,
+    )
+    assert pool is not None
+    return pool
+
+
+def _migration_files(directory: Path, prefix: str) -> list[tuple[str, str, str]]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        if not _MIGRATION_NAME.match(path.name):
+            raise ValueError(f"migration file name must look like 0001_what_it_does.sql: {path}")
+        sql = path.read_text(encoding="utf-8")
+        found.append((f"{prefix}:{path.stem}", sql, hashlib.sha256(sql.encode()).hexdigest()))
+    return found
+
+
+async def migrate(conn: asyncpg.Connection, schema: str, service_migrations: Path) -> list[str]:
+    """Apply the shared then the service's numbered SQL files not yet recorded; return them."""
+    pending = _migration_files(SHARED_MIGRATIONS, "shared") + _migration_files(
+        service_migrations, schema
+    )
+    applied: list[str] = []
+    async with conn.transaction():
+        # One migrator at a time per schema, even with several replicas starting together.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
+        await conn.execute(
+            f"""CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+                   version text PRIMARY KEY,
+                   checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        rows = await conn.fetch(f"SELECT version, checksum FROM {schema}.schema_migrations")
+        done = {row["version"]: row["checksum"] for row in rows}
+        for version, sql, checksum in pending:
+            if version in done:
+                if done[version] != checksum:
+                    raise RuntimeError(f"migration {version} changed after it was applied")
+                continue
+            await conn.execute(f"SET LOCAL search_path TO {schema}")
+            await conn.execute(sql)
+            await conn.execute(
+                f"INSERT INTO {schema}.schema_migrations (version, checksum) VALUES ($1, $2)",
+                version,
+                checksum,
+            )
+            applied.append(version)
+    return applied
+
+
+async def ping(pool: asyncpg.Pool) -> bool:
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            value: Any = await conn.fetchval("SELECT 1", timeout=2)
+            return bool(value == 1)
+    except Exception:
+        return False

@@ -1,0 +1,72 @@
+"""What a service's event handler receives, and how it refuses an event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+
+from grassroots.contract import EVENTS, CloudEvent
+from grassroots.plumbing.outbox import OutgoingRecord
+
+
+class Rejected(Exception):
+    """Raised by a handler, before it writes anything, to dead-letter the event with a reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class HandlerContext:
+    """One event's unit of work: the open transaction, the clock, and what to emit."""
+
+    conn: asyncpg.Connection
+    service: str
+    now: dt.datetime
+    emitted: list[OutgoingRecord] = field(default_factory=list)
+
+    def emit(
+        self,
+        event_type: str,
+        data: BaseModel,
+        *,
+        countycode: str,
+        campaignid: str | None,
+        event_id: str | None = None,
+        time: dt.datetime | None = None,
+    ) -> CloudEvent:
+        """Append an event of ours to the outbox (committed with the handler's transaction)."""
+        envelope_model: type[CloudEvent] = EVENTS[event_type].envelope_model
+        subject = getattr(data, envelope_model.subject_field)
+        event = envelope_model(
+            specversion="1.0",
+            id=event_id or str(uuid.uuid4()),
+            source=f"/grassroots/{self.service}",
+            type=event_type,
+            time=time or self.now,
+            subject=subject,
+            countycode=countycode,
+            campaignid=campaignid,
+            datacontenttype="application/json",
+            data=data,
+        )
+        self.emitted.append(OutgoingRecord.for_event(event))
+        return event
+
+
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+"""async def on_<event>(ctx, event) -> None; the event is the type's envelope model."""

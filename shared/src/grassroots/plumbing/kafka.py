@@ -1,0 +1,75 @@
+"""Kafka: explicit topic creation, the idempotent producer, the FastStream broker."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from grassroots.contract import ALL_TOPICS, dlq_topic
+
+log = logging.getLogger(__name__)
+
+# Large enough for a dead-lettered record of a few MB plus our headers.
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
+
+
+def platform_topics() -> list[str]:
+    """Every topic of the contract and its dead-letter topic."""
+    return [name for topic in ALL_TOPICS for name in (topic, dlq_topic(topic))]
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Iterable[str], *, partitions: int
+) -> list[str]:
+    """Create the topics that do not exist yet (auto-creation is off on our brokers)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [topic for topic in topics if topic not in existing]
+        if missing:
+            # Another service may create one between our list and create: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            topic,
+                            num_partitions=partitions,
+                            replication_factor=1,
+                            topic_configs={"max.message.bytes": str(MAX_REQUEST_BYTES)},
+                        )
+                        for topic in missing
+                    ]
+                )
+        return missing
+    finally:
+        await admin.close()
+
+
+def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
+    """Idempotent producer: acks=all, no duplicates from retries, order kept per partition."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_request_size=MAX_REQUEST_BYTES,
+        request_timeout_ms=30000,
+    )
+
+
+def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        max_request_size=MAX_REQUEST_BYTES,
+        logger=logging.getLogger(f"grassroots.{client_id}.broker"),
+    )

@@ -1,0 +1,229 @@
+"""Wiring a service: settings, pool and migrations, broker and batch subscriber, outbox relay,
+and the HTTP app with /healthz and /metrics. Services declare what they are; this runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvicorn
+from aiokafka import ConsumerRecord
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from grassroots.plumbing import database, metrics
+from grassroots.plumbing.consumer import BatchApplier
+from grassroots.plumbing.handling import Clock, Handler, system_clock
+from grassroots.plumbing.kafka import ensure_topics, make_broker, make_producer, platform_topics
+from grassroots.plumbing.outbox import OutboxRelay
+from grassroots.plumbing.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What a service is: its name (= schema = consumer group), topics, handlers, migrations."""
+
+    name: str
+    topics: Sequence[str]
+    handlers: Mapping[str, Handler]
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    # Long-running tasks (sweeps, schedulers) started after the consumer, given the runtime.
+    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
+    clock: Clock = system_clock
+
+
+@dataclass
+class Runtime:
+    definition: ServiceDefinition
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    broker: KafkaBroker
+    relay: OutboxRelay
+    applier: BatchApplier
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a batch, retrying through transient outages until the database commits."""
+        service = self.definition.name
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            wait=wait_exponential_jitter(initial=0.1, max=5),
+            before_sleep=lambda state: metrics.TRANSIENT_RETRIES.labels(service, "apply").inc(),
+            reraise=True,
+        ):
+            with attempt, metrics.BATCH_SECONDS.labels(service).time():
+                async with self.pool.acquire() as conn:
+                    written = await self.applier.apply(conn, records)
+        metrics.BATCH_SIZE.labels(service).observe(len(records))
+        if written:
+            self.relay.wake()
+
+
+def _utf8_headers(record: ConsumerRecord[bytes, bytes]) -> ConsumerRecord[bytes, bytes]:
+    # FastStream decodes header values as UTF-8; hostile bytes there must not crash the consumer.
+    def readable(value: bytes | None) -> bool:
+        try:
+            (value or b"").decode()
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    if all(readable(value) for _, value in record.headers):
+        return record
+    return dataclasses.replace(
+        record, headers=[(name, value) for name, value in record.headers if readable(value)]
+    )
+
+
+async def _tolerant_parser(records: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    message = await original(tuple(_utf8_headers(record) for record in records))
+    message.raw_message = tuple(records)
+    return message
+
+
+async def _no_decoding(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    return None  # records are parsed and validated by BatchApplier, once
+
+
+async def _connect_with_retry(settings: ServiceSettings, schema: str) -> asyncpg.Pool:
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        wait=wait_exponential_jitter(initial=0.2, max=3),
+        reraise=True,
+    ):
+        with attempt:
+            return await database.create_pool(
+                settings.database_url.get_secret_value(), schema, size=settings.db_pool_size
+            )
+    raise AssertionError("unreachable")
+
+
+def subscribe(
+    broker: KafkaBroker,
+    runtime_ref: list[Runtime],
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+) -> None:
+    subscriber = broker.subscriber(
+        *definition.topics,
+        group_id=definition.name,
+        group_instance_id=settings.consumer_instance_id or f"{definition.name}-0",
+        batch=True,
+        max_records=settings.consumer_batch_size,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        parser=_tolerant_parser,
+        decoder=_no_decoding,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        include_in_schema=False,
+    )
+
+    @subscriber
+    async def on_records(body: Any, msg: KafkaMessage) -> None:
+        await runtime_ref[0].apply(msg.raw_message)
+        await msg.ack()  # only after the database transaction committed
+
+
+def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+    """The service's ASGI app; its lifespan starts and stops everything."""
+    runtime_ref: list[Runtime] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config = settings or ServiceSettings()
+        name = definition.name
+        pool = await _connect_with_retry(config, name)
+        async with pool.acquire() as conn:
+            applied = await database.migrate(conn, name, definition.migrations)
+        if applied:
+            log.info("%s: applied migrations %s", name, ", ".join(applied))
+        await ensure_topics(
+            config.kafka_bootstrap_servers, platform_topics(), partitions=config.topic_partitions
+        )
+        producer = make_producer(config.kafka_bootstrap_servers, client_id=f"{name}-outbox")
+        await producer.start()
+        relay = OutboxRelay(pool, producer, service=name, batch_size=config.outbox_batch_size)
+        broker = make_broker(config.kafka_bootstrap_servers, client_id=name)
+        runtime = Runtime(
+            definition,
+            config,
+            pool,
+            broker,
+            relay,
+            BatchApplier(service=name, handlers=definition.handlers, clock=definition.clock),
+        )
+        runtime_ref.append(runtime)
+        app.state.runtime = runtime
+        subscribe(broker, runtime_ref, definition, config)
+        relay.start()
+        await broker.start()
+        runtime.tasks = [asyncio.create_task(job(runtime)) for job in definition.background]
+        log.info("%s: consuming %s", name, ", ".join(definition.topics))
+        try:
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            await broker.stop()
+            await relay.stop()
+            await producer.stop()
+            await pool.close()
+
+    app = FastAPI(title=f"Grassroots {definition.name}", lifespan=lifespan)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        runtime = runtime_ref[0] if runtime_ref else None
+        database_up = runtime is not None and await database.ping(runtime.pool)
+        broker_up = runtime is not None and await runtime.broker.ping(timeout=2.0)
+        status = 200 if database_up and broker_up else 503
+        return JSONResponse(
+            {"service": definition.name, "database": database_up, "broker": broker_up},
+            status_code=status,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def run(definition: ServiceDefinition) -> None:
+    """Entry point of `python -m <service>`."""
+    settings = ServiceSettings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        build_app(definition, settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )

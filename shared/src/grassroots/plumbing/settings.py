@@ -1,0 +1,25 @@
+"""Service settings from the environment (GRASSROOTS_*); secrets never have defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRASSROOTS_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    database_url: SecretStr = Field(
+        description="This service's own role, e.g. postgresql://grading:…"
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+    topic_partitions: int = Field(4, ge=1, le=256, description="Partitions of topics we create.")
+    consumer_batch_size: int = Field(500, ge=1, le=10_000)
+    consumer_instance_id: str | None = Field(
+        None, description="Static group membership id; one per replica (default: <service>-0)."
+    )
+    db_pool_size: int = Field(5, ge=2, le=50)
+    outbox_batch_size: int = Field(1000, ge=1, le=10_000)
+    log_level: str = "INFO"
