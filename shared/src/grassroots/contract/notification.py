@@ -22,6 +22,7 @@ class NotificationOutcome(ContractModel):
     recipient: ShortText = Field(description="Email address, webhook endpoint name, or branch_id.")
     cause_event_id: ShortText = Field(description="The id of the event that caused it.")
     attempts: int = Field(ge=1, description="Delivery attempts made.")
+    branch_id: Identifier | None = Field(None, description="The branch it concerned, if one.")
     error: str | None = Field(
         None, max_length=2000, description="Why it failed (notification.failed)."
     )

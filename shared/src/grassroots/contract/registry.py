@@ -62,6 +62,8 @@ def _spec(
 
 
 _CAMPAIGN: dict[str, Any] = {"subject_field": "campaign_id"}
+# Notifications are keyed by their own id; campaignid is set when they concern a campaign.
+_NOTIFICATION: dict[str, Any] = {"subject_field": "notification_id", "campaign_scoped": False}
 
 EVENTS: dict[str, EventSpec] = {
     spec.event_type: spec
@@ -208,12 +210,14 @@ EVENTS: dict[str, EventSpec] = {
             Topic.NOTIFICATION_RESULTS,
             notification.NotificationOutcome,
             "A notification was delivered.",
+            **_NOTIFICATION,
         ),
         _spec(
             "notification.failed",
             Topic.NOTIFICATION_RESULTS,
             notification.NotificationOutcome,
             "A notification could not be delivered.",
+            **_NOTIFICATION,
         ),
     )
 }

@@ -1,0 +1,211 @@
+"""Valid example events, one builder per type; tests, the demo and the docs start from these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from grassroots.contract.registry import EVENTS
+
+COUNTY = "610526"
+CAMPAIGN = "pucheng-edu-2012"
+OFFICE_SOURCE = "/counties/610526/edu-office"
+CST = dt.timezone(dt.timedelta(hours=8))
+
+SCORES = {
+    "leadership": 85.0,
+    "membership": 82.0,
+    "mechanism": 80.0,
+    "performance": 88.0,
+    "reputation": 84.0,
+}
+
+DATA: dict[str, dict[str, Any]] = {
+    "campaign.launched": {
+        "campaign_id": CAMPAIGN,
+        "name": "蒲城县教育系统基层组织建设年",
+        "year": 2012,
+        "phases": [
+            {"phase": "survey_grading", "opens_on": "2012-03-01", "closes_on": "2012-04-15"},
+            {"phase": "rectification", "opens_on": "2012-04-16", "closes_on": "2012-06-30"},
+            {"phase": "emulation", "opens_on": "2012-07-01", "closes_on": "2012-08-15"},
+            {"phase": "assessment", "opens_on": "2012-08-16", "closes_on": "2012-09-30"},
+        ],
+    },
+    "campaign.phase_opened": {"campaign_id": CAMPAIGN, "phase": "survey_grading"},
+    "campaign.phase_closed": {"campaign_id": CAMPAIGN, "phase": "survey_grading"},
+    "org.branch_registered": {
+        "branch_id": "610526-edu-0007",
+        "name": "蒲城县城关中学党支部",
+        "kind": "branch",
+        "parent_id": "610526-edu-committee",
+        "unit": "蒲城县城关中学",
+        "township": "城关镇",
+        "secretary": {"name": "王建国", "email": "wangjianguo@example.org"},
+        "member_count": 23,
+    },
+    "grading.self_evaluated": {
+        "branch_id": "610526-edu-0007",
+        "round": "initial",
+        "scores": SCORES,
+    },
+    "grading.appraised": {
+        "branch_id": "610526-edu-0007",
+        "round": "initial",
+        "raters": 41,
+        "scores": SCORES,
+    },
+    "grading.superior_rated": {
+        "branch_id": "610526-edu-0007",
+        "round": "initial",
+        "rater_org_id": "610526-edu-committee",
+        "scores": SCORES,
+    },
+    "grading.branch_graded": {
+        "branch_id": "610526-edu-0007",
+        "round": "initial",
+        "level": "fairly_strong",
+        "total": 83.8,
+        "scores": SCORES,
+        "basis": "computed",
+    },
+    "grading.branch_incomplete": {
+        "branch_id": "610526-edu-0007",
+        "round": "initial",
+        "missing": ["appraisal"],
+    },
+    "grading.results_published": {
+        "campaign_id": CAMPAIGN,
+        "round": "initial",
+        "counts": {"strong": 30, "fairly_strong": 61, "average": 48, "weak": 9},
+        "incomplete": 4,
+    },
+    "rectification.problem_listed": {
+        "branch_id": "610526-edu-0007",
+        "problem_id": "p-1",
+        "description": "党员活动室设施陈旧",
+        "source": "public",
+        "needs_superior": True,
+    },
+    "rectification.commitment_published": {
+        "branch_id": "610526-edu-0007",
+        "commitment_id": "c-0007",
+        "revision": 1,
+        "tasks": [
+            {
+                "task_id": "t-1",
+                "problem_id": "p-1",
+                "title": "更新党员活动室",
+                "responsible": "王建国",
+                "requirement": "六月底前完成",
+                "measures": "申请经费、统一采购",
+                "deadline": "2012-06-30",
+                "kind": "gradual",
+            }
+        ],
+    },
+    "rectification.commitment_reviewed": {
+        "branch_id": "610526-edu-0007",
+        "commitment_id": "c-0007",
+        "revision": 1,
+        "decision": "returned",
+        "guidance": "请细化整改措施",
+        "reviewer_org_id": "610526-edu-committee",
+    },
+    "rectification.task_progressed": {
+        "branch_id": "610526-edu-0007",
+        "task_id": "t-1",
+        "percent": 50,
+    },
+    "rectification.task_completed": {
+        "branch_id": "610526-edu-0007",
+        "task_id": "t-1",
+        "evidence": "验收记录",
+    },
+    "rectification.task_overdue": {
+        "branch_id": "610526-edu-0007",
+        "task_id": "t-1",
+        "deadline": "2012-06-30",
+        "responsible": "王建国",
+    },
+    "rectification.problem_escalated": {
+        "branch_id": "610526-edu-0007",
+        "problem_id": "p-1",
+        "to_org_id": "610526-edu-committee",
+    },
+    "rectification.commitment_missing": {"branch_id": "610526-edu-0007", "due": "2012-05-01"},
+    "rectification.branch_settled": {
+        "branch_id": "610526-edu-0007",
+        "tasks_total": 5,
+        "tasks_completed": 4,
+        "tasks_overdue": 1,
+        "completion_rate": 0.8,
+    },
+    "emulation.commended": {
+        "branch_id": "610526-edu-0007",
+        "honour": "advanced_organization",
+        "title": "先进基层党组织",
+    },
+    "emulation.activity_reported": {
+        "branch_id": "610526-edu-0007",
+        "kind": "village_visit",
+        "title": "在职党员进村入户",
+        "held_on": "2012-07-12",
+    },
+    "assessment.branch_reviewed": {
+        "branch_id": "610526-edu-0007",
+        "score": 86,
+        "process_solid": True,
+        "problems_solved": True,
+        "advance_visible": True,
+    },
+    "notification.delivered": {
+        "notification_id": "n-1",
+        "kind": "grading_result",
+        "channel": "email",
+        "recipient": "wangjianguo@example.org",
+        "cause_event_id": "e-1",
+        "attempts": 1,
+    },
+    "notification.failed": {
+        "notification_id": "n-2",
+        "kind": "grading_result",
+        "channel": "webhook",
+        "recipient": "county-office",
+        "cause_event_id": "e-1",
+        "attempts": 5,
+        "error": "HTTP 503",
+    },
+}
+
+
+def envelope(
+    event_type: str,
+    data: dict[str, Any] | None = None,
+    *,
+    campaign_id: str = CAMPAIGN,
+    county: str = COUNTY,
+    source: str = OFFICE_SOURCE,
+    event_id: str | None = None,
+    time: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """A complete CloudEvent as a JSON-ready dict; `data` defaults to the type's example."""
+    payload = dict(DATA[event_type] if data is None else data)
+    subject_field = EVENTS[event_type].envelope_model.subject_field
+    if "campaign_id" in EVENTS[event_type].data_model.model_fields:
+        payload["campaign_id"] = campaign_id
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": source,
+        "type": event_type,
+        "time": (time or dt.datetime(2012, 3, 20, 8, 0, tzinfo=CST)).isoformat(),
+        "subject": payload[subject_field],
+        "countycode": county,
+        "datacontenttype": "application/json",
+        "data": payload,
+    }
+    if EVENTS[event_type].envelope_model.campaign_scoped:
+        event["campaignid"] = campaign_id
+    return event
