@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from grassroots.contract import EVENTS, ContractViolation, RejectionCode, parse_event
 from grassroots.contract.examples import DATA, SCORES, envelope
 

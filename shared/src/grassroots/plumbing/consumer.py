@@ -17,6 +17,7 @@ from aiokafka import ConsumerRecord
 from grassroots.contract import CloudEvent, ContractViolation, RejectionCode, dlq_topic, parse_event
 from grassroots.plumbing import metrics, outbox
 from grassroots.plumbing.handling import Clock, Handler, HandlerContext, Rejected
+from grassroots.plumbing.kafka import dead_letter_owner
 from grassroots.plumbing.outbox import OutgoingRecord
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ class BatchApplier:
             try:
                 event = parse_event(record.value or b"", topic=record.topic)
             except ContractViolation as violation:
+                if dead_letter_owner(record.topic) != self.service:
+                    metrics.EVENTS_CONSUMED.labels(self.service, "unknown", "invalid_skipped").inc()
+                    continue
                 metrics.EVENTS_CONSUMED.labels(self.service, "unknown", "dead_lettered").inc()
                 dead.append(
                     dead_letter(
@@ -142,6 +146,11 @@ class BatchApplier:
             for item in repeated:
                 if known.get((item.event.source, item.event.id)) == item.content_hash:
                     metrics.EVENTS_CONSUMED.labels(self.service, item.event.type, "duplicate").inc()
+                    continue
+                if dead_letter_owner(item.record.topic) != self.service:
+                    metrics.EVENTS_CONSUMED.labels(
+                        self.service, item.event.type, "invalid_skipped"
+                    ).inc()
                     continue
                 metrics.EVENTS_CONSUMED.labels(self.service, item.event.type, "dead_lettered").inc()
                 out.append(

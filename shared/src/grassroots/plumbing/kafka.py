@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 
 
+# Several services consume the same topic; a record that breaks the contract is dead-lettered
+# once, by the topic's owner, so the county office sees each bad record once. The others skip it.
+DEAD_LETTER_OWNERS = {"grading.inputs": "grading", "rectification.inputs": "rectification"}
+DEFAULT_DEAD_LETTER_OWNER = "reporting"  # it reads every topic
+
+
+def dead_letter_owner(topic: str) -> str:
+    return DEAD_LETTER_OWNERS.get(topic, DEFAULT_DEAD_LETTER_OWNER)
+
+
 def platform_topics() -> list[str]:
     """Every topic of the contract and its dead-letter topic."""
     return [name for topic in ALL_TOPICS for name in (topic, dlq_topic(topic))]

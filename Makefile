@@ -1,0 +1,42 @@
+# The platform's front door. `make up` starts everything with a demo campaign; `make test` runs
+# every test. Both install what they need (uv, Python deps, PostgreSQL, Kafka) themselves.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+ENV := . deploy/env.sh &&
+
+.PHONY: up down test lint contract deps infra topics demo status
+
+deps:  ## Python and the locked dependencies
+	@command -v $(UV) >/dev/null || python3 -m pip install -q --user uv==$(UV_VERSION) \
+	  || python3 -m pip install -q --break-system-packages uv==$(UV_VERSION)
+	@$(UV) sync --frozen --quiet
+
+infra:  ## PostgreSQL and Kafka on loopback, roles, schemas, topics
+	@deploy/infra.sh up
+	@$(ENV) $(UV) run --frozen grassroots topics create
+
+up: deps infra  ## the whole platform, with a demo campaign
+	@deploy/services.sh up
+	@$(ENV) $(UV) run --frozen grassroots demo
+	@echo "Platform up. Reporting: http://127.0.0.1:8080/  (make down to stop)"
+
+down:
+	@deploy/services.sh down
+	@deploy/infra.sh down
+
+status:
+	@deploy/infra.sh status; deploy/services.sh status
+
+lint: deps
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen mypy shared/src services tests
+
+contract: deps  ## regenerate the JSON Schemas and the AsyncAPI document
+	@$(UV) run --frozen grassroots contract write
+
+test: deps lint infra  ## every test, on the real broker and database
+	@deploy/services.sh down >/dev/null  # a running demo would share the consumer groups
+	@$(ENV) $(UV) run --frozen pytest

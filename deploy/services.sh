@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The four services as local processes (no Docker), on the infrastructure of deploy/infra.sh.
+#
+#   deploy/services.sh up|down|status
+#
+# Logs: $GRASSROOTS_STATE/logs/<service>.log; pids: $GRASSROOTS_STATE/run/<service>.pid.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=env.sh
+. "$REPO/deploy/env.sh"
+RUN_DIR=$GRASSROOTS_STATE/run
+LOG_DIR=$GRASSROOTS_STATE/logs
+PYTHON=$REPO/.venv/bin/python
+declare -A PORTS=([reporting]=8080 [grading]=8081 [rectification]=8082 [notification]=8083)
+SERVICES=(grading rectification notification reporting)
+
+running() { [[ -f $RUN_DIR/$1.pid ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+up() {
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  local service url_var
+  for service in "${SERVICES[@]}"; do
+    if running "$service"; then echo "$service: already running"; continue; fi
+    url_var=${service^^}_DATABASE_URL
+    GRASSROOTS_DATABASE_URL=${!url_var:?run deploy/infra.sh up first} \
+      GRASSROOTS_HTTP_PORT=${PORTS[$service]} \
+      setsid "$PYTHON" -m "$service" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$service.pid"
+  done
+  for service in "${SERVICES[@]}"; do
+    local deadline=$((SECONDS + 60))
+    until curl -fsS "http://127.0.0.1:${PORTS[$service]}/healthz" >/dev/null 2>&1; do
+      if ! running "$service" || ((SECONDS > deadline)); then
+        echo "$service: did not become healthy; last log lines:" >&2
+        tail -n 20 "$LOG_DIR/$service.log" >&2
+        exit 1
+      fi
+      sleep 0.3
+    done
+    echo "$service: up on http://127.0.0.1:${PORTS[$service]}"
+  done
+}
+
+down() {
+  local service pid
+  for service in "${SERVICES[@]}"; do
+    running "$service" || { rm -f "$RUN_DIR/$service.pid"; continue; }
+    pid=$(cat "$RUN_DIR/$service.pid")
+    kill "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$RUN_DIR/$service.pid"
+    echo "$service: stopped"
+  done
+}
+
+status() {
+  local service ok=0
+  for service in "${SERVICES[@]}"; do
+    if running "$service"; then echo "$service: up (pid $(cat "$RUN_DIR/$service.pid"), port ${PORTS[$service]})"
+    else echo "$service: down"; ok=1; fi
+  done
+  return $ok
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

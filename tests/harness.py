@@ -1,0 +1,222 @@
+"""Drives the platform from outside, as a county system would: processes, Kafka, HTTP.
+
+Needs the local infrastructure (`deploy/infra.sh up`) and its environment (`. deploy/env.sh`);
+`make test` provides both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+REPO = Path(__file__).resolve().parents[1]
+SERVICES = ("grading", "rectification", "notification", "reporting")
+# Test ports differ from `make up`'s, so a forgotten demo does not answer for the tests.
+TEST_PORTS = {"reporting": 18080, "grading": 18081, "rectification": 18082, "notification": 18083}
+
+
+def env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(
+            f"{name} is not set: run the tests with `make test` (it sources deploy/env.sh)"
+        )
+    return value
+
+
+def bootstrap() -> str:
+    return env("GRASSROOTS_KAFKA_BOOTSTRAP_SERVERS")
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    log_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        environment = {
+            **os.environ,
+            "GRASSROOTS_DATABASE_URL": env(f"{self.name.upper()}_DATABASE_URL"),
+            "GRASSROOTS_HTTP_PORT": str(self.port),
+            **self.extra_env,
+        }
+        log = (self.log_dir / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.name], env=environment, stdout=log, stderr=log, cwd=REPO
+        )
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see its log"
+                )
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not healthy after {timeout}s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a crash."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Platform:
+    """The four services as processes on the real broker and database."""
+
+    def __init__(self, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.services = {name: ServiceProcess(name, TEST_PORTS[name], log_dir) for name in SERVICES}
+
+    def start(self) -> None:
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            service.wait_healthy()
+
+    def restart(self, name: str, *, crash: bool = True) -> None:
+        service = self.services[name]
+        service.kill() if crash else service.stop()
+        service.start()
+        service.wait_healthy()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+
+def publish_with_tool(
+    events: Iterable[dict[str, Any]], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """Publish through `grassroots publish`, the tool county systems use."""
+    path = tmp_path / f"events-{uuid.uuid4().hex[:8]}.jsonl"
+    path.write_text(
+        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "grassroots.cli", "publish", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+
+
+async def produce_raw(topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> None:
+    """Publish raw bytes, bypassing validation, as a broken county system would."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap(), enable_idempotence=True, max_request_size=5 * 1024 * 1024
+    )
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+class TopicWatcher:
+    """Reads a topic from its end at creation time: what was published after the test began."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(), enable_auto_commit=False)
+        self.seen: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def __aenter__(self) -> TopicWatcher:
+        await self.consumer.start()
+        cluster = await self.consumer._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(self.topic) or set()
+        if not partitions:
+            await self.consumer.stop()
+            raise RuntimeError(f"topic {self.topic} does not exist")
+        assignment = [TopicPartition(self.topic, p) for p in partitions]
+        self.consumer.assign(assignment)
+        await self.consumer.seek_to_end(*assignment)
+        for tp in assignment:  # resolve positions now, before the test publishes
+            await self.consumer.position(tp)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def wait_for(
+        self,
+        predicate: Callable[[ConsumerRecord[bytes, bytes]], bool],
+        *,
+        count: int = 1,
+        within: float = 30,
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        deadline = time.monotonic() + within
+        while True:
+            matching = [r for r in self.seen if predicate(r)]
+            if len(matching) >= count:
+                return matching
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(matching)}/{count} matching records on {self.topic}")
+            batch = await self.consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
+            for records in batch.values():
+                self.seen.extend(records)
+
+
+async def eventually(check: Callable[[], Any], *, within: float = 30, interval: float = 0.2) -> Any:
+    """Poll an async or sync check until it returns something truthy, or fail at the deadline."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {within}s (last result: {result!r})")
+        await asyncio.sleep(interval)
+
+
+async def admin_connection() -> asyncpg.Connection:
+    return await asyncpg.connect(env("GRASSROOTS_ADMIN_DSN"))
+
+
+def header(record: ConsumerRecord[bytes, bytes], name: str) -> str:
+    """A header's value as text; empty when absent."""
+    for key, value in record.headers:
+        if key == name:
+            return bytes(value).decode()
+    return ""
