@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ import typer
 from grassroots.contract import documents
 from grassroots.plumbing.kafka import ensure_topics, make_producer, platform_topics
 from grassroots.publishing import Checked, check_lines, publish_events
+from grassroots.simulation import CampaignSimulation
 
 app = typer.Typer(help="Grassroots platform tools.", no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="Kafka topics of the platform.", no_args_is_help=True)
@@ -76,3 +78,20 @@ def write_contract(folder: Path = CONTRACT_FOLDER) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def demo(
+    bootstrap_servers: Bootstrap = "127.0.0.1:9092",
+    branches: Annotated[int, typer.Option(help="Branches in the demo county.")] = 150,
+    seed: Annotated[int, typer.Option(help="Same seed, same events.")] = 2012,
+) -> None:
+    """Publish the demo campaign: Pucheng's schools, graded, in the middle of rectification."""
+    simulation = CampaignSimulation(seed=seed, branches=branches)
+    lines = [json.dumps(event, ensure_ascii=False).encode() for event in simulation.events()]
+    checked = check_lines(lines)
+    if checked.bad:  # the generator must produce only valid events
+        typer.echo(f"demo generator produced an invalid event: {checked.bad[0]}", err=True)
+        raise typer.Exit(1)
+    published = asyncio.run(_publish(bootstrap_servers, checked))
+    typer.echo(f"demo campaign {simulation.campaign_id}: {published} events published")
