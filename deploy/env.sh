@@ -29,7 +29,9 @@ _grassroots_env() {
   kport=${GRASSROOTS_KAFKA_PORT:-9092}
   cport=${GRASSROOTS_KAFKA_CONTROLLER_PORT:-9093}
 
-  export GRASSROOTS_STATE=$state
+  # Output only: GRASSROOTS_STATE stays an input, so sourcing this file from
+  # one clone never redirects another clone's infra.sh to this state folder.
+  export GRASSROOTS_STATE_DIR=$state
   export GRASSROOTS_PG_ROOT=$pg_root
   export GRASSROOTS_PG_HOST=127.0.0.1
   export GRASSROOTS_PG_PORT=$port

@@ -28,7 +28,7 @@ DEPLOY=$REPO/deploy
 # shellcheck source=env.sh
 . "$DEPLOY/env.sh"
 
-STATE=$GRASSROOTS_STATE
+STATE=$GRASSROOTS_STATE_DIR
 LOG_DIR=$STATE/logs
 SECRETS=$STATE/secrets.env
 SERVICES=(grading rectification notification reporting)
