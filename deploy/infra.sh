@@ -102,11 +102,12 @@ ensure_packages() {
 }
 
 # PostgreSQL refuses to run as root: everything server-side runs as `postgres`.
+# From /, since the caller's cwd may be closed to postgres (all paths are absolute).
 as_pg() {
   if [[ $(id -un) == postgres ]]; then
-    "$@"
+    (cd / && "$@")
   else
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   fi
 }
 
