@@ -3,14 +3,14 @@
 #
 #   deploy/services.sh up|down|status
 #
-# Logs: $GRASSROOTS_STATE/logs/<service>.log; pids: $GRASSROOTS_STATE/run/<service>.pid.
+# Logs: $GRASSROOTS_STATE_DIR/logs/<service>.log; pids: $GRASSROOTS_STATE_DIR/run/<service>.pid.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 # shellcheck source=env.sh
 . "$REPO/deploy/env.sh"
-RUN_DIR=$GRASSROOTS_STATE/run
-LOG_DIR=$GRASSROOTS_STATE/logs
+RUN_DIR=$GRASSROOTS_STATE_DIR/run
+LOG_DIR=$GRASSROOTS_STATE_DIR/logs
 PYTHON=$REPO/.venv/bin/python
 declare -A PORTS=([reporting]=8080 [grading]=8081 [rectification]=8082 [notification]=8083)
 SERVICES=(grading rectification notification reporting)

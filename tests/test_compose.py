@@ -461,23 +461,7 @@ def normalize(distribution: str) -> str:
     return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
-SHARED_LACKS_FASTAPI = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "grassroots.plumbing.service imports fastapi, but grassroots-shared does not declare it, "
-        "so this image would fail at start-up (only grassroots-reporting pulls fastapi in). "
-        "Fix: add fastapi to shared/pyproject.toml, `uv lock`, then remove this mark."
-    ),
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=() if name == "reporting" else SHARED_LACKS_FASTAPI)
-        for name in SERVICES
-    ],
-)
+@pytest.mark.parametrize("name", SERVICES)
 def test_image_installs_everything_the_service_imports(name: str) -> None:
     closure = locked_closure(f"grassroots-{name}")
     owners = packages_distributions()

@@ -1,5 +1,4 @@
-from grassroots.plumbing.service import run
-
 from grading.app import DEFINITION
+from grassroots.plumbing.service import run
 
 run(DEFINITION)

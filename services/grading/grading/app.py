@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grading.handlers import HANDLERS
+from grading.rounds import compute_closing_rounds
 from grassroots.contract import Topic
 from grassroots.plumbing.service import ServiceDefinition, build_app
-
-from grading.handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(
     name="grading",
@@ -19,6 +19,7 @@ DEFINITION = ServiceDefinition(
     ),
     handlers=HANDLERS,
     migrations=Path(__file__).parent.parent / "migrations",
+    background=(compute_closing_rounds,),
 )
 
 app = build_app(DEFINITION)

@@ -1,5 +1,4 @@
 from grassroots.plumbing.service import run
-
 from notification.app import DEFINITION
 
 run(DEFINITION)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from grassroots.contract import Topic
 from grassroots.plumbing.service import ServiceDefinition, build_app
-
 from notification.handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(

@@ -1,5 +1,4 @@
 from grassroots.plumbing.service import run
-
 from rectification.app import DEFINITION
 
 run(DEFINITION)

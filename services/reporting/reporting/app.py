@@ -6,7 +6,6 @@ from pathlib import Path
 
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.service import ServiceDefinition, build_app
-
 from reporting.handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(

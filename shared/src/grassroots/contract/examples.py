@@ -62,6 +62,13 @@ DATA: dict[str, dict[str, Any]] = {
         "rater_org_id": "610526-edu-committee",
         "scores": SCORES,
     },
+    "grading.result_corrected": {
+        "branch_id": "610526-edu-0007",
+        "round": "initial",
+        "level": "average",
+        "reason": "复核发现自评材料不实",
+        "corrected_by_org_id": "610526-edu-committee",
+    },
     "grading.branch_graded": {
         "branch_id": "610526-edu-0007",
         "round": "initial",

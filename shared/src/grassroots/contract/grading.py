@@ -10,7 +10,6 @@ from pydantic import Field, model_validator
 from grassroots.contract.common import (
     ContractModel,
     Identifier,
-    InputSource,
     Level,
     LongText,
     Round,
@@ -98,14 +97,37 @@ class BranchGraded(ContractModel):
         None,
         description="Final round: true when the upgrade rule held the level at the initial one.",
     )
+    corrected: bool | None = Field(
+        None,
+        description="True when this result corrects an earlier one (grading.result_corrected).",
+    )
+
+
+class MissingInput(StrEnum):
+    SELF = "self"
+    APPRAISAL = "appraisal"
+    SUPERIOR = "superior"
+    REGISTRATION = "registration"
 
 
 class BranchIncomplete(ContractModel):
     branch_id: Identifier = Field(description="The branch that could not be graded.")
     round: Round = Field(description="initial or final.")
-    missing: list[InputSource] = Field(
-        min_length=1, description="Inputs missing at phase close: self, appraisal, superior."
+    missing: list[MissingInput] = Field(
+        min_length=1,
+        description="What was missing at phase close: self, appraisal, superior — or "
+        "registration, for inputs about a branch that was never registered.",
     )
+
+
+class ResultCorrected(ContractModel):
+    """The superior corrects a published level; the platform publishes a new branch_graded."""
+
+    branch_id: Identifier = Field(description="The branch whose published level is corrected.")
+    round: Round = Field(description="The round corrected; its results must be published.")
+    level: Level = Field(description="The corrected level.")
+    reason: ShortText = Field(description="Why the published level was wrong (kept).")
+    corrected_by_org_id: Identifier = Field(description="The superior organisation correcting.")
 
 
 class LevelCounts(ContractModel):

@@ -115,6 +115,12 @@ EVENTS: dict[str, EventSpec] = {
             "The superior's determination (上级党组织评定), optionally overriding the level.",
         ),
         _spec(
+            "grading.result_corrected",
+            Topic.GRADING_INPUTS,
+            grading.ResultCorrected,
+            "The superior corrects a published level, with a reason.",
+        ),
+        _spec(
             "grading.branch_graded",
             Topic.GRADING_RESULTS,
             grading.BranchGraded,

@@ -14,11 +14,24 @@ SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, ensure_ascii=False).encode()  # format version 1
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for json_type in ("json", "jsonb"):
-        await conn.set_type_codec(
-            json_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+    # Binary jsonb, so that COPY (which is binary) can write jsonb columns too.
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        schema="pg_catalog",
+        format="binary",
+    )
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, schema: str, *, size: int = 5) -> asyncpg.Pool:

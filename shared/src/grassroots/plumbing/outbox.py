@@ -15,6 +15,7 @@ from grassroots.contract import CONTENT_TYPE, EVENTS, CloudEvent
 from grassroots.plumbing import metrics
 
 log = logging.getLogger(__name__)
+_COPY_FROM = 50  # rows; below this, one executemany is cheaper than a COPY
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,24 @@ class OutgoingRecord:
 
 
 async def append(conn: asyncpg.Connection, records: Sequence[OutgoingRecord]) -> None:
-    """Write records to the outbox inside the caller's transaction."""
+    """Write records to the outbox inside the caller's transaction (COPY when there are many)."""
     if not records:
+        return
+    rows = [
+        (r.topic, r.key, r.value, [h[0] for h in r.headers], [h[1] for h in r.headers])
+        for r in records
+    ]
+    if len(rows) >= _COPY_FROM:
+        await conn.copy_records_to_table(
+            "outbox",
+            records=rows,
+            columns=["topic", "key", "value", "header_names", "header_values"],
+        )
         return
     await conn.executemany(
         "INSERT INTO outbox (topic, key, value, header_names, header_values)"
         " VALUES ($1, $2, $3, $4, $5)",
-        [
-            (r.topic, r.key, r.value, [h[0] for h in r.headers], [h[1] for h in r.headers])
-            for r in records
-        ],
+        rows,
     )
 
 

@@ -15,13 +15,19 @@ from typing import Any
 import asyncpg
 import uvicorn
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 
 from grassroots.plumbing import database, metrics
 from grassroots.plumbing.consumer import BatchApplier
@@ -160,9 +166,19 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             applied = await database.migrate(conn, name, definition.migrations)
         if applied:
             log.info("%s: applied migrations %s", name, ", ".join(applied))
-        await ensure_topics(
-            config.kafka_bootstrap_servers, platform_topics(), partitions=config.topic_partitions
-        )
+        # The broker may still be starting (or restarting): wait for it rather than crash.
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((KafkaConnectionError, *TRANSIENT_ERRORS)),
+            wait=wait_exponential_jitter(initial=0.2, max=3),
+            stop=stop_after_delay(120),
+            reraise=True,
+        ):
+            with attempt:
+                await ensure_topics(
+                    config.kafka_bootstrap_servers,
+                    platform_topics(),
+                    partitions=config.topic_partitions,
+                )
         producer = make_producer(config.kafka_bootstrap_servers, client_id=f"{name}-outbox")
         await producer.start()
         relay = OutboxRelay(pool, producer, service=name, batch_size=config.outbox_batch_size)

@@ -1,0 +1,175 @@
+"""Computing a round once its phase closed and the barrier passed: one set-based pass."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from grading import store
+from grading.domain import Grade, Incomplete, Rules, grade_round
+from grading.handlers import result_event_id
+from grassroots.contract import Topic
+from grassroots.contract.common import Level, Round, Scores
+from grassroots.contract.grading import (
+    Basis,
+    BranchGraded,
+    BranchIncomplete,
+    LevelCounts,
+    MissingInput,
+    ResultsPublished,
+)
+from grassroots.plumbing import outbox
+from grassroots.plumbing.handling import HandlerContext
+from grassroots.plumbing.offsets import OffsetsProbe
+from grassroots.plumbing.service import Runtime
+
+log = logging.getLogger(__name__)
+
+ROUNDS_COMPUTED = Counter(
+    "grassroots_grading_rounds_computed_total", "Grading rounds computed and published.", ["round"]
+)
+ROUND_SECONDS = Histogram(
+    "grassroots_grading_round_seconds",
+    "Time to compute and write one round.",
+    ["round"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+# The results depend on these: registrations, inputs, the launch's rules, settlements.
+BARRIER_TOPICS = (
+    Topic.CAMPAIGN_LIFECYCLE,
+    Topic.ORG_BRANCHES,
+    Topic.GRADING_INPUTS,
+    Topic.RECTIFICATION_RESULTS,
+)
+POLL_SECONDS = 0.2
+
+
+async def compute_closing_rounds(runtime: Runtime) -> None:
+    """Background job: for each closing round, snapshot end offsets, wait, then compute."""
+    probe = OffsetsProbe(runtime.settings.kafka_bootstrap_servers, group_id=runtime.definition.name)
+    await probe.start()
+    try:
+        while True:
+            try:
+                await _step(runtime, probe)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("computing rounds failed; retrying")
+                await asyncio.sleep(1)
+            await asyncio.sleep(POLL_SECONDS)
+    finally:
+        await probe.stop()
+
+
+async def _step(runtime: Runtime, probe: OffsetsProbe) -> None:
+    async with runtime.pool.acquire() as conn:
+        closing = await store.closing_rounds(conn)
+    for row in closing:
+        snapshot = row["end_offsets"]
+        if snapshot is None:
+            snapshot = await probe.end_offsets(BARRIER_TOPICS)
+            async with runtime.pool.acquire() as conn:
+                await store.save_end_offsets(conn, row["campaign_id"], row["round"], snapshot)
+        if await probe.caught_up(snapshot):
+            await compute_round(runtime, row["campaign_id"], row["round"])
+
+
+async def compute_round(runtime: Runtime, campaign_id: str, round_: str) -> bool:
+    """Grade every branch of the round and publish, in one transaction; False if not due."""
+    started = time.perf_counter()
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        locked = await store.lock_round_for_computing(conn, campaign_id, round_)
+        if locked is None:
+            return False  # computed already (by another replica, or before a restart)
+        county = locked["county_code"]
+        rules = Rules.from_campaign(await store.get_campaign_rules(conn, campaign_id))
+        branches = await store.load_round(conn, campaign_id, round_, county)
+        result = grade_round(rules, branches, final=round_ == "final")
+        ctx = HandlerContext(
+            conn=conn, service=runtime.definition.name, now=runtime.definition.clock()
+        )
+        outcomes: list[tuple[Grade | Incomplete, str]] = []
+        for grade in result.graded:
+            event_id = result_event_id(campaign_id, round_, grade.branch_id)
+            ctx.emit(
+                "grading.branch_graded",
+                _graded(grade, round_),
+                countycode=county,
+                campaignid=campaign_id,
+                event_id=event_id,
+            )
+            outcomes.append((grade, event_id))
+        for missing in result.incomplete:
+            event_id = result_event_id(campaign_id, round_, missing.branch_id)
+            ctx.emit(
+                "grading.branch_incomplete",
+                BranchIncomplete(
+                    branch_id=missing.branch_id,
+                    round=Round(round_),
+                    missing=[MissingInput(m) for m in missing.missing],
+                ),
+                countycode=county,
+                campaignid=campaign_id,
+                event_id=event_id,
+            )
+            outcomes.append((missing, event_id))
+        ctx.emit(
+            "grading.results_published",
+            ResultsPublished(
+                campaign_id=campaign_id,
+                round=Round(round_),
+                counts=LevelCounts(**result.counts()),
+                incomplete=len(result.incomplete),
+                moved_up=result.moved_up() if round_ == "final" else None,
+            ),
+            countycode=county,
+            campaignid=campaign_id,
+            event_id=result_event_id(campaign_id, round_, "*published*"),
+        )
+        await store.save_results(conn, campaign_id, round_, outcomes)
+        await outbox.append(conn, ctx.emitted)
+        seconds = time.perf_counter() - started
+        await store.mark_computed(conn, campaign_id, round_, seconds=seconds)
+    runtime.relay.wake()
+    ROUNDS_COMPUTED.labels(round_).inc()
+    ROUND_SECONDS.labels(round_).observe(seconds)
+    log.info(
+        "%s %s round: %d graded, %d incomplete, in %.2fs",
+        campaign_id,
+        round_,
+        len(result.graded),
+        len(result.incomplete),
+        seconds,
+    )
+    return True
+
+
+def _graded(grade: Grade, round_: str) -> BranchGraded:
+    final = round_ == "final"
+    optional: dict[str, Any] = {}
+    if final:
+        optional = {
+            "previous_level": Level(grade.previous_level) if grade.previous_level else None,
+            "moved_up": grade.moved_up,
+            "completion_rate": float(grade.completion_rate or 0),
+            "settled": grade.settled,
+            "upgrade_capped": grade.upgrade_capped,
+        }
+    return BranchGraded(
+        branch_id=grade.branch_id,
+        round=Round(round_),
+        level=Level(grade.level),
+        total=float(grade.total),
+        scores=Scores(**{c: float(v) for c, v in grade.scores.items()}),
+        basis=Basis(grade.basis),
+        computed_level=Level(grade.computed_level),
+        override_reason=grade.override_reason,
+        veto_reason=grade.veto_reason,
+        quota_limited=grade.quota_limited or None,
+        **optional,
+    )

@@ -1,0 +1,376 @@
+"""Every SQL statement of the grading service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from grading.domain import CRITERIA, BranchInputs, Grade, Incomplete, Input
+
+
+async def save_campaign(
+    conn: asyncpg.Connection,
+    *,
+    campaign_id: str,
+    county_code: str,
+    name: str,
+    rules: dict[str, Any] | None,
+    launched_at: dt.datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO campaigns (campaign_id, county_code, name, rules, launched_at)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (campaign_id) DO UPDATE SET county_code = EXCLUDED.county_code,
+               name = EXCLUDED.name, rules = EXCLUDED.rules, launched_at = EXCLUDED.launched_at""",
+        campaign_id,
+        county_code,
+        name,
+        rules,
+        launched_at,
+    )
+
+
+async def get_campaign_rules(conn: asyncpg.Connection, campaign_id: str) -> dict[str, Any] | None:
+    rules: dict[str, Any] | None = await conn.fetchval(
+        "SELECT rules FROM campaigns WHERE campaign_id = $1", campaign_id
+    )
+    return rules
+
+
+async def save_branch(
+    conn: asyncpg.Connection,
+    *,
+    branch_id: str,
+    county_code: str,
+    kind: str,
+    name: str,
+    parent_id: str | None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO branches (branch_id, county_code, kind, name, parent_id)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (branch_id) DO UPDATE SET county_code = EXCLUDED.county_code,
+               kind = EXCLUDED.kind, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id""",
+        branch_id,
+        county_code,
+        kind,
+        name,
+        parent_id,
+    )
+
+
+async def lock_round_for_input(conn: asyncpg.Connection, campaign_id: str, round_: str) -> str:
+    """The round's status, holding a share lock so it cannot be computed under our feet."""
+    await conn.execute(
+        "INSERT INTO rounds (campaign_id, round) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        campaign_id,
+        round_,
+    )
+    status: str = await conn.fetchval(
+        "SELECT status FROM rounds WHERE campaign_id = $1 AND round = $2 FOR SHARE",
+        campaign_id,
+        round_,
+    )
+    return status
+
+
+async def save_input(
+    conn: asyncpg.Connection,
+    *,
+    campaign_id: str,
+    round_: str,
+    branch_id: str,
+    source: str,
+    scores: dict[str, float],
+    raters: int | None = None,
+    rater_org_id: str | None = None,
+    override_level: str | None = None,
+    override_reason: str | None = None,
+    veto_reason: str | None = None,
+    event_id: str,
+    event_time: dt.datetime,
+) -> None:
+    """The current input of this kind; a later one replaces it."""
+    await conn.execute(
+        """INSERT INTO inputs (campaign_id, round, branch_id, source, leadership, membership,
+               mechanism, performance, reputation, raters, rater_org_id, override_level,
+               override_reason, veto_reason, event_id, event_time)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           ON CONFLICT (campaign_id, round, branch_id, source) DO UPDATE SET
+               leadership = EXCLUDED.leadership, membership = EXCLUDED.membership,
+               mechanism = EXCLUDED.mechanism, performance = EXCLUDED.performance,
+               reputation = EXCLUDED.reputation, raters = EXCLUDED.raters,
+               rater_org_id = EXCLUDED.rater_org_id, override_level = EXCLUDED.override_level,
+               override_reason = EXCLUDED.override_reason, veto_reason = EXCLUDED.veto_reason,
+               event_id = EXCLUDED.event_id, event_time = EXCLUDED.event_time""",
+        campaign_id,
+        round_,
+        branch_id,
+        source,
+        *(Decimal(str(scores[c])) for c in CRITERIA),
+        raters,
+        rater_org_id,
+        override_level,
+        override_reason,
+        veto_reason,
+        event_id,
+        event_time,
+    )
+
+
+async def save_late_input(
+    conn: asyncpg.Connection,
+    *,
+    campaign_id: str,
+    round_: str,
+    branch_id: str,
+    event_type: str,
+    event_id: str,
+    payload: dict[str, Any],
+) -> None:
+    await conn.execute(
+        """INSERT INTO late_inputs (campaign_id, round, branch_id, event_type, event_id, payload)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        campaign_id,
+        round_,
+        branch_id,
+        event_type,
+        event_id,
+        payload,
+    )
+
+
+async def save_settlement(
+    conn: asyncpg.Connection, *, campaign_id: str, branch_id: str, completion_rate: float
+) -> None:
+    await conn.execute(
+        """INSERT INTO settlements (campaign_id, branch_id, completion_rate) VALUES ($1, $2, $3)
+           ON CONFLICT (campaign_id, branch_id)
+           DO UPDATE SET completion_rate = EXCLUDED.completion_rate""",
+        campaign_id,
+        branch_id,
+        Decimal(str(completion_rate)),
+    )
+
+
+async def close_round(
+    conn: asyncpg.Connection,
+    *,
+    campaign_id: str,
+    round_: str,
+    county_code: str,
+    close_event_id: str,
+    closed_at: dt.datetime,
+) -> str:
+    """Mark an open round closing; return the status it had (closing/computed: unchanged)."""
+    await conn.execute(
+        "INSERT INTO rounds (campaign_id, round) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        campaign_id,
+        round_,
+    )
+    previous: str = await conn.fetchval(
+        "SELECT status FROM rounds WHERE campaign_id = $1 AND round = $2 FOR UPDATE",
+        campaign_id,
+        round_,
+    )
+    if previous == "open":
+        await conn.execute(
+            """UPDATE rounds SET status = 'closing', county_code = $3, close_event_id = $4,
+                   closed_at = $5 WHERE campaign_id = $1 AND round = $2""",
+            campaign_id,
+            round_,
+            county_code,
+            close_event_id,
+            closed_at,
+        )
+    return previous
+
+
+async def closing_rounds(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT campaign_id, round, county_code, end_offsets FROM rounds"
+        " WHERE status = 'closing' ORDER BY closed_at"
+    )
+    return rows
+
+
+async def save_end_offsets(
+    conn: asyncpg.Connection, campaign_id: str, round_: str, offsets: dict[str, int]
+) -> None:
+    await conn.execute(
+        "UPDATE rounds SET end_offsets = $3 WHERE campaign_id = $1 AND round = $2",
+        campaign_id,
+        round_,
+        offsets,
+    )
+
+
+async def lock_round_for_computing(
+    conn: asyncpg.Connection, campaign_id: str, round_: str
+) -> asyncpg.Record | None:
+    """The round, locked, if it is still waiting to be computed."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT campaign_id, round, county_code FROM rounds"
+        " WHERE campaign_id = $1 AND round = $2 AND status = 'closing' FOR UPDATE",
+        campaign_id,
+        round_,
+    )
+    return row
+
+
+async def load_round(
+    conn: asyncpg.Connection, campaign_id: str, round_: str, county_code: str
+) -> list[BranchInputs]:
+    """Every gradable branch of the county and every branch with inputs, in one query."""
+    rows = await conn.fetch(
+        """WITH registered AS (
+               SELECT branch_id FROM branches WHERE county_code = $3 AND kind <> 'committee'
+           ), with_inputs AS (
+               SELECT DISTINCT branch_id FROM inputs WHERE campaign_id = $1 AND round = $2
+               EXCEPT SELECT branch_id FROM branches WHERE kind = 'committee'
+           ), everyone AS (
+               SELECT branch_id FROM registered UNION SELECT branch_id FROM with_inputs
+           )
+           SELECT e.branch_id, r.branch_id IS NOT NULL AS registered, i.source,
+                  i.leadership, i.membership, i.mechanism, i.performance, i.reputation,
+                  i.override_level, i.override_reason, i.veto_reason,
+                  initial.level AS initial_level, s.completion_rate
+           FROM everyone e
+           LEFT JOIN registered r ON r.branch_id = e.branch_id
+           LEFT JOIN inputs i
+                  ON i.campaign_id = $1 AND i.round = $2 AND i.branch_id = e.branch_id
+           LEFT JOIN results initial ON initial.campaign_id = $1 AND initial.round = 'initial'
+                  AND initial.branch_id = e.branch_id
+           LEFT JOIN settlements s ON s.campaign_id = $1 AND s.branch_id = e.branch_id
+           ORDER BY e.branch_id""",
+        campaign_id,
+        round_,
+        county_code,
+    )
+    branches: list[BranchInputs] = []
+    current: dict[str, Any] | None = None
+    for row in rows:
+        if current is None or current["branch_id"] != row["branch_id"]:
+            if current is not None:
+                branches.append(BranchInputs(**current))
+            current = {
+                "branch_id": row["branch_id"],
+                "registered": row["registered"],
+                "by_source": {},
+                "initial_level": row["initial_level"],
+                "completion_rate": row["completion_rate"],
+            }
+        if row["source"] is not None:
+            current["by_source"][row["source"]] = Input(
+                scores={c: row[c] for c in CRITERIA},
+                override_level=row["override_level"],
+                override_reason=row["override_reason"],
+                veto_reason=row["veto_reason"],
+            )
+    if current is not None:
+        branches.append(BranchInputs(**current))
+    return branches
+
+
+async def save_results(
+    conn: asyncpg.Connection,
+    campaign_id: str,
+    round_: str,
+    outcomes: Sequence[tuple[Grade | Incomplete, str]],
+) -> None:
+    """The round's results with the id of the event that published each (bulk COPY)."""
+    records: list[tuple[Any, ...]] = []
+    for outcome, event_id in outcomes:
+        if isinstance(outcome, Grade):
+            scores = {c: float(v) for c, v in outcome.scores.items()}
+            records.append(
+                (
+                    campaign_id,
+                    round_,
+                    outcome.branch_id,
+                    outcome.level,
+                    outcome.total,
+                    scores,
+                    None,
+                    outcome.basis,
+                    event_id,
+                )
+            )
+        else:
+            records.append(
+                (
+                    campaign_id,
+                    round_,
+                    outcome.branch_id,
+                    None,
+                    None,
+                    None,
+                    list(outcome.missing),
+                    None,
+                    event_id,
+                )
+            )
+    await conn.copy_records_to_table(
+        "results",
+        records=records,
+        columns=[
+            "campaign_id",
+            "round",
+            "branch_id",
+            "level",
+            "total",
+            "scores",
+            "missing",
+            "basis",
+            "event_id",
+        ],
+    )
+
+
+async def mark_computed(
+    conn: asyncpg.Connection, campaign_id: str, round_: str, *, seconds: float
+) -> None:
+    await conn.execute(
+        """UPDATE rounds SET status = 'computed', computed_at = now(), compute_seconds = $3
+           WHERE campaign_id = $1 AND round = $2""",
+        campaign_id,
+        round_,
+        seconds,
+    )
+
+
+async def get_result(
+    conn: asyncpg.Connection, campaign_id: str, round_: str, branch_id: str
+) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT level, total, scores, basis FROM results"
+        " WHERE campaign_id = $1 AND round = $2 AND branch_id = $3",
+        campaign_id,
+        round_,
+        branch_id,
+    )
+    return row
+
+
+async def correct_result(
+    conn: asyncpg.Connection,
+    campaign_id: str,
+    round_: str,
+    branch_id: str,
+    *,
+    level: str,
+    event_id: str,
+) -> None:
+    await conn.execute(
+        """UPDATE results SET level = $4, basis = 'override', event_id = $5
+           WHERE campaign_id = $1 AND round = $2 AND branch_id = $3""",
+        campaign_id,
+        round_,
+        branch_id,
+        level,
+        event_id,
+    )

@@ -1,0 +1,340 @@
+"""Grading end to end: a dozen branches covering the rules, both rounds, through the real
+broker, published with the publisher tool, read back from `grading.results`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from grassroots.contract.examples import envelope
+from tests.harness import Platform, TopicWatcher, eventually, publish_with_tool
+
+pytestmark = pytest.mark.usefixtures("platform")
+
+CRITERIA = ("leadership", "membership", "mechanism", "performance", "reputation")
+
+
+def scores(value: float, **overrides: float) -> dict[str, float]:
+    return {**dict.fromkeys(CRITERIA, value), **overrides}
+
+
+class Campaign:
+    """A fresh county and campaign, so the test's numbers are its own."""
+
+    def __init__(self) -> None:
+        token = uuid.uuid4().hex[:6]
+        self.county = f"9{int(token, 16) % 100000:05d}"
+        self.campaign_id = f"grading-{token}"
+        self.prefix = f"{self.county}-{token}"
+        self.committee = f"{self.prefix}-committee"
+
+    def event(self, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        return envelope(event_type, data, campaign_id=self.campaign_id, county=self.county)
+
+    def branch(self, key: str) -> str:
+        return f"{self.prefix}-{key}"
+
+    def register(self, key: str, kind: str = "branch") -> dict[str, Any]:
+        branch_id = self.committee if kind == "committee" else self.branch(key)
+        return self.event(
+            "org.branch_registered",
+            {
+                "branch_id": branch_id,
+                "name": f"{key}党支部",
+                "kind": kind,
+                "parent_id": None if kind == "committee" else self.committee,
+                "unit": f"{key}学校",
+                "township": "城关街道",
+                "secretary": {"name": "王建国", "email": f"{key}@example.org"},
+                "member_count": 12,
+            },
+        )
+
+    def launch(self, rules: dict[str, Any] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "campaign_id": self.campaign_id,
+            "name": "测试基层组织建设年",
+            "year": 2012,
+            "phases": [
+                {"phase": "survey_grading", "opens_on": "2012-03-01", "closes_on": "2012-04-15"},
+                {"phase": "rectification", "opens_on": "2012-04-16", "closes_on": "2012-06-30"},
+                {"phase": "emulation", "opens_on": "2012-07-01", "closes_on": "2012-08-15"},
+                {"phase": "assessment", "opens_on": "2012-08-16", "closes_on": "2012-09-30"},
+            ],
+        }
+        if rules:
+            data["rules"] = rules
+        return self.event("campaign.launched", data)
+
+    def phase(self, phase: str, action: str) -> dict[str, Any]:
+        return self.event(
+            f"campaign.phase_{action}", {"campaign_id": self.campaign_id, "phase": phase}
+        )
+
+    def inputs(
+        self,
+        key: str,
+        round_: str,
+        value: float | dict[str, float],
+        *,
+        skip: tuple[str, ...] = (),
+        superior: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        branch_scores = value if isinstance(value, dict) else scores(value)
+        base = {"branch_id": self.branch(key), "round": round_, "scores": branch_scores}
+        events = []
+        if "self" not in skip:
+            events.append(self.event("grading.self_evaluated", base))
+        if "appraisal" not in skip:
+            events.append(self.event("grading.appraised", {**base, "raters": 25}))
+        if "superior" not in skip:
+            events.append(
+                self.event(
+                    "grading.superior_rated",
+                    {**base, "rater_org_id": self.committee, **(superior or {})},
+                )
+            )
+        return events
+
+    def settled(self, key: str, rate: float) -> dict[str, Any]:
+        return self.event(
+            "rectification.branch_settled",
+            {
+                "branch_id": self.branch(key),
+                "tasks_total": 10,
+                "tasks_completed": round(rate * 10),
+                "tasks_overdue": 0,
+                "completion_rate": rate,
+            },
+        )
+
+
+def results_of(campaign: Campaign, round_: str) -> Any:
+    def belongs(record: Any) -> bool:
+        event: dict[str, Any] = json.loads(record.value)
+        return bool(
+            event.get("campaignid") == campaign.campaign_id and event["data"].get("round") == round_
+        )
+
+    return belongs
+
+
+def by_branch(records: list[Any], campaign: Campaign) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for record in records:
+        event = json.loads(record.value)
+        key = event["data"].get("branch_id", "*published*").removeprefix(campaign.prefix + "-")
+        assert key not in found, f"a second result for {key}"
+        found[key] = {"type": event["type"], **event["data"]}
+    return found
+
+
+INITIAL_CASES: dict[str, float | dict[str, float]] = {
+    "b01": 95,
+    "b02": 85,
+    "b03": 70,
+    "b04": 50,
+    "b05": scores(98, reputation=59),  # one criterion under the floor caps at average
+    "b06": 90,
+    "b07": 89.99,
+}
+
+
+def initial_inputs(campaign: Campaign) -> list[dict[str, Any]]:
+    events = []
+    for key, value in INITIAL_CASES.items():
+        events += campaign.inputs(key, "initial", value)
+    events += campaign.inputs(
+        "b08",
+        "initial",
+        95,
+        superior={"override_level": "weak", "override_reason": "群众反映强烈，上级核定为薄弱"},
+    )
+    events += campaign.inputs("b09", "initial", 95, superior={"veto_reason": "发生违纪案件"})
+    events += campaign.inputs("b10", "initial", 88, skip=("appraisal",))
+    events += campaign.inputs("ghost", "initial", 88)  # never registered
+    return events
+
+
+def registrations(campaign: Campaign) -> list[dict[str, Any]]:
+    keys = [*INITIAL_CASES, "b08", "b09", "b10", "b11"]
+    return [campaign.register("committee", "committee"), *(campaign.register(k) for k in keys)]
+
+
+async def test_a_dozen_branches_are_graded_exactly_in_both_rounds(tmp_path: Path) -> None:
+    campaign = Campaign()
+    async with TopicWatcher("grading.results") as results:
+        # Inputs before the registrations and the launch, all back to back with the close.
+        events = [
+            *initial_inputs(campaign),
+            *registrations(campaign),
+            campaign.launch(),
+            campaign.phase("survey_grading", "opened"),
+            campaign.phase("survey_grading", "closed"),
+        ]
+        outcome = publish_with_tool(events, tmp_path)
+        assert outcome.returncode == 0, outcome.stderr
+
+        # 12 branches, ghost included, and one results_published; the committee is not graded.
+        initial = by_branch(
+            await results.wait_for(results_of(campaign, "initial"), count=13), campaign
+        )
+
+    levels = {k: v["level"] for k, v in initial.items() if v["type"] == "grading.branch_graded"}
+    assert levels == {
+        "b01": "strong",
+        "b02": "fairly_strong",
+        "b03": "average",
+        "b04": "weak",
+        "b05": "average",
+        "b06": "strong",
+        "b07": "fairly_strong",
+        "b08": "weak",
+        "b09": "weak",
+    }
+    assert initial["b01"]["total"] == 95.0 and initial["b01"]["basis"] == "computed"
+    assert initial["b07"]["total"] == 89.99
+    assert initial["b05"]["scores"]["reputation"] == 59.0
+    assert (initial["b08"]["basis"], initial["b08"]["override_reason"]) == (
+        "override",
+        "群众反映强烈，上级核定为薄弱",
+    )
+    assert initial["b09"]["veto_reason"] == "发生违纪案件"
+    incomplete = {
+        k: v["missing"] for k, v in initial.items() if v["type"] == "grading.branch_incomplete"
+    }
+    assert incomplete == {
+        "b10": ["appraisal"],
+        "b11": ["self", "appraisal", "superior"],
+        "ghost": ["registration"],
+    }
+    published = initial["*published*"]
+    assert published["type"] == "grading.results_published"
+    assert published["counts"] == {"strong": 2, "fairly_strong": 2, "average": 2, "weak": 3}
+    assert published["incomplete"] == 3
+
+    async with TopicWatcher("grading.results") as results:
+        # 11 registered branches and one results_published.
+        final_events = [
+            campaign.settled("b03", 0.8),
+            campaign.settled("b02", 0.79),
+            *campaign.inputs("b03", "final", 92),  # average → strong, 80 %: moves up
+            *campaign.inputs("b02", "final", 92),  # fairly_strong → capped at 79 %
+            *campaign.inputs("b04", "final", 85),  # weak, never settled: capped, 0 %
+            *campaign.inputs("b01", "final", 95),
+            campaign.phase("assessment", "closed"),
+        ]
+        assert publish_with_tool(final_events, tmp_path).returncode == 0
+        final = by_branch(await results.wait_for(results_of(campaign, "final"), count=12), campaign)
+
+    assert final["b03"]["level"] == "strong" and final["b03"]["moved_up"] is True
+    assert final["b03"]["previous_level"] == "average"
+    assert final["b02"]["level"] == "fairly_strong" and final["b02"]["upgrade_capped"] is True
+    assert final["b02"]["completion_rate"] == 0.79
+    assert (final["b04"]["level"], final["b04"]["settled"], final["b04"]["upgrade_capped"]) == (
+        "weak",
+        False,
+        True,
+    )
+    assert final["b01"]["moved_up"] is False
+    assert final["*published*"]["moved_up"] == 1
+    assert final["*published*"]["counts"] == {
+        "strong": 2,
+        "fairly_strong": 1,
+        "average": 0,
+        "weak": 1,
+    }
+    # b05–b11 sent no final inputs; the ghost sent none either, so it is not named again.
+    assert final["*published*"]["incomplete"] == 7
+
+
+async def test_a_closed_round_is_published_once_and_late_inputs_are_kept_not_applied(
+    platform: Platform, admin: asyncpg.Connection, tmp_path: Path
+) -> None:
+    campaign = Campaign()
+    close = campaign.phase("survey_grading", "closed")
+    async with TopicWatcher("grading.results") as results:
+        events = [
+            campaign.register("committee", "committee"),
+            campaign.register("b01"),
+            campaign.register("b02"),
+            campaign.launch(),
+            *campaign.inputs("b01", "initial", 91),
+            *campaign.inputs("b02", "initial", 75),
+            close,
+        ]
+        assert publish_with_tool(events, tmp_path).returncode == 0
+        await results.wait_for(results_of(campaign, "initial"), count=3)
+
+        platform.restart("grading")  # a crash after publishing changes nothing
+        late = campaign.inputs("b02", "initial", 99)[0]
+        again = campaign.phase("survey_grading", "closed")  # a second close, new id
+        correction = campaign.event(
+            "grading.result_corrected",
+            {
+                "branch_id": campaign.branch("b01"),
+                "round": "initial",
+                "level": "fairly_strong",
+                "reason": "复核发现材料不实",
+                "corrected_by_org_id": campaign.committee,
+            },
+        )
+        assert publish_with_tool([close, late, again, correction], tmp_path).returncode == 0
+        # The correction is published after anything the repeats could have caused.
+        await results.wait_for(
+            lambda r: (
+                json.loads(r.value)["data"].get("corrected") is True
+                and json.loads(r.value)["campaignid"] == campaign.campaign_id
+            )
+        )
+        await results.consumer.getmany(timeout_ms=500)  # drain what is already there
+
+    records = [
+        json.loads(r.value)
+        for r in results.seen
+        if json.loads(r.value).get("campaignid") == campaign.campaign_id
+    ]
+    graded = [
+        (e["data"]["branch_id"].rsplit("-", 1)[1], e["data"]["level"], e["data"].get("corrected"))
+        for e in records
+        if e["type"] == "grading.branch_graded"
+    ]
+    assert sorted(graded) == [
+        ("b01", "fairly_strong", True),
+        ("b01", "strong", None),
+        ("b02", "average", None),
+    ]
+    assert sum(e["type"] == "grading.results_published" for e in records) == 1
+    late_rows = await eventually(
+        lambda: admin.fetch(
+            "SELECT branch_id, event_id FROM grading.late_inputs WHERE campaign_id = $1",
+            campaign.campaign_id,
+        )
+    )
+    assert [(r["branch_id"], r["event_id"]) for r in late_rows] == [
+        (campaign.branch("b02"), late["id"])
+    ]
+
+
+async def test_a_correction_before_publication_is_refused_to_the_dlq(tmp_path: Path) -> None:
+    campaign = Campaign()
+    correction = campaign.event(
+        "grading.result_corrected",
+        {
+            "branch_id": campaign.branch("b01"),
+            "round": "initial",
+            "level": "weak",
+            "reason": "提前更正",
+            "corrected_by_org_id": campaign.committee,
+        },
+    )
+    async with TopicWatcher("grading.inputs.dlq") as dlq:
+        assert publish_with_tool([correction], tmp_path).returncode == 0
+        [dead] = await dlq.wait_for(lambda r: json.loads(r.value)["id"] == correction["id"])
+    reason = dict(dead.headers)["dlq-reason"].decode()
+    assert "is not published yet" in reason
