@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from typing import Any
 
+import asyncpg
 from prometheus_client import Counter, Histogram
 
 from grading import store
-from grading.domain import Grade, Incomplete, Rules, grade_round
+from grading.domain import Grade, Incomplete, RoundResult, Rules, grade_round
 from grading.handlers import result_event_id
 from grassroots.contract import Topic
 from grassroots.contract.common import Level, Round, Scores
@@ -83,59 +85,18 @@ async def compute_round(runtime: Runtime, campaign_id: str, round_: str) -> bool
     """Grade every branch of the round and publish, in one transaction; False if not due."""
     started = time.perf_counter()
     async with runtime.pool.acquire() as conn, conn.transaction():
-        locked = await store.lock_round_for_computing(conn, campaign_id, round_)
-        if locked is None:
-            return False  # computed already (by another replica, or before a restart)
-        county = locked["county_code"]
-        rules = Rules.from_campaign(await store.get_campaign_rules(conn, campaign_id))
-        branches = await store.load_round(conn, campaign_id, round_, county)
-        result = grade_round(rules, branches, final=round_ == "final")
-        ctx = HandlerContext(
-            conn=conn, service=runtime.definition.name, now=runtime.definition.clock()
+        result = await grade_and_publish(
+            conn,
+            campaign_id,
+            round_,
+            service=runtime.definition.name,
+            now=runtime.definition.clock(),
+            started=started,
         )
-        outcomes: list[tuple[Grade | Incomplete, str]] = []
-        for grade in result.graded:
-            event_id = result_event_id(campaign_id, round_, grade.branch_id)
-            ctx.emit(
-                "grading.branch_graded",
-                _graded(grade, round_),
-                countycode=county,
-                campaignid=campaign_id,
-                event_id=event_id,
-            )
-            outcomes.append((grade, event_id))
-        for missing in result.incomplete:
-            event_id = result_event_id(campaign_id, round_, missing.branch_id)
-            ctx.emit(
-                "grading.branch_incomplete",
-                BranchIncomplete(
-                    branch_id=missing.branch_id,
-                    round=Round(round_),
-                    missing=[MissingInput(m) for m in missing.missing],
-                ),
-                countycode=county,
-                campaignid=campaign_id,
-                event_id=event_id,
-            )
-            outcomes.append((missing, event_id))
-        ctx.emit(
-            "grading.results_published",
-            ResultsPublished(
-                campaign_id=campaign_id,
-                round=Round(round_),
-                counts=LevelCounts(**result.counts()),
-                incomplete=len(result.incomplete),
-                moved_up=result.moved_up() if round_ == "final" else None,
-            ),
-            countycode=county,
-            campaignid=campaign_id,
-            event_id=result_event_id(campaign_id, round_, "*published*"),
-        )
-        await store.save_results(conn, campaign_id, round_, outcomes)
-        await outbox.append(conn, ctx.emitted)
-        seconds = time.perf_counter() - started
-        await store.mark_computed(conn, campaign_id, round_, seconds=seconds)
+    if result is None:
+        return False  # computed already (by another replica, or before a restart)
     runtime.relay.wake()
+    seconds = time.perf_counter() - started
     ROUNDS_COMPUTED.labels(round_).inc()
     ROUND_SECONDS.labels(round_).observe(seconds)
     log.info(
@@ -147,6 +108,58 @@ async def compute_round(runtime: Runtime, campaign_id: str, round_: str) -> bool
         seconds,
     )
     return True
+
+
+async def grade_and_publish(
+    conn: asyncpg.Connection,
+    campaign_id: str,
+    round_: str,
+    *,
+    service: str,
+    now: dt.datetime,
+    started: float,
+) -> RoundResult | None:
+    """Within the caller's transaction: load, grade, write results and the outbox, mark done."""
+    locked = await store.lock_round_for_computing(conn, campaign_id, round_)
+    if locked is None:
+        return None
+    county = locked["county_code"]
+    rules = Rules.from_campaign(await store.get_campaign_rules(conn, campaign_id))
+    branches = await store.load_round(conn, campaign_id, round_, county)
+    result = grade_round(rules, branches, final=round_ == "final")
+    ctx = HandlerContext(conn=conn, service=service, now=now)
+    scope: dict[str, Any] = {"countycode": county, "campaignid": campaign_id}
+    outcomes: list[tuple[Grade | Incomplete, str]] = []
+    for grade in result.graded:
+        event_id = result_event_id(campaign_id, round_, grade.branch_id)
+        ctx.emit("grading.branch_graded", _graded(grade, round_), event_id=event_id, **scope)
+        outcomes.append((grade, event_id))
+    for missing in result.incomplete:
+        event_id = result_event_id(campaign_id, round_, missing.branch_id)
+        incomplete = BranchIncomplete(
+            branch_id=missing.branch_id,
+            round=Round(round_),
+            missing=[MissingInput(m) for m in missing.missing],
+        )
+        ctx.emit("grading.branch_incomplete", incomplete, event_id=event_id, **scope)
+        outcomes.append((missing, event_id))
+    published = ResultsPublished(
+        campaign_id=campaign_id,
+        round=Round(round_),
+        counts=LevelCounts(**result.counts()),
+        incomplete=len(result.incomplete),
+        moved_up=result.moved_up() if round_ == "final" else None,
+    )
+    ctx.emit(
+        "grading.results_published",
+        published,
+        event_id=result_event_id(campaign_id, round_, "*published*"),
+        **scope,
+    )
+    await store.save_results(conn, campaign_id, round_, outcomes)
+    await outbox.append(conn, ctx.emitted)
+    await store.mark_computed(conn, campaign_id, round_, seconds=time.perf_counter() - started)
+    return result
 
 
 def _graded(grade: Grade, round_: str) -> BranchGraded:

@@ -226,21 +226,25 @@ async def load_round(
     conn: asyncpg.Connection, campaign_id: str, round_: str, county_code: str
 ) -> list[BranchInputs]:
     """Every gradable branch of the county and every branch with inputs, in one query."""
+    # Inputs and registrations may have arrived in bulk just now: plan with fresh statistics.
+    await conn.execute("ANALYZE branches, inputs, results, settlements")
     rows = await conn.fetch(
-        """WITH registered AS (
-               SELECT branch_id FROM branches WHERE county_code = $3 AND kind <> 'committee'
-           ), with_inputs AS (
-               SELECT DISTINCT branch_id FROM inputs WHERE campaign_id = $1 AND round = $2
-               EXCEPT SELECT branch_id FROM branches WHERE kind = 'committee'
-           ), everyone AS (
-               SELECT branch_id FROM registered UNION SELECT branch_id FROM with_inputs
+        """WITH everyone AS (
+               SELECT branch_id, bool_or(registered) AS registered FROM (
+                   SELECT branch_id, true AS registered FROM branches
+                   WHERE county_code = $3 AND kind <> 'committee'
+                   UNION ALL
+                   SELECT DISTINCT i.branch_id, false FROM inputs i
+                   WHERE i.campaign_id = $1 AND i.round = $2 AND NOT EXISTS (
+                       SELECT 1 FROM branches c WHERE c.branch_id = i.branch_id
+                       AND c.kind = 'committee')
+               ) candidates GROUP BY branch_id
            )
-           SELECT e.branch_id, r.branch_id IS NOT NULL AS registered, i.source,
+           SELECT e.branch_id, e.registered, i.source,
                   i.leadership, i.membership, i.mechanism, i.performance, i.reputation,
                   i.override_level, i.override_reason, i.veto_reason,
                   initial.level AS initial_level, s.completion_rate
            FROM everyone e
-           LEFT JOIN registered r ON r.branch_id = e.branch_id
            LEFT JOIN inputs i
                   ON i.campaign_id = $1 AND i.round = $2 AND i.branch_id = e.branch_id
            LEFT JOIN results initial ON initial.campaign_id = $1 AND initial.round = 'initial'
