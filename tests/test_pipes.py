@@ -7,11 +7,13 @@ import json
 import uuid
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
-from grassroots.contract.examples import DATA, envelope
+from grassroots.contract.examples import DATA
+from grassroots.contract.examples import envelope as example_envelope
 from tests.harness import (
     SERVICES,
     Platform,
@@ -25,6 +27,15 @@ from tests.harness import (
 
 pytestmark = pytest.mark.usefixtures("platform")
 
+# A county of its own, so these tests never add branches to a real county's campaigns.
+TEST_COUNTY = "900001"
+
+
+def envelope(
+    event_type: str, data: dict[str, Any] | None = None, *, campaign_id: str = "test-pipes"
+) -> dict[str, Any]:
+    return example_envelope(event_type, data, county=TEST_COUNTY, campaign_id=campaign_id)
+
 
 async def inbox_count(admin: asyncpg.Connection, service: str, source: str, event_id: str) -> int:
     return int(
@@ -37,7 +48,10 @@ async def inbox_count(admin: asyncpg.Connection, service: str, source: str, even
 
 
 def fresh_branch() -> dict[str, object]:
-    return {**DATA["org.branch_registered"], "branch_id": f"610526-edu-{uuid.uuid4().hex[:8]}"}
+    return {
+        **DATA["org.branch_registered"],
+        "branch_id": f"{TEST_COUNTY}-edu-{uuid.uuid4().hex[:8]}",
+    }
 
 
 async def test_a_launch_and_a_registration_reach_all_four_inboxes(
