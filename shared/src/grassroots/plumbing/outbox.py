@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import murmur2
 
 from grassroots.contract import CONTENT_TYPE, EVENTS, CloudEvent
 from grassroots.plumbing import metrics
@@ -57,22 +58,45 @@ async def append(conn: asyncpg.Connection, records: Sequence[OutgoingRecord]) ->
     )
 
 
+OUTBOX_ID_HEADER = "outbox-id"
+OUTBOX_SERVICE_HEADER = "outbox-service"
+
+
+def partition_for(key: bytes | None, partitions: int, row_id: int) -> int:
+    """Kafka's default partition for a key (murmur2), chosen here so the relay knows it."""
+    if key is None:
+        return row_id % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 class OutboxRelay:
     """Publishes unsent outbox rows in id order with the idempotent producer, then marks them.
 
     One relay per schema publishes at a time (an advisory lock), so records leave in the
     order they were written and per-key order holds even with several replicas.
+
+    Each record carries its outbox id. After a crash or a failed send — when records may be on
+    the topic but not marked sent — the relay first reads the tail of each partition it is about
+    to write to and marks what is already there, so nothing is published twice.
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, producer: AIOKafkaProducer, *, service: str, batch_size: int
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        batch_size: int,
+        bootstrap_servers: str,
     ) -> None:
         self._pool = pool
         self._producer = producer
         self._service = service
         self._batch_size = batch_size
+        self._bootstrap_servers = bootstrap_servers
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._uncertain = True  # until proven otherwise, a previous run may have died mid-send
 
     def wake(self) -> None:
         self._wake.set()
@@ -99,6 +123,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                self._uncertain = True
                 metrics.TRANSIENT_RETRIES.labels(self._service, "outbox").inc()
                 log.warning("outbox relay failed, retrying in %.1fs: %r", delay, error)
                 await asyncio.sleep(delay)
@@ -117,23 +142,67 @@ class OutboxRelay:
                 " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
                 self._batch_size,
             )
+            targets = {row["id"]: await self._partition(row) for row in rows}
             if rows:
+                if self._uncertain:
+                    already = await self._already_published(set(targets.values()))
+                    rows = [r for r in rows if r["id"] > already.get(targets[r["id"]], 0)]
                 futures = [
                     await self._producer.send(
                         row["topic"],
                         value=row["value"],
                         key=row["key"],
-                        headers=list(zip(row["header_names"], row["header_values"], strict=True)),
+                        partition=targets[row["id"]][1],
+                        headers=[
+                            *zip(row["header_names"], row["header_values"], strict=True),
+                            (OUTBOX_ID_HEADER, str(row["id"]).encode()),
+                            (OUTBOX_SERVICE_HEADER, self._service.encode()),
+                        ],
                     )
                     for row in rows
                 ]
                 await asyncio.gather(*futures)
                 await conn.execute(
                     "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-                    [row["id"] for row in rows],
+                    list(targets),
                 )
                 for row in rows:
                     metrics.OUTBOX_PUBLISHED.labels(self._service, row["topic"]).inc()
+            self._uncertain = False
             backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-            metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog - len(rows))
-            return len(rows)
+            metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog - len(targets))
+            return len(targets)
+
+    async def _partition(self, row: asyncpg.Record) -> tuple[str, int]:
+        partitions = await self._producer.partitions_for(row["topic"])
+        return row["topic"], partition_for(row["key"], len(partitions), row["id"])
+
+    async def _already_published(self, targets: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The highest outbox id of ours at the tail of each partition (0 when none)."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap_servers, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            found: dict[tuple[str, int], int] = {}
+            assignment = [TopicPartition(topic, partition) for topic, partition in targets]
+            consumer.assign(assignment)
+            ends = await consumer.end_offsets(assignment)
+            for tp in assignment:
+                found[(tp.topic, tp.partition)] = 0
+                if ends[tp] == 0:
+                    continue
+                # One batch is the most that can be in flight unmarked; read a margin more.
+                consumer.seek(tp, max(0, ends[tp] - 2 * self._batch_size))
+                while await consumer.position(tp) < ends[tp]:
+                    batch = await consumer.getmany(tp, timeout_ms=1000)
+                    for record in batch.get(tp, []):
+                        headers = dict(record.headers)
+                        if headers.get(OUTBOX_SERVICE_HEADER) == self._service.encode():
+                            found[(tp.topic, tp.partition)] = max(
+                                found[(tp.topic, tp.partition)],
+                                int(headers[OUTBOX_ID_HEADER]),
+                            )
+            return found
+        finally:
+            await consumer.stop()

@@ -181,7 +181,13 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                 )
         producer = make_producer(config.kafka_bootstrap_servers, client_id=f"{name}-outbox")
         await producer.start()
-        relay = OutboxRelay(pool, producer, service=name, batch_size=config.outbox_batch_size)
+        relay = OutboxRelay(
+            pool,
+            producer,
+            service=name,
+            batch_size=config.outbox_batch_size,
+            bootstrap_servers=config.kafka_bootstrap_servers,
+        )
         broker = make_broker(config.kafka_bootstrap_servers, client_id=name)
         runtime = Runtime(
             definition,

@@ -1,0 +1,129 @@
+"""The outbox relay against the real broker and database: after a crash between sending and
+marking, what is already on the topic is marked, not published a second time."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from grassroots.plumbing import database
+from grassroots.plumbing.kafka import ensure_topics, make_producer
+from grassroots.plumbing.outbox import (
+    OUTBOX_ID_HEADER,
+    OUTBOX_SERVICE_HEADER,
+    OutboxRelay,
+    OutgoingRecord,
+    append,
+    partition_for,
+)
+
+SERVICE = "relay-test"
+
+
+@pytest.fixture
+async def scratch(tmp_path: Path) -> AsyncIterator[tuple[asyncpg.Pool, str, str]]:
+    """A schema with the shared inbox/outbox tables and a topic, both used by this test only."""
+    schema = f"relay_test_{uuid.uuid4().hex[:8]}"
+    topic = f"test.relay.{schema}"
+    admin_dsn = os.environ["GRASSROOTS_ADMIN_DSN"]
+    bootstrap = os.environ["GRASSROOTS_KAFKA_BOOTSTRAP_SERVERS"]
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    await database.migrate(admin, schema, tmp_path)
+    await ensure_topics(bootstrap, [topic], partitions=3)
+    pool = await database.create_pool(admin_dsn, schema, size=2)
+    try:
+        yield pool, topic, bootstrap
+    finally:
+        await pool.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes, int]]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        assignment = [TopicPartition(topic, p) for p in range(3)]
+        consumer.assign(assignment)
+        ends = await consumer.end_offsets(assignment)
+        found = []
+        for tp in assignment:
+            while await consumer.position(tp) < ends[tp]:
+                for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                    found.append((record.value, int(dict(record.headers)[OUTBOX_ID_HEADER])))
+        return found  # partition by partition, in offset order
+    finally:
+        await consumer.stop()
+
+
+async def test_rows_sent_before_a_crash_are_marked_not_published_twice(
+    scratch: tuple[asyncpg.Pool, str, str],
+) -> None:
+    pool, topic, bootstrap = scratch
+    records = [OutgoingRecord(topic, f"b{i}".encode(), f"event {i}".encode()) for i in range(6)]
+    async with pool.acquire() as conn:
+        await append(conn, records)
+        ids = [row["id"] for row in await conn.fetch("SELECT id FROM outbox ORDER BY id")]
+
+    # The previous relay sent the first four, then died before marking them sent.
+    crashed = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await crashed.start()
+    for row_id, record in zip(ids[:4], records, strict=False):
+        await crashed.send_and_wait(
+            topic,
+            record.value,
+            key=record.key,
+            partition=partition_for(record.key, 3, row_id),
+            headers=[
+                (OUTBOX_ID_HEADER, str(row_id).encode()),
+                (OUTBOX_SERVICE_HEADER, SERVICE.encode()),
+            ],
+        )
+    await crashed.stop()
+
+    producer = make_producer(bootstrap, client_id="relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(
+            pool, producer, service=SERVICE, batch_size=100, bootstrap_servers=bootstrap
+        )
+        assert await relay.publish_pending() == 6
+        assert await relay.publish_pending() == 0
+    finally:
+        await producer.stop()
+
+    on_topic = sorted(await read_all(bootstrap, topic), key=lambda item: item[1])
+    assert on_topic == [(f"event {i}".encode(), row_id) for i, row_id in enumerate(ids)]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+
+
+async def test_records_keep_per_key_order_across_batches(
+    scratch: tuple[asyncpg.Pool, str, str],
+) -> None:
+    pool, topic, bootstrap = scratch
+    records = [OutgoingRecord(topic, b"same-branch", f"step {i}".encode()) for i in range(25)]
+    async with pool.acquire() as conn:
+        await append(conn, records)
+    producer = make_producer(bootstrap, client_id="relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(
+            pool, producer, service=SERVICE, batch_size=10, bootstrap_servers=bootstrap
+        )
+        while await relay.publish_pending():
+            pass
+    finally:
+        await producer.stop()
+    assert [value for value, _ in await read_all(bootstrap, topic)] == [
+        f"step {i}".encode() for i in range(25)
+    ]
