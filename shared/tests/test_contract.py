@@ -77,7 +77,7 @@ def test_a_task_without_one_of_the_four_clears_names_the_task_and_field() -> Non
     data = json.loads(json.dumps(DATA["rectification.commitment_published"]))
     del data["tasks"][0]["measures"]
     reason = rejection(envelope("rectification.commitment_published", data)).reason
-    assert "data.tasks.0.measures: Field required" in reason
+    assert "data.tasks.0 (task t-1).measures: Field required" in reason
 
 
 def test_time_without_an_offset_is_refused() -> None:

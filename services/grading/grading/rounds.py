@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
@@ -25,6 +24,7 @@ from grassroots.contract.grading import (
     ResultsPublished,
 )
 from grassroots.plumbing import outbox
+from grassroots.plumbing.barrier import run_behind_barrier
 from grassroots.plumbing.handling import HandlerContext
 from grassroots.plumbing.offsets import OffsetsProbe
 from grassroots.plumbing.service import Runtime
@@ -47,38 +47,36 @@ BARRIER_TOPICS = (
     Topic.GRADING_INPUTS,
     Topic.RECTIFICATION_RESULTS,
 )
-POLL_SECONDS = 0.2
 
 
 async def compute_closing_rounds(runtime: Runtime) -> None:
-    """Background job: for each closing round, snapshot end offsets, wait, then compute."""
+    """Background job: compute each closing round once the barrier passed."""
     probe = OffsetsProbe(runtime.settings.kafka_bootstrap_servers, group_id=runtime.definition.name)
     await probe.start()
+
+    async def waiting(conn: asyncpg.Connection) -> list[tuple[Any, dict[str, int] | None]]:
+        return [
+            ((row["campaign_id"], row["round"]), row["end_offsets"])
+            for row in await store.closing_rounds(conn)
+        ]
+
+    async def save_offsets(conn: asyncpg.Connection, key: Any, offsets: dict[str, int]) -> None:
+        await store.save_end_offsets(conn, key[0], key[1], offsets)
+
+    async def compute(key: Any) -> bool:
+        return await compute_round(runtime, *key)
+
     try:
-        while True:
-            try:
-                await _step(runtime, probe)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("computing rounds failed; retrying")
-                await asyncio.sleep(1)
-            await asyncio.sleep(POLL_SECONDS)
+        await run_behind_barrier(
+            runtime.pool,
+            probe,
+            topics=BARRIER_TOPICS,
+            waiting=waiting,
+            save_offsets=save_offsets,
+            compute=compute,
+        )
     finally:
         await probe.stop()
-
-
-async def _step(runtime: Runtime, probe: OffsetsProbe) -> None:
-    async with runtime.pool.acquire() as conn:
-        closing = await store.closing_rounds(conn)
-    for row in closing:
-        snapshot = row["end_offsets"]
-        if snapshot is None:
-            snapshot = await probe.end_offsets(BARRIER_TOPICS)
-            async with runtime.pool.acquire() as conn:
-                await store.save_end_offsets(conn, row["campaign_id"], row["round"], snapshot)
-        if await probe.caught_up(snapshot):
-            await compute_round(runtime, row["campaign_id"], row["round"])
 
 
 async def compute_round(runtime: Runtime, campaign_id: str, round_: str) -> bool:
@@ -90,7 +88,7 @@ async def compute_round(runtime: Runtime, campaign_id: str, round_: str) -> bool
             campaign_id,
             round_,
             service=runtime.definition.name,
-            now=runtime.definition.clock(),
+            now=runtime.clock(),
             started=started,
         )
     if result is None:

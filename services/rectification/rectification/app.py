@@ -7,6 +7,7 @@ from pathlib import Path
 from grassroots.contract import Topic
 from grassroots.plumbing.service import ServiceDefinition, build_app
 from rectification.handlers import HANDLERS
+from rectification.jobs import settle_closed_campaigns, sweep_periodically
 
 DEFINITION = ServiceDefinition(
     name="rectification",
@@ -18,6 +19,7 @@ DEFINITION = ServiceDefinition(
     ),
     handlers=HANDLERS,
     migrations=Path(__file__).parent.parent / "migrations",
+    background=(sweep_periodically, settle_closed_campaigns),
 )
 
 app = build_app(DEFINITION)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,7 +37,16 @@ class ContractViolation(Exception):
         return f"{self.code.value}: {self.reason}"
 
 
-def _describe(error: ValidationError) -> tuple[RejectionCode, str]:
+def _task_label(raw: bytes, index: str) -> str:
+    """`tasks.3` becomes `tasks.3 (task t-4)` so the county system finds the task by its id."""
+    try:
+        task_id = json.loads(raw)["data"]["tasks"][int(index)]["task_id"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return index
+    return f"{index} (task {str(task_id)[:64]})"
+
+
+def _describe(error: ValidationError, raw: bytes) -> tuple[RejectionCode, str]:
     problems = error.errors(include_url=False, include_input=False)
     first = problems[0]
     if first["type"] == "json_invalid":
@@ -53,6 +63,8 @@ def _describe(error: ValidationError) -> tuple[RejectionCode, str]:
     for problem in problems[:5]:
         # loc starts with the union member (the type); drop it to name the field as sent.
         loc = [str(part) for part in problem["loc"][1:]]
+        if loc[:2] == ["data", "tasks"] and len(loc) > 2:
+            loc[2] = _task_label(raw, loc[2])
         if loc[:1] == ["data"]:
             code = RejectionCode.INVALID_DATA
         messages.append(f"{'.'.join(loc) or '(envelope)'}: {problem['msg']}")
@@ -70,7 +82,7 @@ def parse_event(raw: bytes, *, topic: str | None = None) -> CloudEvent:
     try:
         event = _ANY_EVENT.validate_json(raw)
     except ValidationError as error:
-        raise ContractViolation(*_describe(error)) from None
+        raise ContractViolation(*_describe(error, raw)) from None
     if topic is not None and EVENTS[event.type].topic != topic:
         raise ContractViolation(
             RejectionCode.WRONG_TOPIC,

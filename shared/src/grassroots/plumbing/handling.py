@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -28,6 +29,18 @@ Clock = Callable[[], dt.datetime]
 
 def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def file_clock(path: Path) -> Clock:
+    """A clock that reads 'now' from a file (RFC 3339), falling back to the system clock."""
+
+    def now() -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(path.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            return system_clock()
+
+    return now
 
 
 @dataclass

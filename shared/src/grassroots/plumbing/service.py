@@ -31,7 +31,7 @@ from tenacity import (
 
 from grassroots.plumbing import database, metrics
 from grassroots.plumbing.consumer import BatchApplier
-from grassroots.plumbing.handling import Clock, Handler, system_clock
+from grassroots.plumbing.handling import Clock, Handler, file_clock, system_clock
 from grassroots.plumbing.kafka import ensure_topics, make_broker, make_producer, platform_topics
 from grassroots.plumbing.outbox import OutboxRelay
 from grassroots.plumbing.settings import ServiceSettings
@@ -69,6 +69,7 @@ class Runtime:
     broker: KafkaBroker
     relay: OutboxRelay
     applier: BatchApplier
+    clock: Clock
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
@@ -189,13 +190,15 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             bootstrap_servers=config.kafka_bootstrap_servers,
         )
         broker = make_broker(config.kafka_bootstrap_servers, client_id=name)
+        clock = file_clock(config.clock_file) if config.clock_file else definition.clock
         runtime = Runtime(
             definition,
             config,
             pool,
             broker,
             relay,
-            BatchApplier(service=name, handlers=definition.handlers, clock=definition.clock),
+            BatchApplier(service=name, handlers=definition.handlers, clock=clock),
+            clock,
         )
         runtime_ref.append(runtime)
         app.state.runtime = runtime

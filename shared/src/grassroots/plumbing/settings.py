@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,3 +25,11 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = Field(5, ge=2, le=50)
     outbox_batch_size: int = Field(1000, ge=1, le=10_000)
     log_level: str = "INFO"
+    sweep_interval_seconds: float = Field(
+        30.0, gt=0, description="How often time-driven work (overdue, reminders) runs."
+    )
+    clock_file: Path | None = Field(
+        None,
+        description="Tests and drills only: read 'now' (RFC 3339) from this file instead of "
+        "the system clock, so time-driven work can be driven deterministically.",
+    )
