@@ -20,7 +20,11 @@ infra:  ## PostgreSQL and Kafka on loopback, roles, schemas, topics
 up: deps infra  ## the whole platform, with a demo campaign
 	@deploy/services.sh up
 	@$(ENV) $(UV) run --frozen grassroots demo
-	@echo "Platform up. Reporting: http://127.0.0.1:8080/  (make down to stop)"
+	@$(ENV) token=$$(GRASSROOTS_DATABASE_URL=$$REPORTING_DATABASE_URL $(UV) run --frozen \
+	  python -m reporting.cli token create --county 610526 --label 演示-党委办) && \
+	  echo "Platform up. Dashboard: http://127.0.0.1:8080/?token=$$token" && \
+	  echo "API:  curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8080/v1/campaigns/pucheng-edu-2012/summary" && \
+	  echo "(make down to stop)"
 
 down:
 	@deploy/services.sh down

@@ -1,4 +1,4 @@
-"""Wiring only: what the reporting service consumes and how it handles it."""
+"""Wiring only: the reporting service reads every topic and serves the API and dashboard."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.service import ServiceDefinition, build_app
+from reporting import api, dashboard
 from reporting.handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(
@@ -13,6 +14,7 @@ DEFINITION = ServiceDefinition(
     topics=ALL_TOPICS,
     handlers=HANDLERS,
     migrations=Path(__file__).parent.parent / "migrations",
+    routers=(api.router, dashboard.router),
 )
 
 app = build_app(DEFINITION)

@@ -16,7 +16,8 @@ import asyncpg
 import uvicorn
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -233,6 +234,12 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 with one readable sentence per bad parameter, e.g. `query.page_size: …`."""
+        reasons = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]
+        return JSONResponse({"detail": "; ".join(reasons)}, status_code=422)
 
     for router in definition.routers:
         app.include_router(router)

@@ -1,0 +1,211 @@
+"""The reporting HTTP API (JSON; Authorization: Bearer <token>)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.routing import APIRoute
+from prometheus_client import Histogram
+
+from reporting import exports, schemas, views
+from reporting.auth import Scope, bearer_scope, require_card, require_county
+from reporting.store import queries
+
+API_SECONDS = Histogram(
+    "grassroots_reporting_api_seconds",
+    "Reporting API latency by route.",
+    ["route", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class TimedRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def timed(request: Request) -> Response:
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status_code
+                return response
+            except HTTPException as error:
+                status = error.status_code
+                raise
+            finally:
+                API_SECONDS.labels(self.path, str(status)).observe(time.perf_counter() - started)
+
+        return timed
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.Problem4xx, "description": text}
+    for code, text in (
+        (401, "No token, or an unknown or revoked one."),
+        (403, "The token's scope does not cover this."),
+        (404, "No such campaign or branch."),
+    )
+}
+router = APIRouter(prefix="/v1", route_class=TimedRoute, responses=ERRORS)
+
+CampaignId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$",
+        description="The campaign, e.g. pucheng-edu-2012.",
+    ),
+]
+BranchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
+Token = Annotated[Scope, Depends(bearer_scope)]
+
+
+async def _campaign(request: Request, campaign_id: str) -> asyncpg.Record:
+    async with request.app.state.runtime.pool.acquire() as conn:
+        row = await queries.campaign(conn, campaign_id)
+    if row is None:
+        raise HTTPException(404, detail=f"campaign {campaign_id} is not known")
+    return row
+
+
+async def _county_campaign(request: Request, campaign_id: str, scope: Scope) -> asyncpg.Record:
+    campaign = await _campaign(request, campaign_id)
+    require_county(scope, campaign["county_code"])
+    return campaign
+
+
+@router.get("/campaigns/{campaign_id}/summary", response_model=schemas.Summary)
+async def get_summary(request: Request, campaign_id: CampaignId, scope: Token) -> dict[str, Any]:
+    """Phase, branch count, levels per round, moved up, incomplete, commitments, tasks."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        counters = await queries.counters(conn, campaign_id)
+        branches = await queries.branch_count(conn, campaign["county_code"])
+    return views.summary(campaign, counters, branches)
+
+
+@router.get("/campaigns/{campaign_id}/branches", response_model=schemas.BranchPage)
+async def list_branches(
+    request: Request,
+    campaign_id: CampaignId,
+    scope: Token,
+    level: Annotated[
+        schemas.Level | None, Query(description="Only branches at this level.")
+    ] = None,
+    round: Annotated[
+        schemas.Round | None,
+        Query(description="Which round's level (default: final once published, else initial)."),
+    ] = None,
+    township: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """The county's branches, a page at a time, by branch_id."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        counters = await queries.counters(conn, campaign_id)
+        chosen = round or (
+            "final"
+            if any(
+                counters.get(f"level:final:{lv}")
+                for lv in ("strong", "fairly_strong", "average", "weak")
+            )
+            or counters.get("incomplete:final")
+            else "initial"
+        )
+        total, rows = await queries.branch_rows(
+            conn,
+            campaign_id,
+            campaign["county_code"],
+            round_=chosen,
+            level=level,
+            township=township,
+            limit=page_size,
+            offset=(page - 1) * page_size,
+        )
+    return {
+        "items": [views.branch_row(row, chosen) for row in rows],
+        "page": page,
+        "page_size": page_size,
+        "total": total,
+    }
+
+
+@router.get("/campaigns/{campaign_id}/branches/{branch_id}", response_model=schemas.Card)
+async def get_card(
+    request: Request, campaign_id: CampaignId, branch_id: BranchId, scope: Token
+) -> dict[str, Any]:
+    """One branch's card: levels and scores, problems, commitment, tasks, honours."""
+    campaign = await _campaign(request, campaign_id)
+    require_card(scope, campaign["county_code"], branch_id)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        branch = await queries.branch(conn, branch_id)
+        if branch is None or branch["county_code"] != campaign["county_code"]:
+            raise HTTPException(
+                404,
+                detail=f"branch {branch_id} is not registered in county {campaign['county_code']}",
+            )
+        card = await queries.card(conn, campaign_id, branch_id)
+        lists = await queries.card_lists(conn, campaign_id, branch_id)
+    return views.card(branch, card, lists, campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/lagging", response_model=schemas.Lagging)
+async def get_lagging(request: Request, campaign_id: CampaignId, scope: Token) -> dict[str, Any]:
+    """Lagging branches, ranked: most reasons, most overdue tasks, weakest level first."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
+    return views.lagging(rows)
+
+
+async def _export_rows(
+    request: Request, campaign_id: str, scope: Scope
+) -> tuple[str, list[asyncpg.Record]]:
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        _, rows = await queries.branch_rows(
+            conn,
+            campaign_id,
+            campaign["county_code"],
+            round_="initial",
+            level=None,
+            township=None,
+            limit=None,
+            offset=0,
+        )
+    return campaign_id, rows
+
+
+@router.get(
+    "/campaigns/{campaign_id}/export.xlsx",
+    response_class=Response,
+    responses={200: {"content": {exports.XLSX_TYPE: {}}}},
+)
+async def export_xlsx(request: Request, campaign_id: CampaignId, scope: Token) -> Response:
+    """The branch table as an Excel workbook, Chinese headers."""
+    name, rows = await _export_rows(request, campaign_id, scope)
+    return Response(
+        exports.xlsx(rows),
+        media_type=exports.XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@router.get(
+    "/campaigns/{campaign_id}/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_csv(request: Request, campaign_id: CampaignId, scope: Token) -> Response:
+    """The branch table as CSV (UTF-8 with BOM, so Excel reads the Chinese right)."""
+    name, rows = await _export_rows(request, campaign_id, scope)
+    return Response(
+        exports.csv_bytes(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

@@ -1,0 +1,104 @@
+"""Operator commands of the reporting service: API tokens and rebuilding the read models.
+
+python -m reporting.cli token create --county 610526 [--branch ID] --label "党委办"
+python -m reporting.cli token revoke <token>
+python -m reporting.cli rebuild
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import typer
+
+from grassroots.plumbing import database
+from reporting.auth import new_token, token_hash
+from reporting.config import ReportingSettings
+from reporting.rebuild import rebuild as replay
+from reporting.store import tokens
+
+app = typer.Typer(help="Reporting service operations.", no_args_is_help=True, add_completion=False)
+token_app = typer.Typer(help="API tokens (stored hashed).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
+
+
+def _dsn() -> str:
+    dsn = os.environ.get("GRASSROOTS_DATABASE_URL") or os.environ.get("REPORTING_DATABASE_URL")
+    if not dsn:
+        raise typer.BadParameter("set GRASSROOTS_DATABASE_URL (or REPORTING_DATABASE_URL)")
+    return dsn
+
+
+async def _connect() -> asyncpg.Connection:
+    pool = await database.create_pool(_dsn(), "reporting", size=2)
+    conn: asyncpg.Connection = await pool.acquire()
+    await database.migrate(conn, "reporting", MIGRATIONS)
+    return conn
+
+
+def _pepper() -> str:
+    return ReportingSettings().token_pepper.get_secret_value()
+
+
+@token_app.command("create")
+def create_token(
+    county: Annotated[str, typer.Option(help="County code the token reads, e.g. 610526.")],
+    label: Annotated[str, typer.Option(help="Who holds it, e.g. 党委办.")],
+    branch: Annotated[str | None, typer.Option(help="Restrict to this branch's card.")] = None,
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    if not (len(county) == 6 and county.isdigit()):
+        raise typer.BadParameter("the county code has 6 digits", param_hint="--county")
+    token = new_token()
+
+    async def run() -> None:
+        conn = await _connect()
+        await tokens.create(
+            conn,
+            token_hash=token_hash(token, _pepper()),
+            county_code=county,
+            branch_id=branch,
+            label=label,
+        )
+
+    asyncio.run(run())
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def revoke_token(token: str) -> None:
+    """Revoke a token; it answers 401 from now on."""
+
+    async def run() -> bool:
+        conn = await _connect()
+        return await tokens.revoke(conn, token_hash(token, _pepper()))
+
+    if not asyncio.run(run()):
+        typer.echo("no such active token", err=True)
+        raise typer.Exit(1)
+    typer.echo("revoked")
+
+
+@app.command()
+def rebuild(
+    bootstrap_servers: Annotated[
+        str, typer.Option(envvar="GRASSROOTS_KAFKA_BOOTSTRAP_SERVERS")
+    ] = "127.0.0.1:9092",
+    quiet: bool = False,
+) -> None:
+    """Rebuild the read models from the topics, from the beginning (replay)."""
+
+    async def run() -> int:
+        conn = await _connect()
+        return await replay(conn, bootstrap_servers, show_progress=not quiet)
+
+    typer.echo(f"replayed {asyncio.run(run())} records")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,17 @@
+"""Reporting settings beyond the common ones; secrets come from the environment only."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReportingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRASSROOTS_", extra="ignore")
+
+    token_pepper: SecretStr = Field(
+        validation_alias=AliasChoices("GRASSROOTS_TOKEN_PEPPER", "REPORTING_TOKEN_PEPPER"),
+        min_length=16,
+        description="Secret mixed into stored token hashes (HMAC-SHA256).",
+    )
+    max_page_size: int = Field(500, ge=1, le=10_000)

@@ -1,0 +1,143 @@
+"""The dashboard people look at (zh-CN), rendered on the server: no script, no CDN.
+
+A token opens it: `/?token=…` (or the form) sets an HttpOnly cookie and redirects."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from grassroots.contract.labels import label
+from reporting import charts, views
+from reporting.auth import Scope, require_card, require_county, resolve
+from reporting.store import queries
+
+COOKIE = "grassroots_token"
+PAGE_SIZE = 50
+LEVEL_COLOURS = {
+    "strong": "#b71c1c",
+    "fairly_strong": "#e57373",
+    "average": "#ffb74d",
+    "weak": "#9e9e9e",
+}
+PHASES = ("survey_grading", "rectification", "emulation", "assessment")
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+templates.globals["label"] = label
+router = APIRouter(include_in_schema=False)
+
+
+def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(template).render(**context), status_code=status)
+
+
+async def cookie_scope(request: Request) -> Scope | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        return await resolve(request, token)
+    except HTTPException:
+        return None
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, token: str | None = None) -> Response:
+    if token is not None:
+        try:
+            await resolve(request, token.strip())
+        except HTTPException as refused:
+            return page("login.html", 401, error=f"令牌无效：{refused.detail}", scope=None)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict")
+        return response
+    scope = await cookie_scope(request)
+    if scope is None:
+        return page("login.html", scope=None, error=None)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        campaigns = await queries.campaigns_of_county(conn, scope.county_code)
+    return page("campaigns.html", scope=scope, campaigns=campaigns)
+
+
+@router.get("/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+async def _scope_or_login(request: Request) -> Scope | Response:
+    scope = await cookie_scope(request)
+    return scope if scope is not None else RedirectResponse("/", status_code=303)
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+async def campaign_page(request: Request, campaign_id: str, page_number: int = 1) -> Response:
+    scope = await _scope_or_login(request)
+    if isinstance(scope, Response):
+        return scope
+    page_number = max(1, int(request.query_params.get("page", page_number)))
+    async with request.app.state.runtime.pool.acquire() as conn:
+        campaign = await queries.campaign(conn, campaign_id)
+        if campaign is None:
+            return page("login.html", 404, error=f"活动 {campaign_id} 不存在", scope=scope)
+        require_county(scope, campaign["county_code"])
+        counters = await queries.counters(conn, campaign_id)
+        branches = await queries.branch_count(conn, campaign["county_code"])
+        total, rows = await queries.branch_rows(
+            conn,
+            campaign_id,
+            campaign["county_code"],
+            round_="initial",
+            level=None,
+            township=None,
+            limit=PAGE_SIZE,
+            offset=(page_number - 1) * PAGE_SIZE,
+        )
+        lagging_rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
+    summary = views.summary(campaign, counters, branches)
+    level_charts = {
+        round_: charts.bars(
+            [
+                (level, summary["levels"][round_][level], colour)
+                for level, colour in LEVEL_COLOURS.items()
+            ]
+        )
+        for round_ in ("initial", "final")
+    }
+    return page(
+        "campaign.html",
+        scope=scope,
+        s=summary,
+        charts=level_charts,
+        phase_order=PHASES,
+        completion=charts.share(summary["tasks"]["completed"], summary["tasks"]["total"]),
+        lagging=views.lagging(lagging_rows)["items"],
+        rows=[views.branch_row(row, "initial") for row in rows],
+        page=page_number,
+        pages=max(1, math.ceil(total / PAGE_SIZE)),
+    )
+
+
+@router.get("/campaigns/{campaign_id}/branches/{branch_id}", response_class=HTMLResponse)
+async def branch_page(request: Request, campaign_id: str, branch_id: str) -> Response:
+    scope = await _scope_or_login(request)
+    if isinstance(scope, Response):
+        return scope
+    async with request.app.state.runtime.pool.acquire() as conn:
+        campaign = await queries.campaign(conn, campaign_id)
+        branch = await queries.branch(conn, branch_id)
+        if campaign is None or branch is None:
+            return page("login.html", 404, error="找不到该支部", scope=scope)
+        require_card(scope, campaign["county_code"], branch_id)
+        card = await queries.card(conn, campaign_id, branch_id)
+        lists = await queries.card_lists(conn, campaign_id, branch_id)
+    return page("branch.html", scope=scope, c=views.card(branch, card, lists, campaign_id))

@@ -1,0 +1,121 @@
+"""Reporting rules, pure: what a card's facts count for in the summary, task status, who is
+lagging and why, and in which order they are named."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+LEVELS = ("strong", "fairly_strong", "average", "weak")
+ROUNDS = ("initial", "final")
+LAGGING_REASONS = ("task_overdue", "commitment_missing", "grading_incomplete")
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What one branch's card contributes to its campaign's summary."""
+
+    initial_level: str | None = None
+    final_level: str | None = None
+    initial_incomplete: bool = False
+    final_incomplete: bool = False
+    moved_up: bool = False
+    commitment_published: bool = False
+    review: str | None = None
+    commitment_missing: bool = False
+    commendations: int = 0
+
+    def counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for round_, level in (("initial", self.initial_level), ("final", self.final_level)):
+            if level:
+                counts[f"level:{round_}:{level}"] += 1
+        counts["incomplete:initial"] += self.initial_incomplete
+        counts["incomplete:final"] += self.final_incomplete
+        counts["moved_up"] += self.moved_up
+        counts["commitments:published"] += self.commitment_published
+        counts["commitments:approved"] += self.commitment_published and self.review == "approved"
+        counts["commitments:returned"] += self.commitment_published and self.review == "returned"
+        # Named missing and still without a commitment.
+        counts["commitments:missing"] += self.commitment_missing and not self.commitment_published
+        counts["commendations"] += self.commendations
+        return counts
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    in_plan: bool = False
+    completed: bool = False
+    overdue: bool = False
+
+    def counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        if self.in_plan:
+            counts["tasks:total"] += 1
+            counts["tasks:completed"] += self.completed
+            counts["tasks:overdue"] += self.overdue and not self.completed
+        return counts
+
+
+def deltas(old: CardFacts | TaskFacts | None, new: CardFacts | TaskFacts) -> dict[str, int]:
+    """How the summary counters change when a card or task goes from `old` to `new`."""
+    before = old.counts() if old is not None else Counter()
+    after = new.counts()
+    return {
+        name: after[name] - before[name]
+        for name in before.keys() | after.keys()
+        if after[name] != before[name]
+    }
+
+
+def task_status(*, completed: bool, overdue: bool) -> str:
+    """completed wins over overdue: a late task that was finished is completed."""
+    if completed:
+        return "completed"
+    return "overdue" if overdue else "open"
+
+
+def lagging_reasons(
+    *,
+    overdue_tasks: int,
+    commitment_missing: bool,
+    commitment_published: bool,
+    grading_missing: bool,
+) -> list[str]:
+    reasons = []
+    if overdue_tasks:
+        reasons.append("task_overdue")
+    if commitment_missing and not commitment_published:
+        reasons.append("commitment_missing")
+    if grading_missing:
+        reasons.append("grading_incomplete")
+    return reasons
+
+
+def rank_lagging(rows: Iterable[Mapping[str, object]]) -> list[Mapping[str, object]]:
+    """Most reasons first, then most overdue tasks, then weakest level, then branch_id."""
+
+    def level_rank(row: Mapping[str, object]) -> int:
+        level = row.get("level")
+        return -LEVELS.index(level) if isinstance(level, str) else 0
+
+    return sorted(
+        rows,
+        key=lambda r: (
+            -len(r["reasons"]),  # type: ignore[arg-type]
+            -int(r["overdue_tasks"]),  # type: ignore[call-overload]
+            level_rank(r),
+            str(r["branch_id"]),
+        ),
+    )
+
+
+def current_phase(phases: Mapping[str, Mapping[str, str | None]]) -> str | None:
+    """The phase most recently opened (phases open in order and do not overlap)."""
+    order = ("survey_grading", "rectification", "emulation", "assessment")
+    opened = [phase for phase in order if phases.get(phase, {}).get("opened_at")]
+    closed = [phase for phase in order if phases.get(phase, {}).get("closed_at")]
+    if opened:
+        return opened[-1]
+    return closed[-1] if closed else None

@@ -1,0 +1,1 @@
+"""Every SQL statement of the reporting service: ingest (writes), queries (reads), tokens."""
