@@ -38,8 +38,9 @@ lint: deps
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy shared/src services tests
 
-contract: deps  ## regenerate the JSON Schemas and the AsyncAPI document
+contract: deps  ## regenerate the JSON Schemas, the AsyncAPI and the OpenAPI documents
 	@$(UV) run --frozen grassroots contract write
+	@$(UV) run --frozen python -m reporting.openapi
 
 test: deps lint infra  ## every test, on the real broker and database
 	@deploy/services.sh down >/dev/null  # a running demo would share the consumer groups

@@ -1,0 +1,37 @@
+"""The reporting API's OpenAPI document, generated from the code and checked in.
+
+uv run python -m reporting.openapi    # rewrites services/reporting/openapi.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi.openapi.utils import get_openapi
+
+from reporting.api import router
+
+CHECKED_IN = Path(__file__).parent.parent / "openapi.json"
+
+
+def document() -> dict[str, Any]:
+    return get_openapi(
+        title="Grassroots reporting API",
+        version="1.0.0",
+        description="Reports of a Grassroots Organization Building Year (基层组织建设年). "
+        "Every call needs `Authorization: Bearer <token>`: a county token reads its county, "
+        "a branch token reads only that branch's card. 401: no, unknown or revoked token; "
+        "403: out of the token's scope; 404: unknown campaign or branch; 422: bad parameters.",
+        routes=router.routes,
+    )
+
+
+def render() -> str:
+    return json.dumps(document(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    CHECKED_IN.write_text(render(), encoding="utf-8")
+    print(f"wrote {CHECKED_IN}")

@@ -1,0 +1,23 @@
+"""The checked-in OpenAPI document is exactly what the code generates."""
+
+from __future__ import annotations
+
+from reporting.openapi import CHECKED_IN, document, render
+
+
+def test_the_checked_in_openapi_document_matches_the_code() -> None:
+    assert CHECKED_IN.read_text(encoding="utf-8") == render(), (
+        "the reporting API changed: run `make contract` and commit services/reporting/openapi.json"
+    )
+
+
+def test_every_contract_path_is_documented() -> None:
+    paths = set(document()["paths"])
+    assert paths == {
+        "/v1/campaigns/{campaign_id}/summary",
+        "/v1/campaigns/{campaign_id}/branches",
+        "/v1/campaigns/{campaign_id}/branches/{branch_id}",
+        "/v1/campaigns/{campaign_id}/lagging",
+        "/v1/campaigns/{campaign_id}/export.xlsx",
+        "/v1/campaigns/{campaign_id}/export.csv",
+    }
