@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 ENV := . deploy/env.sh &&
 
-.PHONY: up down test lint contract deps infra topics demo status
+.PHONY: up down test lint contract deps infra topics demo status browser
 
 deps:  ## Python and the locked dependencies
 	@command -v $(UV) >/dev/null || python3 -m pip install -q --user uv==$(UV_VERSION) \
@@ -42,6 +42,12 @@ contract: deps  ## regenerate the JSON Schemas, the AsyncAPI and the OpenAPI doc
 	@$(UV) run --frozen grassroots contract write
 	@$(UV) run --frozen python -m reporting.openapi
 
-test: deps lint infra  ## every test, on the real broker and database
+browser:  ## Debian's chromium and a CJK font, for the dashboard test
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+	  echo "installing chromium and fonts-wqy-zenhei (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-wqy-zenhei >/dev/null; fi
+
+test: deps lint infra browser  ## every test, on the real broker and database
 	@deploy/services.sh down >/dev/null  # a running demo would share the consumer groups
 	@$(ENV) $(UV) run --frozen pytest

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,11 +17,25 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import sync_playwright
 
 from tests.harness import REPO, Platform, publish_with_tool
 from tests.scenario import County, at
 
 pytestmark = pytest.mark.usefixtures("platform")
+
+# A county system may send anything in a name: it must show as text, never run or compute.
+HOSTILE_NAME = '=HYPERLINK("http://x")<script>window.pwned=1</script>党支部'
+SCREENSHOTS = REPO / ".local" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def reporting_cli(*args: str) -> str:
@@ -96,7 +111,7 @@ def campaign(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> It
         at("2012-03-01"),
     )
     named = c.register("b3")
-    named["data"]["name"] = '=HYPERLINK("http://x")党支部'
+    named["data"]["name"] = HOSTILE_NAME
     events = [
         launch,
         c.register(None),
@@ -302,7 +317,7 @@ def test_exports_have_chinese_headers_and_never_run_formulas(office: Api, campai
     assert rows[0][:5] == ("支部编号", "支部名称", "单位", "乡镇", "初评等次")
     by_id = {row[0]: row for row in rows[1:]}
     assert by_id[campaign.b("b1")][4] == "强"
-    assert by_id[campaign.b("b3")][1] == '\'=HYPERLINK("http://x")党支部'
+    assert by_id[campaign.b("b3")][1] == "'" + HOSTILE_NAME
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
     raw = office.get(f"/v1/campaigns/{campaign.campaign_id}/export.csv").content
@@ -331,3 +346,46 @@ def test_a_rebuild_from_the_topics_gives_the_same_answers(
     platform.services["reporting"].wait_healthy()
     after = {path: office.client.get(path).json() for path in paths}
     assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+
+
+def test_the_dashboard_shows_the_api_numbers_and_drills_down_to_a_card(
+    platform: Platform, office: Api, campaign: County
+) -> None:
+    summary = settled_summary(office, campaign)
+    lagging = office.get(f"/v1/campaigns/{campaign.campaign_id}/lagging").json()["items"]
+    base = platform.services["reporting"].url
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(f"{base}/?token={token(campaign.county)}")  # sets the cookie, redirects
+            page.click("text=报表测试")
+            assert page.inner_text("#branches") == str(summary["branches"])
+            for round_, counts in summary["levels"].items():
+                for level, count in counts.items():
+                    assert page.text_content(f"#level-{round_}-{level}") == str(count)  # SVG text
+            assert page.inner_text("#incomplete-initial") == str(summary["incomplete"]["initial"])
+            assert page.inner_text("#moved-up") == str(summary["moved_up"])
+            assert page.inner_text("#tasks-overdue") == str(summary["tasks"]["overdue"])
+            assert page.inner_text("#commitments-missing") == str(summary["commitments"]["missing"])
+            assert page.inner_text("#lagging-count") == str(len(lagging))
+            assert page.inner_text("#completion") == "50.0%"
+            page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+            assert HOSTILE_NAME in page.inner_text("#branch-table")  # shown as text
+            assert page.evaluate("window.pwned") is None  # and never run
+
+            page.click(f"#branch-table a[href$='/{campaign.b('b1')}']")
+            assert page.inner_text("#grade-initial") == "强"
+            statuses = page.locator("#tasks td[class^=status-]").all_inner_texts()
+            assert sorted(statuses) == ["已完成", "已逾期"]
+            page.screenshot(path=str(SCREENSHOTS / "branch-card.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    assert path, "Debian's chromium is needed for the dashboard test (make test installs it)"
+    return path

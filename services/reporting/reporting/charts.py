@@ -31,7 +31,7 @@ def bars(
     bar_width = (width - gap * (len(values) + 1)) / len(values)
     result = []
     for index, (label, value, colour) in enumerate(values):
-        bar_height = (height - 30) * value / top
+        bar_height = (height - 40) * value / top  # room for the value above the tallest
         x = gap + index * (bar_width + gap)
         result.append(Bar(label, value, x, height - 20 - bar_height, bar_width, bar_height, colour))
     return result

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from grassroots.contract.labels import label
-from reporting import charts, views
+from reporting import charts, exports, views
 from reporting.auth import Scope, require_card, require_county, resolve
 from reporting.store import queries
 
@@ -80,11 +80,14 @@ async def _scope_or_login(request: Request) -> Scope | Response:
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-async def campaign_page(request: Request, campaign_id: str, page_number: int = 1) -> Response:
+async def campaign_page(
+    request: Request,
+    campaign_id: str,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
     scope = await _scope_or_login(request)
     if isinstance(scope, Response):
         return scope
-    page_number = max(1, int(request.query_params.get("page", page_number)))
     async with request.app.state.runtime.pool.acquire() as conn:
         campaign = await queries.campaign(conn, campaign_id)
         if campaign is None:
@@ -141,3 +144,38 @@ async def branch_page(request: Request, campaign_id: str, branch_id: str) -> Res
         card = await queries.card(conn, campaign_id, branch_id)
         lists = await queries.card_lists(conn, campaign_id, branch_id)
     return page("branch.html", scope=scope, c=views.card(branch, card, lists, campaign_id))
+
+
+@router.get("/campaigns/{campaign_id}/export.{kind}")
+async def export_page(request: Request, campaign_id: str, kind: str) -> Response:
+    """The exports, for people signed in to the dashboard (the API wants a bearer token)."""
+    scope = await _scope_or_login(request)
+    if isinstance(scope, Response):
+        return scope
+    if kind not in ("xlsx", "csv"):
+        raise HTTPException(404, detail="exports are .xlsx or .csv")
+    async with request.app.state.runtime.pool.acquire() as conn:
+        campaign = await queries.campaign(conn, campaign_id)
+        if campaign is None:
+            raise HTTPException(404, detail=f"campaign {campaign_id} is not known")
+        require_county(scope, campaign["county_code"])
+        _, rows = await queries.branch_rows(
+            conn,
+            campaign_id,
+            campaign["county_code"],
+            round_="initial",
+            level=None,
+            township=None,
+            limit=None,
+            offset=0,
+        )
+    body, media = (
+        (exports.xlsx(rows), exports.XLSX_TYPE)
+        if kind == "xlsx"
+        else (exports.csv_bytes(rows), "text/csv; charset=utf-8")
+    )
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{campaign_id}.{kind}"'},
+    )

@@ -41,3 +41,10 @@ TRANSIENT_RETRIES = Counter(
     "Retries after a transient database or broker failure.",
     ["service", "stage"],
 )
+EVENT_LAG_SECONDS = Histogram(
+    "grassroots_event_lag_seconds",
+    "From a record's Kafka timestamp to its effect committed here (for reporting: visible in "
+    "the API).",
+    ["service"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -86,6 +87,10 @@ class Runtime:
                 async with self.pool.acquire() as conn:
                     written = await self.applier.apply(conn, records)
         metrics.BATCH_SIZE.labels(service).observe(len(records))
+        committed_ms = time.time() * 1000
+        lag = metrics.EVENT_LAG_SECONDS.labels(service)
+        for record in records:
+            lag.observe(max(0.0, committed_ms - record.timestamp) / 1000)
         if written:
             self.relay.wake()
 
