@@ -389,3 +389,47 @@ def chromium() -> str:
     path = shutil.which("chromium")
     assert path, "Debian's chromium is needed for the dashboard test (make test installs it)"
     return path
+
+
+def test_every_endpoint_enforces_the_token_scope_matrix(
+    platform: Platform, campaign: County, office: Api
+) -> None:
+    settled_summary(office, campaign)
+    base = f"/v1/campaigns/{campaign.campaign_id}"
+    own, other = campaign.b("b2"), campaign.b("b1")
+    endpoints = {
+        "summary": f"{base}/summary",
+        "branches": f"{base}/branches",
+        "lagging": f"{base}/lagging",
+        "export.xlsx": f"{base}/export.xlsx",
+        "export.csv": f"{base}/export.csv",
+        "own card": f"{base}/branches/{own}",
+        "other card": f"{base}/branches/{other}",
+    }
+    revoked = token(campaign.county)
+    reporting_cli("token", "revoke", revoked)
+    holders: dict[str, str | None] = {
+        "no token": None,
+        "bad token": "gr_0000",
+        "revoked token": revoked,
+        "other county": token("610000"),
+        "own branch": token(campaign.county, own),
+        "county": token(campaign.county),
+    }
+    cards = {"own card", "other card"}
+    expected = {
+        "no token": dict.fromkeys(endpoints, 401),
+        "bad token": dict.fromkeys(endpoints, 401),
+        "revoked token": dict.fromkeys(endpoints, 401),
+        "other county": dict.fromkeys(endpoints, 403),
+        "own branch": {name: 200 if name == "own card" else 403 for name in endpoints},
+        "county": dict.fromkeys(endpoints, 200),
+    }
+    actual = {
+        holder: {
+            name: Api(platform, bearer).get(path).status_code for name, path in endpoints.items()
+        }
+        for holder, bearer in holders.items()
+    }
+    assert actual == expected
+    assert cards <= set(endpoints)

@@ -49,6 +49,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No token, or an unknown or revoked one."),
         (403, "The token's scope does not cover this."),
         (404, "No such campaign or branch."),
+        (422, "A parameter is invalid; the detail names it and says why."),
     )
 }
 router = APIRouter(prefix="/v1", route_class=TimedRoute, responses=ERRORS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from typing import Any
@@ -198,7 +199,7 @@ def envelope(
     time: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """A complete CloudEvent as a JSON-ready dict; `data` defaults to the type's example."""
-    payload = dict(DATA[event_type] if data is None else data)
+    payload = copy.deepcopy(DATA[event_type] if data is None else data)
     subject_field = EVENTS[event_type].envelope_model.subject_field
     if "campaign_id" in EVENTS[event_type].data_model.model_fields:
         payload["campaign_id"] = campaign_id

@@ -23,6 +23,9 @@ from grassroots.plumbing.outbox import OutgoingRecord
 log = logging.getLogger(__name__)
 
 
+MAX_REASON_CHARS = 1000
+
+
 @dataclass(frozen=True)
 class Parsed:
     record: ConsumerRecord[bytes, bytes]
@@ -42,7 +45,7 @@ def dead_letter(
     metrics.DLQ_RECORDS.labels(service, record.topic, code.value).inc()
     headers = [
         *record.headers,
-        ("dlq-reason", reason.encode("utf-8", "replace")[:4000]),
+        ("dlq-reason", reason[:MAX_REASON_CHARS].encode("utf-8", "replace")),
         ("dlq-reason-code", code.value.encode()),
         ("dlq-service", service.encode()),
         ("dlq-topic", record.topic.encode()),
