@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from grassroots.contract import documents
+from grassroots.contract import CONTENT_TYPE, EVENTS, documents, parse_event
+from grassroots.contract.common import Phase
 from grassroots.plumbing.kafka import ensure_topics, make_producer, platform_topics
 from grassroots.publishing import Checked, check_lines, publish_events
-from grassroots.simulation import CampaignSimulation
+from grassroots.simulation import CampaignSimulation, paced
 
 app = typer.Typer(help="Grassroots platform tools.", no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="Kafka topics of the platform.", no_args_is_help=True)
@@ -76,10 +79,6 @@ def write_contract(folder: Path = CONTRACT_FOLDER) -> None:
     typer.echo(f"{len(changed)} files changed" + "".join(f"\n  {name}" for name in changed))
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command()
 def demo(
     bootstrap_servers: Bootstrap = "127.0.0.1:9092",
@@ -95,3 +94,115 @@ def demo(
         raise typer.Exit(1)
     published = asyncio.run(_publish(bootstrap_servers, checked))
     typer.echo(f"demo campaign {simulation.campaign_id}: {published} events published")
+
+
+@app.command()
+def simulate(
+    counties: Annotated[int, typer.Option(min=1, help="Counties, one campaign each.")] = 1,
+    branches: Annotated[int, typer.Option(min=1, help="Branches per county.")] = 150,
+    seed: Annotated[int, typer.Option(help="Same seed, same events (ids included).")] = 2012,
+    until: Annotated[Phase, typer.Option(help="The last phase to run.")] = Phase.ASSESSMENT,
+    close_last: Annotated[
+        bool, typer.Option("--close-last/--leave-last-open", help="Close the last phase.")
+    ] = True,
+    rate: Annotated[
+        float, typer.Option(min=0, help="Events per second; 0 publishes as fast as possible.")
+    ] = 0,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write JSON lines to this file (- for standard output), not Kafka."),
+    ] = None,
+    clock_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the campaign's day (RFC 3339) here as events go out, for services "
+            "started with GRASSROOTS_CLOCK_FILE: their sweeps then follow the campaign."
+        ),
+    ] = None,
+    bootstrap_servers: Bootstrap = "127.0.0.1:9092",
+) -> None:
+    """Generate a whole campaign for N counties × M branches and publish it (or write it).
+
+    Every event is validated against the contract before it leaves. Events come in calendar
+    order; keyed by branch, so each branch's events stay in order on their partition.
+    """
+    simulation = CampaignSimulation(seed=seed, branches=branches, counties=counties)
+    total = simulation.count(until=until, close_last=close_last)
+    events = simulation.events(until=until, close_last=close_last)
+    if output is not None:
+        stream = sys.stdout.buffer if str(output) == "-" else output.open("wb")
+        with stream:
+            for event in events:
+                raw = json.dumps(event, ensure_ascii=False).encode()
+                parse_event(raw)
+                stream.write(raw + b"\n")
+        if str(output) != "-":
+            typer.echo(f"{total} events written to {output}", err=True)
+        return
+    published = asyncio.run(_simulate(bootstrap_servers, events, total, rate, clock_file))
+    typer.echo(
+        f"{published} events published for {counties} × {branches} branches"
+        f" ({simulation.campaign_id}{' …' if counties > 1 else ''})"
+    )
+
+
+async def _simulate(
+    bootstrap_servers: str,
+    events: Iterable[dict[str, Any]],
+    total: int,
+    rate: float,
+    clock_file: Path | None,
+) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    producer = make_producer(bootstrap_servers, client_id="grassroots-simulate")
+    await producer.start()
+    published = 0
+    clock = ""
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[speed]}"),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, transient=False) as progress:
+            task = progress.add_task("publishing", total=total, speed="")
+            started = time.perf_counter()
+            async for chunk in paced(events, rate):
+                futures = []
+                for event in chunk:
+                    raw = json.dumps(event, ensure_ascii=False).encode()
+                    parse_event(raw)  # the generator must produce only valid events
+                    futures.append(
+                        await producer.send(
+                            EVENTS[event["type"]].topic,
+                            value=raw,
+                            key=event["subject"].encode(),
+                            headers=[("content-type", CONTENT_TYPE.encode())],
+                        )
+                    )
+                day = chunk[-1]["time"][:10]
+                if clock_file is not None and day > clock:
+                    clock = day
+                    await asyncio.to_thread(
+                        clock_file.write_text, f"{day}T00:00:00+08:00", encoding="utf-8"
+                    )
+                await asyncio.gather(*futures)
+                published += len(chunk)
+                speed = published / max(1e-9, time.perf_counter() - started)
+                progress.update(task, advance=len(chunk), speed=f"{speed:,.0f} events/s")
+    finally:
+        await producer.stop()
+    return published
+
+
+if __name__ == "__main__":
+    app()
