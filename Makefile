@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 ENV := . deploy/env.sh &&
 
-.PHONY: up down test lint contract deps infra topics demo status browser
+.PHONY: up down test lint contract deps infra topics demo status browser chaos
 
 deps:  ## Python and the locked dependencies
 	@command -v $(UV) >/dev/null || python3 -m pip install -q --user uv==$(UV_VERSION) \
@@ -51,3 +51,7 @@ browser:  ## Debian's chromium and a CJK font, for the dashboard test
 test: deps lint infra browser  ## every test, on the real broker and database
 	@deploy/services.sh down >/dev/null  # a running demo would share the consumer groups
 	@$(ENV) $(UV) run --frozen pytest
+
+chaos: deps infra  ## 24 faults while a seeded campaign is published; prints the checker's table
+	@deploy/services.sh down >/dev/null
+	@$(ENV) $(UV) run --frozen python -m tests.chaos --faults 24

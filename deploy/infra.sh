@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local PostgreSQL + single-node Kafka (KRaft) on loopback, for dev, tests and CI.
 #
-#   deploy/infra.sh up|down|status|reset
+#   deploy/infra.sh up|down|status|reset|crash kafka|postgres
 #
 #   up      install missing Debian packages (as root), create + start PostgreSQL,
 #           ensure database/roles/schemas, fetch Kafka jars (Maven), start Kafka.
@@ -9,6 +9,7 @@
 #   down    stop Kafka, then PostgreSQL. Idempotent.
 #   status  one line per service; exit 0 only if both are up.
 #   reset   down, then delete PostgreSQL and Kafka data (secrets and jar cache kept).
+#   crash   SIGKILL the broker, or stop PostgreSQL in immediate mode (chaos tests).
 #
 # Then:  . deploy/env.sh   (exports the URLs, ports and secrets; see that file).
 #
@@ -545,13 +546,34 @@ cmd_reset() {
   rm -rf -- "$STATE/pg" "$KAFKA_DIR" "$LOG_DIR"
 }
 
+# Fault injection for the chaos tests: die the way a power cut does; `up` brings it back.
+cmd_crash() {
+  case ${1:-} in
+    kafka)
+      local pid
+      if pid=$(kafka_pid); then
+        kill -KILL "$pid"
+        rm -f "$KAFKA_PID"
+        say "kafka: killed (pid $pid)"
+      fi
+      ;;
+    postgres)
+      pg_paths_if_any
+      as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 60 -s stop || true
+      say "postgres: stopped immediately (crash recovery on next start)"
+      ;;
+    *) die "usage: $0 crash kafka|postgres" ;;
+  esac
+}
+
 case ${1:-} in
   up) cmd_up ;;
+  crash) cmd_crash "${2:-}" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   reset) cmd_reset ;;
   *)
-    echo "usage: $0 up|down|status|reset" >&2
+    echo "usage: $0 up|down|status|reset|crash kafka|postgres" >&2
     exit 2
     ;;
 esac
