@@ -6,12 +6,23 @@ import asyncpg
 import pytest
 
 from tests.harness import REPO, Platform, admin_connection
+from tests.receivers import Receivers, running_receivers
 
 
 @pytest.fixture(scope="session")
-def platform() -> Iterator[Platform]:
+def receivers() -> Iterator[Receivers]:
+    """A real SMTP server and webhook endpoints on loopback, for the notification service."""
+    with running_receivers(REPO / ".local" / "logs" / "tests" / "receivers") as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def platform(receivers: Receivers) -> Iterator[Platform]:
     """All four services, started once for the end-to-end tests."""
-    running = Platform(REPO / ".local" / "logs" / "tests")
+    running = Platform(
+        REPO / ".local" / "logs" / "tests",
+        extra_env={"notification": receivers.notification_env()},
+    )
     try:
         running.start()
         yield running

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,11 @@ class ServiceProcess:
 class Platform:
     """The four services as processes on the real broker and database."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(
+        self, log_dir: Path, extra_env: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
+        """`extra_env`: more environment for some services, by name (e.g. the notification
+        service's SMTP server and webhook endpoints)."""
         log_dir.mkdir(parents=True, exist_ok=True)
         self.clock_file = log_dir / "clock"
         self.clock_file.unlink(missing_ok=True)
@@ -111,7 +115,9 @@ class Platform:
             "GRASSROOTS_SWEEP_INTERVAL_SECONDS": "0.2",
         }
         self.services = {
-            name: ServiceProcess(name, TEST_PORTS[name], log_dir, dict(test_env))
+            name: ServiceProcess(
+                name, TEST_PORTS[name], log_dir, {**test_env, **(extra_env or {}).get(name, {})}
+            )
             for name in SERVICES
         }
 

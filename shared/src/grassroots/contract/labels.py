@@ -48,6 +48,38 @@ LABELS: dict[str, dict[str, str]] = {
         "grading_incomplete": "定级材料不全",
     },
     "channel": {"email": "电子邮件", "webhook": "系统推送", "inbox": "站内信"},
+    "missing_input": {
+        "self": "党组织自评",
+        "appraisal": "党员群众评议",
+        "superior": "上级党组织评定",
+        "registration": "组织登记信息",
+    },
+    "phase_tasks": {
+        "survey_grading": "开展调研走访和宣传动员，完成党组织自评、党员群众评议和上级党组织评定，分类定级",
+        "rectification": "梳理问题，公开承诺整改事项（明确责任、要求、措施、时限），集中整改、晋位升级",
+        "emulation": "学习先进典型，开展主题活动、结对共建、在职党员进村入户和双帮双比，评选表彰先进",
+        "assessment": "开展评估小结、书记述职、评议和年度考核，巩固成果，完成终评定级",
+    },
+    "notification_kind": {
+        "grading_result": "定级结果通知",
+        "grading_incomplete": "定级材料不全提醒",
+        "phase_opened": "阶段工作启动通知",
+        "phase_closing": "阶段截止提醒",
+        "commitment_due": "公开承诺到期提醒",
+        "commitment_returned": "整改承诺退回通知",
+        "task_overdue": "整改任务逾期提醒",
+        "overdue_escalated": "逾期整改督办",
+        "circular": "督查通报",
+        "commendation": "表彰通报",
+    },
+    "audience": {
+        "secretary": "支部书记",
+        "responsible": "整改责任人（经党组织站内信）",
+        "office": "党委办",
+        "parent": "上级党组织",
+        "every_branch": "全县各党组织",
+    },
+    "inbox_state": {"unread": "未读", "read": "已读"},
 }
 
 

@@ -1,0 +1,66 @@
+"""The inbox (站内信) of each organisation: GET /v1/inbox/{branch_id}, newest first, paged,
+all / unread / read; POST …/{message_id}/read marks one read (again: no change)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from grassroots.contract.labels import label
+from grassroots.plumbing.service import Runtime
+from notification import delivery_store
+
+router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.get("/{branch_id}")
+async def inbox(
+    request: Request,
+    branch_id: str,
+    state: Literal["all", "unread", "read"] = "all",
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=100),
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    async with runtime.pool.acquire() as conn:
+        rows, total, unread = await delivery_store.inbox_page(
+            conn, branch_id, state=state, limit=page_size, offset=(page - 1) * page_size
+        )
+    return {
+        "branch_id": branch_id,
+        "state": state,
+        "page": page,
+        "page_size": page_size,
+        "total": total,
+        "unread": unread,
+        "items": [
+            {
+                "message_id": row["message_id"],
+                "kind": row["kind"],
+                "kind_label": label("notification_kind", row["kind"]),
+                "campaign_id": row["campaign_id"],
+                "subject": row["subject"],
+                "body": row["body"],
+                "created_at": row["created_at"].isoformat(),
+                "read": row["read_at"] is not None,
+                "read_at": row["read_at"].isoformat() if row["read_at"] else None,
+            }
+            for row in rows
+        ],
+    }
+
+
+@router.post("/{branch_id}/{message_id}/read")
+async def mark_read(request: Request, branch_id: str, message_id: str) -> dict[str, Any]:
+    runtime = _runtime(request)
+    async with runtime.pool.acquire() as conn:
+        read_at = await delivery_store.mark_read(conn, branch_id, message_id, runtime.clock())
+    if read_at is None:
+        raise HTTPException(404, f"no message {message_id} in the inbox of {branch_id}")
+    return {"message_id": message_id, "read": True, "read_at": read_at.isoformat()}

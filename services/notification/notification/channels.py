@@ -1,0 +1,141 @@
+"""The two outside channels: email over SMTP (aiosmtplib) and signed webhooks (httpx).
+
+Each `send` makes one attempt within the attempt timeout and says how it went; it never
+raises for a delivery problem. Receivers can de-duplicate a repeat (see the README's crash
+window): an email's Message-ID and a webhook's Idempotency-Key are the notification id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from typing import Any
+
+import aiosmtplib
+import httpx
+
+from notification.config import NotificationSettings
+from notification.domain import (
+    AttemptResult,
+    address_problem,
+    http_status_result,
+    smtp_code_is_permanent,
+)
+
+SIGNATURE_HEADER = "X-Grassroots-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+NOTIFICATION_HEADER = "X-Grassroots-Notification-Id"
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`: the receiver recomputes
+    it over the exact bytes it received and rejects stale timestamps (replays)."""
+    mac = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip()[:1000]
+
+
+class EmailSender:
+    def __init__(self, settings: NotificationSettings) -> None:
+        self.settings = settings
+        self.domain = settings.mail_from.rpartition("@")[2] or "grassroots.invalid"
+
+    def message(self, row: Any) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = formataddr((self.settings.mail_from_name, self.settings.mail_from))
+        message["To"] = row["address"]
+        message["Subject"] = row["subject"]
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = f"<{row['notification_id']}@{self.domain}>"
+        message["Auto-Submitted"] = "auto-generated"
+        message[NOTIFICATION_HEADER] = row["notification_id"]
+        message["X-Grassroots-Kind"] = row["kind"]
+        message.set_content(row["body"])
+        if row["html"]:
+            message.add_alternative(row["html"], subtype="html")
+        return message
+
+    async def send(self, row: Any) -> AttemptResult:
+        problem = address_problem(row["address"])
+        if problem:
+            return AttemptResult(ok=False, permanent=True, error=problem)
+        settings = self.settings
+        try:
+            async with asyncio.timeout(settings.attempt_timeout_seconds):
+                await aiosmtplib.send(
+                    self.message(row),
+                    sender=settings.mail_from,
+                    recipients=[row["address"]],
+                    hostname=settings.smtp_host,
+                    port=settings.smtp_port,
+                    username=settings.smtp_username,
+                    password=(
+                        settings.smtp_password.get_secret_value()
+                        if settings.smtp_password
+                        else None
+                    ),
+                    use_tls=settings.smtp_use_tls,
+                    start_tls=settings.smtp_starttls,
+                    validate_certs=settings.smtp_validate_certs,
+                    cert_bundle=str(settings.smtp_cert_bundle)
+                    if settings.smtp_cert_bundle
+                    else None,
+                    local_hostname=settings.smtp_local_hostname,
+                    timeout=settings.attempt_timeout_seconds,
+                )
+        except aiosmtplib.SMTPRecipientsRefused as refused:
+            codes = [r.code for r in refused.recipients]
+            detail = "; ".join(f"{r.code} {r.message}" for r in refused.recipients)
+            permanent = all(smtp_code_is_permanent(code) for code in codes)
+            return AttemptResult(ok=False, permanent=permanent, error=f"refused: {detail}")
+        except aiosmtplib.SMTPAuthenticationError as error:
+            # Our credentials, not the recipient: retried (and reported) like an outage.
+            return AttemptResult(ok=False, error=f"SMTP {error.code} {error.message}")
+        except aiosmtplib.SMTPResponseException as error:
+            permanent = smtp_code_is_permanent(error.code)
+            return AttemptResult(
+                ok=False, permanent=permanent, error=f"SMTP {error.code} {error.message}"
+            )
+        except TimeoutError:
+            return AttemptResult(ok=False, error=self._timed_out())
+        except (aiosmtplib.SMTPException, OSError) as error:
+            return AttemptResult(ok=False, error=_describe(error))
+        return AttemptResult(ok=True)
+
+    def _timed_out(self) -> str:
+        return f"no answer from the SMTP server within {self.settings.attempt_timeout_seconds:g} s"
+
+
+class WebhookSender:
+    def __init__(self, settings: NotificationSettings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    async def send(self, row: Any) -> AttemptResult:
+        secret = self.settings.webhook_signing_secret
+        if secret is None:
+            return AttemptResult(ok=False, permanent=True, error="no webhook signing secret")
+        body = row["body"].encode()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            SIGNATURE_HEADER: sign(secret.get_secret_value().encode(), int(time.time()), body),
+            IDEMPOTENCY_HEADER: row["notification_id"],
+            NOTIFICATION_HEADER: row["notification_id"],
+            "User-Agent": "grassroots-notification/1",
+        }
+        try:
+            async with asyncio.timeout(self.settings.attempt_timeout_seconds):
+                response = await self.client.post(row["address"], content=body, headers=headers)
+        except (TimeoutError, httpx.TimeoutException):
+            timeout = self.settings.attempt_timeout_seconds
+            return AttemptResult(ok=False, error=f"no answer within {timeout:g} s")
+        except (httpx.HTTPError, OSError) as error:
+            return AttemptResult(ok=False, error=_describe(error))
+        return http_status_result(response.status_code)

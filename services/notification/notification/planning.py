@@ -1,0 +1,177 @@
+"""Planning notifications, in the caller's transaction: who hears a notice, by which channel,
+with which message. Nothing is sent here: email and webhook deliveries are written `pending`
+for the delivery worker; inbox messages are written at once, and reported delivered.
+
+Each delivery is keyed by (cause source, cause event id, recipient, channel) and its id is the
+UUIDv5 of that key: planning the same notice twice (a redelivered event, a sweep run twice)
+writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from grassroots.contract.notification import NotificationOutcome
+from grassroots.plumbing.handling import HandlerContext
+from notification import delivery_store, recipients, store
+from notification.config import NotificationSettings
+from notification.domain import (
+    WHO_HEARS_WHAT,
+    Addressee,
+    Audience,
+    Channel,
+    Endpoint,
+    Kind,
+    PlannedDelivery,
+    county_today,
+    plan_deliveries,
+)
+from notification.metrics import DELIVERIES, PLANNED
+from notification.rendering import render
+
+NOTIFICATION_NAMESPACE = uuid.UUID("5b0f3f8e-6a0c-4d7e-9b55-1f2c3d4e5a60")
+PLATFORM_SOURCE = "/grassroots/notification"  # the source of time-driven causes
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One fact to tell people about: what it is, what caused it, and its facts (codes)."""
+
+    kind: Kind
+    cause_source: str
+    cause_event_id: str
+    county_code: str
+    campaign_id: str | None
+    branch_id: str | None
+    facts: dict[str, Any]
+    audiences: tuple[Audience, ...] | None = None  # default: the table's, for the kind
+
+
+def derived_id(*parts: str) -> str:
+    """Deterministic ids: the same key always gives the same id."""
+    return str(uuid.uuid5(NOTIFICATION_NAMESPACE, "\x1f".join(parts)))
+
+
+def time_driven_cause(*parts: str) -> tuple[str, str]:
+    """(source, id) of a cause that is a moment, not an event: a reminder, a circular."""
+    return PLATFORM_SOURCE, derived_id("cause", *parts)
+
+
+def outcome_event_id(notification_id: str, outcome: str) -> str:
+    return derived_id("outcome", notification_id, outcome)
+
+
+def emit_outcome(
+    ctx: HandlerContext,
+    row: Any,
+    *,
+    delivered: bool,
+    attempts: int,
+    error: str | None = None,
+) -> None:
+    """notification.delivered or .failed for a delivery row, with a deterministic event id."""
+    event_type = "notification.delivered" if delivered else "notification.failed"
+    ctx.emit(
+        event_type,
+        NotificationOutcome(
+            notification_id=row["notification_id"],
+            kind=row["kind"],
+            channel=row["channel"],
+            recipient=row["recipient"][:200],
+            cause_event_id=row["cause_event_id"],
+            attempts=max(attempts, 1),
+            branch_id=row["branch_id"],
+            error=error[:2000] if error else None,
+        ),
+        countycode=row["county_code"],
+        campaignid=row["campaign_id"],
+        event_id=outcome_event_id(row["notification_id"], event_type),
+    )
+
+
+class Planner:
+    def __init__(self, settings: NotificationSettings) -> None:
+        self.settings = settings
+
+    async def notify(self, ctx: HandlerContext, notice: Notice) -> int:
+        """Resolve the notice's audiences and plan its deliveries; return how many are new."""
+        audiences = notice.audiences or WHO_HEARS_WHAT[notice.kind]
+        addressees = await recipients.resolve(
+            ctx.conn, audiences, county_code=notice.county_code, branch_id=notice.branch_id
+        )
+        return await self.plan(ctx, notice, addressees)
+
+    async def plan(self, ctx: HandlerContext, notice: Notice, addressees: list[Addressee]) -> int:
+        campaign = await store.campaign(ctx.conn, notice.campaign_id)
+        facts = {"campaign_name": campaign["name"] if campaign else None, **notice.facts}
+        endpoints = [
+            Endpoint(e.name, str(e.url)) for e in self.settings.endpoints_for(notice.county_code)
+        ]
+        rows = [
+            self._row(notice, facts, planned, ctx)
+            for planned in plan_deliveries(addressees, endpoints)
+        ]
+        new = await delivery_store.insert_deliveries(ctx.conn, rows)
+        inbox = [row for row in rows if row.notification_id in new and row.channel == "inbox"]
+        await delivery_store.insert_inbox_messages(ctx.conn, inbox, ctx.now)
+        for row in inbox:
+            emit_outcome(ctx, row._asdict(), delivered=True, attempts=1)
+            DELIVERIES.labels("inbox", "delivered").inc()
+        for row in rows:
+            if row.notification_id in new:
+                PLANNED.labels(row.kind, row.channel).inc()
+        return len(new)
+
+    def _row(
+        self, notice: Notice, facts: dict[str, Any], planned: PlannedDelivery, ctx: HandlerContext
+    ) -> delivery_store.NewDelivery:
+        notification_id = derived_id(
+            notice.cause_source, notice.cause_event_id, planned.recipient, planned.channel.value
+        )
+        message = render(
+            notice.kind,
+            facts,
+            to=planned.addressee,
+            today=county_today(ctx.now),
+            sender=self.settings.mail_from_name,
+        )
+        body: str = message.text
+        html: str | None = message.html
+        if planned.channel is Channel.WEBHOOK:
+            html = None
+            body = json.dumps(
+                {
+                    "notification_id": notification_id,
+                    "kind": notice.kind.value,
+                    "county_code": notice.county_code,
+                    "campaign_id": notice.campaign_id,
+                    "branch_id": notice.branch_id,
+                    "cause_event_id": notice.cause_event_id,
+                    "subject": message.subject,
+                    "text": message.text,
+                    "facts": facts,
+                    "planned_at": ctx.now.isoformat(),
+                },
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+        elif planned.channel is Channel.INBOX:
+            html = None
+        return delivery_store.NewDelivery(
+            notification_id=notification_id,
+            cause_source=notice.cause_source,
+            cause_event_id=notice.cause_event_id,
+            recipient=planned.recipient,
+            channel=planned.channel.value,
+            kind=notice.kind.value,
+            county_code=notice.county_code,
+            campaign_id=notice.campaign_id,
+            branch_id=notice.branch_id,
+            address=planned.address,
+            subject=message.subject,
+            body=body,
+            html=html,
+        )
