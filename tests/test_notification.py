@@ -5,8 +5,10 @@ API, reminders and circulars on the test's clock, retries, bad recipients, a cra
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 
 from grassroots.contract.examples import CST, SCORES, envelope
 from tests.harness import Platform, TopicWatcher, eventually, publish_with_tool
-from tests.receivers import ReceivedEmail, Receivers
+from tests.receivers import ReceivedEmail, Receivers, SmtpReceiver
 
 pytestmark = pytest.mark.usefixtures("platform")
 
@@ -177,3 +179,384 @@ async def test_a_grading_result_reaches_the_secretary_once_by_email_and_in_the_i
         assert [i["message_id"] for i in unread["items"]] == [second["message_id"]]
         assert [i["message_id"] for i in read["items"]] == [newest["message_id"]]
         assert (await client.post(f"{url}/nope/read")).status_code == 404
+
+
+async def test_webhooks_are_signed_a_failing_endpoint_is_retried_then_reported_and_bad_recipients_fail_at_once(
+    platform: Platform, receivers: Receivers, tmp_path: Path, admin: asyncpg.Connection
+) -> None:
+    ok, down, gone = (County(receivers.counties[name]) for name in ("ok", "down", "gone"))
+    receivers.smtp.refused.add(gone.email("b1"))
+    await register(
+        admin,
+        tmp_path,
+        [
+            ok.register("b1"),
+            down.register("b1"),
+            gone.register("b1"),
+            ok.register("b2", email=None),
+        ],
+    )
+    events = {
+        name: county.graded("b1") for name, county in (("ok", ok), ("down", down), ("gone", gone))
+    }
+    no_address = ok.graded("b2")
+    async with TopicWatcher("notification.results") as results:
+        assert publish_with_tool([*events.values(), no_address], tmp_path).returncode == 0
+        signed = await results.wait_for(outcome_of(events["ok"]["id"], "webhook"))
+        retried = await results.wait_for(outcome_of(events["down"]["id"], "webhook"))
+        gone_hook = await results.wait_for(outcome_of(events["gone"]["id"], "webhook"))
+        refused = await results.wait_for(outcome_of(events["gone"]["id"], "email"))
+        unaddressed = await results.wait_for(outcome_of(no_address["id"], "email"))
+        down_mail = await results.wait_for(outcome_of(events["down"]["id"], "email"))
+
+    # The healthy endpoint: one request, signed, verified by the receiver, the facts in JSON.
+    delivered = json.loads(signed[0].value)
+    assert delivered["type"] == "notification.delivered"
+    assert delivered["data"]["recipient"] == "county-ok" and delivered["data"]["attempts"] == 1
+    notification_id = delivered["data"]["notification_id"]
+    hooks = receivers.webhooks.received(lambda h: h.idempotency_key == notification_id)
+    assert len(hooks) == 1 and hooks[0].signature_valid and hooks[0].path == "/ok"
+    body = hooks[0].json()
+    assert body["kind"] == "grading_result" and body["county_code"] == ok.county
+    assert (
+        body["facts"]["level"] == "fairly_strong" and body["facts"]["branch_name"] == "b1学校党支部"
+    )
+    assert body["subject"] == "【定级结果】b1学校党支部初评等次：较强"
+
+    # The endpoint that is down: every attempt signed, three attempts backing off, then failed.
+    failed = json.loads(retried[0].value)
+    assert failed["type"] == "notification.failed"
+    assert failed["data"]["attempts"] == 3 and failed["data"]["error"] == "HTTP 503"
+    tries = receivers.webhooks.received(
+        lambda h: h.idempotency_key == failed["data"]["notification_id"]
+    )
+    assert [t.status for t in tries] == [503, 503, 503] and all(t.signature_valid for t in tries)
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(tries)]
+    # Backoff 0.4 s doubling, with equal jitter: at least half of each step.
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4, gaps
+    # Meanwhile the same event's email went out at once.
+    assert json.loads(down_mail[0].value)["type"] == "notification.delivered"
+
+    # Bad recipients: reported after one attempt, never retried.
+    for record, error in (
+        (gone_hook, "HTTP 410"),
+        (refused, "550"),
+        (unaddressed, "no email address on record"),
+    ):
+        outcome = json.loads(record[0].value)
+        assert outcome["type"] == "notification.failed", outcome
+        assert outcome["data"]["attempts"] == 1 and error in outcome["data"]["error"], outcome
+    assert json.loads(unaddressed[0].value)["data"]["recipient"] == ok.b("b2")
+    assert receivers.smtp.to(gone.email("b1")) == []
+
+    # What operators see.
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{platform.services['notification'].url}/metrics")).text
+    for line in (
+        'grassroots_notification_deliveries_total{channel="webhook",outcome="delivered"}',
+        'grassroots_notification_deliveries_total{channel="webhook",outcome="failed"}',
+        'grassroots_notification_deliveries_total{channel="email",outcome="delivered"}',
+        'grassroots_notification_retries_total{channel="webhook"}',
+        'grassroots_notification_delivery_seconds_count{channel="email"}',
+    ):
+        assert line in metrics, line
+
+
+def texts(mails: list[ReceivedEmail], subject_part: str) -> list[str]:
+    return [m.text for m in mails if subject_part in m.subject]
+
+
+def arrived(
+    smtp: SmtpReceiver, address: str, subject_part: str, count: int = 1
+) -> Callable[[], list[str]]:
+    """For `eventually`: the texts of the mails to `address` whose subject has `subject_part`,
+    once there are `count` of them."""
+
+    def check() -> list[str]:
+        found = texts(smtp.to(address), subject_part)
+        return found if len(found) >= count else []
+
+    return check
+
+
+async def facts_noted(admin: asyncpg.Connection, campaign_id: str, count: int) -> bool:
+    noted = await admin.fetchval(
+        "SELECT count(*) FROM notification.lagging_facts WHERE campaign_id = $1", campaign_id
+    )
+    return bool(noted == count)
+
+
+async def test_reminders_escalation_and_circulars_come_at_their_moments_on_the_clock(
+    platform: Platform, receivers: Receivers, tmp_path: Path, admin: asyncpg.Connection
+) -> None:
+    """Rectification, with the real rectification service on the same clock: the phase opens,
+    commitment reminders go to the branches without one, an overdue task reaches its branch,
+    a weekly circular names the lagging branches, the overdue task is escalated, and the
+    phase's close brings its own circular — each branch named once, with all its reasons."""
+    c = County()
+    mail = receivers.smtp
+    office, b1, b2, b3 = (c.email(k) for k in ("office", "b1", "b2", "b3"))
+    platform.set_clock(at("2012-04-16"))
+    try:
+        await register(
+            admin,
+            tmp_path,
+            [c.register(None, secretary="李书记"), *(c.register(k) for k in ("b1", "b2", "b3"))],
+        )
+        launch = c.event(
+            "campaign.launched",
+            {
+                "campaign_id": c.campaign_id,
+                "name": "整改通知测试",
+                "year": 2012,
+                "phases": [
+                    {"phase": "rectification", "opens_on": "2012-04-16", "closes_on": "2012-06-30"}
+                ],
+                "rules": {"commitment_due_days": 10, "reminder_days_before_close": [7, 1]},
+            },
+        )
+        task = {
+            "task_id": "t1",
+            "title": "更新党员活动室",
+            "responsible": "张主任",
+            "requirement": "按期完成",
+            "measures": "专人负责",
+            "deadline": "2012-04-18",
+            "kind": "immediate",
+        }
+        events = [
+            launch,
+            c.event(
+                "campaign.phase_opened",
+                {"campaign_id": c.campaign_id, "phase": "rectification"},
+                at("2012-04-16"),
+            ),
+            c.event(
+                "rectification.commitment_published",
+                {"branch_id": c.b("b1"), "commitment_id": "c1", "revision": 1, "tasks": [task]},
+                at("2012-04-16", "10:00:00"),
+            ),
+        ]
+        assert publish_with_tool(events, tmp_path).returncode == 0
+        opened = await eventually(
+            lambda: (
+                [texts(mail.to(a), "工作启动") for a in (b1, b2, b3)]
+                if all(texts(mail.to(a), "工作启动") for a in (b1, b2, b3))
+                else None
+            )
+        )
+        assert "本阶段计划于2012年6月30日结束" in opened[0][0]
+        assert "公开承诺整改事项" in opened[0][0]  # the phase's tasks
+        assert texts(mail.to(office), "工作启动") == []  # every branch, not the committee
+
+        async def committed() -> bool:
+            found = await admin.fetchval(
+                "SELECT count(*) FROM notification.commitments WHERE campaign_id = $1",
+                c.campaign_id,
+            )
+            return bool(found == 1)
+
+        await eventually(committed)
+
+        # 7 days before the commitment is due (26 April): the branches without one.
+        platform.set_clock(at("2012-04-19", "08:00:01"))
+        reminded = await eventually(arrived(mail, b3, "公开承诺提醒"))
+        await eventually(arrived(mail, b2, "公开承诺提醒"))
+        subjects = [m.subject for m in mail.to(b3) if "公开承诺提醒" in m.subject]
+        assert subjects == ["【公开承诺提醒】请于2012年4月26日前公开整改承诺"]
+        assert "距截止还有7天" in reminded[0]
+        planned = await admin.fetch(
+            "SELECT recipient, channel FROM notification.deliveries"
+            " WHERE campaign_id = $1 AND kind = 'commitment_due'",
+            c.campaign_id,
+        )
+        assert {(r["recipient"], r["channel"]) for r in planned} == {
+            (b2, "email"),
+            (b3, "email"),
+            (c.b("b2"), "inbox"),
+            (c.b("b3"), "inbox"),
+        }
+        # rectification found t1 (due 18 April) overdue: its branch hears, naming who is responsible.
+        overdue = await eventually(arrived(mail, b1, "逾期提醒"))
+        assert "责任人：张主任" in overdue[0] and "应于2012年4月18日前完成" in overdue[0]
+
+        # Lagging facts as rectification and grading would publish them.
+        facts = [
+            c.event(
+                "rectification.commitment_missing",
+                {"branch_id": c.b(k), "due": "2012-04-26"},
+            )
+            for k in ("b2", "b3")
+        ] + [
+            c.event(
+                "grading.branch_incomplete",
+                {"branch_id": c.b("b2"), "round": "initial", "missing": ["appraisal"]},
+            )
+        ]
+        assert publish_with_tool(facts, tmp_path).returncode == 0
+        incomplete = await eventually(arrived(mail, office, "定级材料不全"))
+        assert "党员群众评议" in incomplete[0]
+        await eventually(lambda: facts_noted(admin, c.campaign_id, 4))
+        assert not [m for m in mail.to(office) if "督查通报" in m.subject]
+
+        # A week after the phase opened: the first circular, to every branch and the office.
+        platform.set_clock(at("2012-04-23", "09:00:01"))
+        circular = (await eventually(arrived(mail, office, "第1期通报")))[0]
+        for address in (b1, b2, b3):
+            await eventually(arrived(mail, address, "第1期通报"))
+        lines = [line for line in circular.splitlines() if "学校党支部：" in line]
+        assert len(lines) == 3, circular
+        by_branch = {line.split("：")[0].split(". ")[1]: line for line in lines}
+        assert by_branch.keys() == {"b1学校党支部", "b2学校党支部", "b3学校党支部"}
+        assert "整改任务逾期1项（更新党员活动室，2012年4月18日到期）" in by_branch["b1学校党支部"]
+        assert "未按时公开承诺（应于2012年4月26日前公开）" in by_branch["b2学校党支部"]
+        assert "定级材料不全（初评缺党员群众评议）" in by_branch["b2学校党支部"]
+        assert "定级材料不全" not in by_branch["b3学校党支部"]
+
+        # t1 still open 7 days after it became overdue: escalated to the parent (the committee);
+        # the last commitment reminder is due too.
+        platform.set_clock(at("2012-04-26", "00:00:01"))
+        escalated = await eventually(arrived(mail, office, "逾期督办"))
+        assert "逾期已满7天仍未完成" in escalated[0] and "张主任" in escalated[0]
+        last_call = await eventually(arrived(mail, b3, "公开承诺提醒", count=2))
+        assert "今天截止" in last_call[1]
+        assert texts(mail.to(b1), "公开承诺提醒") == []
+
+        # The phase closes: after the settlements arrive, the phase's circular.
+        platform.set_clock(at("2012-04-27", "10:00:00"))
+        closed = c.event(
+            "campaign.phase_closed",
+            {"campaign_id": c.campaign_id, "phase": "rectification"},
+            at("2012-04-27", "10:00:00"),
+        )
+        assert publish_with_tool([closed], tmp_path).returncode == 0
+        final = (await eventually(arrived(mail, office, "阶段结束通报")))[0]
+        lines = [line for line in final.splitlines() if "学校党支部：" in line]
+        assert len(lines) == 3 and sum("b2学校党支部" in line for line in lines) == 1, final
+        for address in (b1, b2, b3):
+            await eventually(arrived(mail, address, "阶段结束通报"))
+    finally:
+        platform.set_clock(None)
+
+    # Each moment once, however many sweeps ran at it.
+    assert len(texts(mail.to(b3), "公开承诺提醒")) == 2
+    assert len(texts(mail.to(office), "第1期通报")) == 1
+    assert len(texts(mail.to(office), "逾期督办")) == 1
+    assert len(texts(mail.to(office), "阶段结束通报")) == 1
+
+
+async def test_an_emulation_phase_is_announced_reminded_commended_and_closed_with_a_circular(
+    platform: Platform, receivers: Receivers, tmp_path: Path, admin: asyncpg.Connection
+) -> None:
+    c = County()
+    mail = receivers.smtp
+    office, b1 = c.email("office"), c.email("b1")
+    platform.set_clock(at("2012-07-01"))
+    try:
+        await register(
+            admin, tmp_path, [c.register(None), c.register("b1"), c.register("b2", email=None)]
+        )
+        launch = c.event(
+            "campaign.launched",
+            {
+                "campaign_id": c.campaign_id,
+                "name": "创先争优测试",
+                "year": 2012,
+                "phases": [
+                    {"phase": "emulation", "opens_on": "2012-07-01", "closes_on": "2012-08-15"}
+                ],
+            },
+        )
+        opened = c.event(
+            "campaign.phase_opened",
+            {"campaign_id": c.campaign_id, "phase": "emulation"},
+            at("2012-07-01"),
+        )
+        commended = c.event(
+            "emulation.commended",
+            {
+                "branch_id": c.b("b1"),
+                "honour": "advanced_organization",
+                "title": "2012年度先进基层党组织",
+            },
+        )
+        async with TopicWatcher("notification.results") as results:
+            assert publish_with_tool([launch, opened, commended], tmp_path).returncode == 0
+            announced = await eventually(arrived(mail, b1, "工作启动"))
+            no_address = await results.wait_for(outcome_of(opened["id"], "email", c.b("b2")))
+            await results.wait_for(outcome_of(commended["id"], "inbox", c.b("b2")))
+        assert "本阶段计划于2012年8月15日结束" in announced[0]
+        assert json.loads(no_address[0].value)["data"]["error"] == "no email address on record"
+        praise = await eventually(arrived(mail, b1, "【表彰】"))
+        assert "被评为“先进基层党组织”（2012年度先进基层党组织）" in praise[0]
+
+        platform.set_clock(at("2012-08-08", "08:00:01"))
+        week = await eventually(arrived(mail, b1, "截止提醒"))
+        assert "计划于2012年8月15日结束，距截止还有7天" in week[0]
+        platform.set_clock(at("2012-08-14", "08:00:01"))
+        day = await eventually(arrived(mail, b1, "截止提醒", count=2))
+        assert "距截止还有1天" in day[1]
+
+        platform.set_clock(at("2012-08-15", "18:00:00"))
+        closed = c.event(
+            "campaign.phase_closed",
+            {"campaign_id": c.campaign_id, "phase": "emulation"},
+            at("2012-08-15", "18:00:00"),
+        )
+        assert publish_with_tool([closed], tmp_path).returncode == 0
+        circular = await eventually(arrived(mail, office, "阶段结束通报"))
+        assert "“学习先进、创先争优”阶段结束通报" in mail.to(office)[-1].subject
+        assert "未发现滞后情况" in circular[0]
+        await eventually(arrived(mail, b1, "阶段结束通报"))
+    finally:
+        platform.set_clock(None)
+
+    assert len(texts(mail.to(b1), "【表彰】")) == 1  # the branch, and every branch: once
+    assert len(texts(mail.to(b1), "截止提醒")) == 2
+    async with httpx.AsyncClient() as client:
+        url = f"{platform.services['notification'].url}/v1/inbox/{c.b('b2')}"
+        inbox = (await client.get(url)).json()
+    assert {item["kind"] for item in inbox["items"]} >= {"phase_opened", "commendation", "circular"}
+
+
+async def test_a_crash_mid_delivery_neither_loses_nor_repeats_a_notification(
+    platform: Platform, receivers: Receivers, tmp_path: Path, admin: asyncpg.Connection
+) -> None:
+    """SIGKILL while an email waits for the SMTP server's answer: after the restart it is sent
+    again — the crash window, documented — with the same Message-ID, so the mailbox keeps one;
+    one notification.delivered; the other deliveries were not held up meanwhile."""
+    c = County()
+    mail = receivers.smtp
+    await register(
+        admin, tmp_path, [c.register(None), *(c.register(k) for k in ("b1", "b2", "b3"))]
+    )
+    held = mail.hold(c.email("b1"))
+    commended = c.event(
+        "emulation.commended",
+        {
+            "branch_id": c.b("b1"),
+            "honour": "excellent_member",
+            "title": "优秀共产党员",
+            "member_name": "赵老师",
+        },
+    )
+    async with TopicWatcher("notification.results") as results:
+        assert publish_with_tool([commended], tmp_path).returncode == 0
+        await eventually(lambda: bool(mail.to(c.email("b1"))))  # received, not yet answered
+        for key in ("b2", "b3"):  # a slow SMTP answer holds up no one else
+            await results.wait_for(outcome_of(commended["id"], "email", c.email(key)))
+        platform.restart("notification")
+        held.set()
+        await results.wait_for(outcome_of(commended["id"], "email", c.email("b1")))
+        await results.drain()
+
+    received = mail.to(c.email("b1"))
+    assert len({m.message_id for m in received}) == 1, "one message, by its Message-ID"
+    assert len(received) == 2, "sent once more after the crash (the documented window)"
+    assert "党员赵老师同志被评为“优秀共产党员”" in received[0].text
+    about = [e for e in outcomes(results.seen) if e["data"]["cause_event_id"] == commended["id"]]
+    ids = [(e["data"]["notification_id"], e["type"]) for e in about]
+    assert len(ids) == len(set(ids)), "an outcome was published twice"
+    b1_mail = [e for e in about if e["data"]["recipient"] == c.email("b1")]
+    assert [e["type"] for e in b1_mail] == ["notification.delivered"]
+    assert b1_mail[0]["data"]["attempts"] == 2
