@@ -27,6 +27,7 @@ from aiokafka.errors import KafkaError
 
 from grassroots.contract import EVENTS
 from grassroots.contract.common import Phase
+from grassroots.plumbing.kafka import auth_options
 from grassroots.simulation import CampaignSimulation
 from tests.harness import REPO, SERVICES, Platform, TopicWatcher, admin_connection, bootstrap
 
@@ -128,6 +129,7 @@ async def publish_steadily(events: list[dict[str, Any]], seconds: float) -> None
     (the same event id: consumers de-duplicate), as a county system would."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap(),
+        **auth_options(),
         enable_idempotence=True,
         request_timeout_ms=10_000,
         retry_backoff_ms=200,

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from grassroots.contract import dlq_topic
 from grassroots.plumbing.consumer import MAX_REASON_CHARS
+from grassroots.plumbing.kafka import auth_options
 from tests.harness import SERVICES, Platform, TopicWatcher, bootstrap, header
 from tests.hostile import HOSTILE_COUNTY, hostile_record, huge_records, refused
 
@@ -59,6 +60,7 @@ async def test_ten_thousand_hostile_records_are_dead_lettered_and_change_nothing
     try:
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap(),
+            **auth_options(),
             enable_idempotence=True,
             max_request_size=5 * 1024 * 1024,
             linger_ms=20,

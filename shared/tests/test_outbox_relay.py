@@ -10,10 +10,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from grassroots.plumbing import database
-from grassroots.plumbing.kafka import ensure_topics, make_producer
+from grassroots.plumbing.kafka import auth_options, ensure_topics, make_consumer, make_producer
 from grassroots.plumbing.outbox import (
     OUTBOX_ID_HEADER,
     OUTBOX_SERVICE_HEADER,
@@ -47,9 +47,7 @@ async def scratch(tmp_path: Path) -> AsyncIterator[tuple[asyncpg.Pool, str, str]
 
 
 async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes, int]]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
+    consumer = make_consumer(bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         assignment = [TopicPartition(topic, p) for p in range(3)]
@@ -75,7 +73,7 @@ async def test_rows_sent_before_a_crash_are_marked_not_published_twice(
         ids = [row["id"] for row in await conn.fetch("SELECT id FROM outbox ORDER BY id")]
 
     # The previous relay sent the first four, then died before marking them sent.
-    crashed = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    crashed = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth_options())
     await crashed.start()
     for row_id, record in zip(ids[:4], records, strict=False):
         await crashed.send_and_wait(

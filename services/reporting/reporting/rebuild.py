@@ -9,12 +9,13 @@ replay already applied). API tokens are kept. Refusals found again are not dead-
 from __future__ import annotations
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from rich.progress import Progress
 
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.consumer import BatchApplier
 from grassroots.plumbing.handling import system_clock
+from grassroots.plumbing.kafka import make_consumer
 from reporting.handlers import HANDLERS
 
 READ_MODELS = (
@@ -36,10 +37,8 @@ async def rebuild(
     conn: asyncpg.Connection, bootstrap_servers: str, *, show_progress: bool = True
 ) -> int:
     """Replay every topic up to its current end into fresh read models; return events read."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
+    consumer = make_consumer(
+        bootstrap_servers, enable_auto_commit=False, max_partition_fetch_bytes=8 * 1024 * 1024
     )
     await consumer.start()
     applier = BatchApplier(service="reporting", handlers=HANDLERS, clock=system_clock)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.security import SASLScram256
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grassroots.contract import ALL_TOPICS, dlq_topic
 
@@ -17,6 +21,39 @@ log = logging.getLogger(__name__)
 
 # Large enough for a dead-lettered record of a few MB plus our headers.
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
+
+
+class KafkaAccess(BaseSettings):
+    """Who this process is to the broker: GRASSROOTS_KAFKA_USERNAME / _PASSWORD (SCRAM-SHA-256
+    over SASL_PLAINTEXT on loopback) — each service its own user, limited by ACLs. Without a
+    username the connection is plain and anonymous (brokers without SASL)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRASSROOTS_KAFKA_", extra="ignore")
+
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+def auth_options() -> dict[str, Any]:
+    """aiokafka keyword arguments for this process's credentials (read from the environment)."""
+    access = KafkaAccess()
+    if not access.username:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-256",
+        "sasl_plain_username": access.username,
+        "sasl_plain_password": access.password.get_secret_value() if access.password else "",
+    }
+
+
+def make_consumer(bootstrap_servers: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer with this process's credentials (no group unless `group_id` is given)."""
+    return AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, **auth_options(), **options)
+
+
+def make_admin(bootstrap_servers: str, **options: Any) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **auth_options(), **options)
 
 
 # Several services consume the same topic; a record that breaks the contract is dead-lettered
@@ -38,7 +75,7 @@ async def ensure_topics(
     bootstrap_servers: str, topics: Iterable[str], *, partitions: int
 ) -> list[str]:
     """Create the topics that do not exist yet (auto-creation is off on our brokers)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15000)
+    admin = make_admin(bootstrap_servers, request_timeout_ms=15000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -66,6 +103,7 @@ def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer
     """Idempotent producer: acks=all, no duplicates from retries, order kept per partition."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
+        **auth_options(),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -76,8 +114,16 @@ def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer
 
 
 def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
+    access = KafkaAccess()
+    security = None
+    if access.username:
+        security = SASLScram256(
+            username=access.username,
+            password=access.password.get_secret_value() if access.password else "",
+        )
     return KafkaBroker(
         bootstrap_servers,
+        security=security,
         client_id=client_id,
         enable_idempotence=True,
         max_request_size=MAX_REQUEST_BYTES,

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
+
+from grassroots.plumbing.kafka import make_admin, make_consumer
 
 
 class OffsetsProbe:
     def __init__(self, bootstrap_servers: str, *, group_id: str) -> None:
         self._group_id = group_id
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, enable_auto_commit=False
-        )
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        self._consumer = make_consumer(bootstrap_servers, enable_auto_commit=False)
+        self._admin = make_admin(bootstrap_servers)
 
     async def start(self) -> None:
         await self._consumer.start()

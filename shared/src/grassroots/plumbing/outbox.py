@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from grassroots.contract import CONTENT_TYPE, EVENTS, CloudEvent
 from grassroots.plumbing import metrics
+from grassroots.plumbing.kafka import make_consumer
 
 log = logging.getLogger(__name__)
 _COPY_FROM = 50  # rows; below this, one executemany is cheaper than a COPY
@@ -179,9 +180,7 @@ class OutboxRelay:
 
     async def _already_published(self, targets: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
         """The highest outbox id of ours at the tail of each partition (0 when none)."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap_servers, enable_auto_commit=False
-        )
+        consumer = make_consumer(self._bootstrap_servers, enable_auto_commit=False)
         await consumer.start()
         try:
             found: dict[tuple[str, int], int] = {}

@@ -12,6 +12,10 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRASSROOTS_", extra="ignore")
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_username: str | None = Field(
+        None, description="This service's Kafka user (SCRAM-SHA-256); none: plain connection."
+    )
+    kafka_password: SecretStr | None = Field(None, description="Its password.")
     database_url: SecretStr = Field(
         description="This service's own role, e.g. postgresql://grading:…"
     )
