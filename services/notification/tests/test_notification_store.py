@@ -1,0 +1,175 @@
+"""Planning and claiming deliveries against the real PostgreSQL, in a scratch schema:
+a notice planned twice is one delivery per (cause, recipient, channel); two workers never claim
+the same row; an outcome is recorded only by the claim that holds the row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from grassroots.plumbing import database
+from grassroots.plumbing.handling import HandlerContext
+from notification import delivery_store, store
+from notification.config import NotificationSettings
+from notification.domain import Kind
+from notification.planning import Notice, Planner
+
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
+NOW = dt.datetime(2012, 5, 20, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[asyncpg.Pool]:
+    schema = f"notification_test_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(os.environ["GRASSROOTS_ADMIN_DSN"])
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    await database.migrate(admin, schema, MIGRATIONS)
+    scratch = await database.create_pool(os.environ["GRASSROOTS_ADMIN_DSN"], schema, size=3)
+    try:
+        yield scratch
+    finally:
+        await scratch.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+async def plan_commendation(pool: asyncpg.Pool, planner: Planner, event_id: str) -> HandlerContext:
+    async with pool.acquire() as conn, conn.transaction():
+        ctx = HandlerContext(conn=conn, service="notification", now=NOW)
+        for key, email in (("b1", "b1@example.org"), ("b2", None)):
+            await store.save_org(
+                conn,
+                org_id=key,
+                county_code="610526",
+                kind="branch",
+                name=f"{key}党支部",
+                parent_id=None,
+                secretary_name="王建国",
+                secretary_email=email,
+            )
+        facts = {"branch_name": "b1党支部", "honour": "advanced_organization", "title": "先进"}
+        notice = Notice(
+            Kind.COMMENDATION,
+            "/county",
+            event_id,
+            "610526",
+            None,
+            "b1",
+            {**facts, "member_name": None},
+        )
+        await planner.notify(ctx, notice)
+        return ctx
+
+
+async def test_a_notice_planned_twice_is_delivered_once_per_recipient_and_channel(
+    pool: asyncpg.Pool,
+) -> None:
+    planner = Planner(
+        NotificationSettings(
+            webhooks={"610526": [{"name": "county", "url": "http://127.0.0.1:9/"}]},
+            WEBHOOK_SIGNING_SECRET="s",
+        )
+    )
+    first = await plan_commendation(pool, planner, "e-1")
+    again = await plan_commendation(pool, planner, "e-1")
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT recipient, channel, status FROM deliveries ORDER BY 1, 2")
+        messages = await conn.fetchval("SELECT count(*) FROM inbox_messages")
+    assert [tuple(r) for r in rows] == [
+        ("b1", "inbox", "delivered"),
+        ("b1@example.org", "email", "pending"),
+        ("b2", "email", "pending"),  # no address: it fails when the worker takes it
+        ("b2", "inbox", "delivered"),
+        ("county", "webhook", "pending"),
+    ]
+    assert messages == 2
+    assert len(first.emitted) == 2 and again.emitted == []  # inbox outcomes, once
+
+
+async def test_two_workers_never_claim_the_same_delivery_and_only_the_holder_records_it(
+    pool: asyncpg.Pool,
+) -> None:
+    await plan_commendation(pool, Planner(NotificationSettings()), "e-2")
+    async with pool.acquire() as one, pool.acquire() as two:
+        async with one.transaction():
+            await one.execute("SELECT 1 FROM deliveries WHERE recipient = 'b2' FOR UPDATE")
+            claimed = await delivery_store.claim(
+                two,
+                channel="email",
+                address=None,
+                limit=10,
+                lease_seconds=60,
+                instance="n-1",
+                token="t:1",
+            )
+        assert [r["recipient"] for r in claimed] == ["b1@example.org"]  # b2 was locked: skipped
+        again = await delivery_store.claim(
+            one,
+            channel="email",
+            address=None,
+            limit=10,
+            lease_seconds=60,
+            instance="n-1",
+            token="t:2",
+        )
+        assert [r["recipient"] for r in again] == ["b2"]
+        assert claimed[0]["attempts"] == 1
+        theirs = claimed[0]["notification_id"]
+        assert await delivery_store.finish(one, theirs, "t:2", "delivered", None) is None
+        done = await delivery_store.finish(one, theirs, "t:1", "delivered", None)
+        assert done is not None and done["latency"] >= 0
+
+
+async def test_a_restarted_instance_takes_back_its_claims_at_once_and_no_one_elses(
+    pool: asyncpg.Pool,
+) -> None:
+    await plan_commendation(pool, Planner(NotificationSettings()), "e-3")
+    async with pool.acquire() as conn:
+        await delivery_store.claim(
+            conn,
+            channel="email",
+            address=None,
+            limit=1,
+            lease_seconds=600,
+            instance="n-0",
+            token="old:1",
+        )
+        await delivery_store.claim(
+            conn,
+            channel="email",
+            address=None,
+            limit=1,
+            lease_seconds=600,
+            instance="n-9",
+            token="x:1",
+        )
+        assert await delivery_store.release_claims_of_previous_run(conn, "n-0", "new") == 1
+        due = await delivery_store.claim(
+            conn,
+            channel="email",
+            address=None,
+            limit=10,
+            lease_seconds=600,
+            instance="n-0",
+            token="new:1",
+        )
+        assert len(due) == 1 and due[0]["attempts"] == 2  # the interrupted attempt counts
+        assert await delivery_store.reschedule(
+            conn, due[0]["notification_id"], "new:1", 0.0, "busy"
+        )
+        retried = await delivery_store.claim(
+            conn,
+            channel="email",
+            address=None,
+            limit=10,
+            lease_seconds=600,
+            instance="n-0",
+            token="new:2",
+        )
+        assert [r["attempts"] for r in retried] == [3]
