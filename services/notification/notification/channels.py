@@ -11,7 +11,10 @@ import asyncio
 import hashlib
 import hmac
 import time
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 from typing import Any
 
@@ -47,19 +50,27 @@ class EmailSender:
         self.settings = settings
         self.domain = settings.mail_from.rpartition("@")[2] or "grassroots.invalid"
 
-    def message(self, row: Any) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = formataddr((self.settings.mail_from_name, self.settings.mail_from))
+    def message(self, row: Any) -> Message:
+        """The MIME message: text and HTML alternatives, UTF-8, Chinese headers encoded
+        (RFC 2047). Built with the compat32 API: the modern one refolds headers ten times
+        slower, which the benchmark showed as the main cost of sending."""
+        message: Message = (
+            MIMEMultipart("alternative") if row["html"] else MIMEText(row["body"], "plain", "utf-8")
+        )
+        if row["html"]:
+            message.attach(MIMEText(row["body"], "plain", "utf-8"))
+            message.attach(MIMEText(row["html"], "html", "utf-8"))
+        message["From"] = formataddr(
+            (self.settings.mail_from_name, self.settings.mail_from), charset="utf-8"
+        )
         message["To"] = row["address"]
-        message["Subject"] = row["subject"]
+        headers: Any = message  # compat32 takes Header objects; typeshed says str only
+        headers["Subject"] = Header(row["subject"], "utf-8")
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = f"<{row['notification_id']}@{self.domain}>"
         message["Auto-Submitted"] = "auto-generated"
         message[NOTIFICATION_HEADER] = row["notification_id"]
         message["X-Grassroots-Kind"] = row["kind"]
-        message.set_content(row["body"])
-        if row["html"]:
-            message.add_alternative(row["html"], subtype="html")
         return message
 
     async def send(self, row: Any) -> AttemptResult:

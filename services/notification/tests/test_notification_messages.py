@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from typing import Any
 
 import pytest
@@ -167,11 +170,17 @@ def test_an_email_carries_the_notification_id_as_its_message_id() -> None:
         "html": "<p>正文</p>",
         "kind": "grading_result",
     }
-    message = EmailSender(settings).message(row)
+    sent = EmailSender(settings).message(row).as_bytes()
+    message = BytesParser(policy=policy.default).parsebytes(sent)
+    assert isinstance(message, EmailMessage)
     assert message["Message-ID"] == "<2c9f0b4e-0000-5000-8000-000000000001@pucheng.example.org>"
     assert message["Subject"] == row["subject"]
+    assert message["From"].addresses[0].display_name == settings.mail_from_name
     assert message["Auto-Submitted"] == "auto-generated"
-    assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and plain.get_content() == "正文"
+    assert html is not None and html.get_content() == "<p>正文</p>"
+    assert sent.isascii()  # headers encoded, bodies base64: any relay can carry it
 
 
 def test_the_signature_is_an_hmac_of_the_timestamp_and_the_exact_body() -> None:
