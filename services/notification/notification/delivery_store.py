@@ -171,8 +171,9 @@ async def fail_unconfigured_webhooks(
 
 
 async def backlog(conn: asyncpg.Connection) -> int:
-    count: int = await conn.fetchval(
-        "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')"
+    count: int = await conn.fetchval(  # two counts: each is answered by its partial index
+        """SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending')
+                + (SELECT count(*) FROM deliveries WHERE status = 'sending')"""
     )
     return count
 

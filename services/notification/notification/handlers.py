@@ -73,6 +73,8 @@ class Handlers:
         row = await store.mark_phase(
             ctx.conn, event.data.campaign_id, event.countycode, phase, opened_at=event.time
         )
+        if row["was_opened"]:  # announced when it first opened (a re-sent opening, new id)
+            return
         facts = {
             "phase": phase,
             "opened_on": county_today(event.time).isoformat(),
@@ -86,6 +88,7 @@ class Handlers:
             ctx.conn, event.data.campaign_id, event.countycode, phase, closed_at=event.time
         )
         if phase == "emulation":  # no results follow this close: its circular is due now
+            # (trigger_circular is keyed: a re-sent close triggers nothing more)
             await store.trigger_circular(
                 ctx.conn, event.data.campaign_id, f"close:{phase}", ctx.now
             )

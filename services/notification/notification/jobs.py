@@ -60,12 +60,14 @@ BARRIER_TOPICS = (
 async def sweep(ctx: HandlerContext, planner: Planner) -> int:
     """Within the caller's transaction: everything due at ctx.now; how many deliveries."""
     planned = 0
-    for phase in await store.open_phases(ctx.conn):
+    for phase in await store.open_phases(ctx.conn, county_today(ctx.now)):
         planned += await remind_phase_closing(ctx, planner, phase)
         if phase["phase"] == "rectification":
             planned += await remind_commitment_due(ctx, planner, phase)
     planned += await escalate_overdue(ctx, planner)
-    for campaign in await store.running_campaigns(ctx.conn):
+    # A campaign left open long after its plan ended is not circulated for ever.
+    period = dt.timedelta(days=planner.settings.circular_period_days)
+    for campaign in await store.running_campaigns(ctx.conn, county_today(ctx.now - period)):
         planned += await issue_periodic_circular(ctx, planner, campaign)
     return planned
 
@@ -172,11 +174,6 @@ async def issue_periodic_circular(
     number = circular_period(campaign["started_at"], ctx.now, period_days)
     if number < 1 or number <= (campaign["last_period"] or 0):
         return 0
-    planned_end = campaign["planned_end"]
-    if planned_end is not None and county_today(ctx.now) > planned_end + dt.timedelta(
-        days=period_days
-    ):
-        return 0  # a campaign left open long after its plan ended is not circulated forever
     return await issue_circular(
         ctx, planner, campaign, f"period:{number}", number=number, phase=None, when_empty=False
     )

@@ -69,14 +69,19 @@ async def mark_phase(
     opened_at: dt.datetime | None = None,
     closed_at: dt.datetime | None = None,
 ) -> asyncpg.Record:
-    """Record a phase's actual opening or closing (the first one counts); return the phase."""
+    """Record a phase's actual opening or closing (the first one counts); return the phase,
+    with `was_opened` / `was_closed`: whether it already was before."""
     await ensure_campaign(conn, campaign_id, county_code)
     row: asyncpg.Record = await conn.fetchrow(
-        """INSERT INTO phases (campaign_id, phase, opened_at, closed_at) VALUES ($1, $2, $3, $4)
+        """WITH before AS MATERIALIZED (SELECT opened_at, closed_at FROM phases
+                                        WHERE campaign_id = $1 AND phase = $2)
+           INSERT INTO phases (campaign_id, phase, opened_at, closed_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (campaign_id, phase) DO UPDATE SET
                opened_at = COALESCE(phases.opened_at, EXCLUDED.opened_at),
                closed_at = COALESCE(phases.closed_at, EXCLUDED.closed_at)
-           RETURNING *""",
+           RETURNING *,
+               (SELECT opened_at IS NOT NULL FROM before) IS TRUE AS was_opened,
+               (SELECT closed_at IS NOT NULL FROM before) IS TRUE AS was_closed""",
         campaign_id,
         phase,
         opened_at,
@@ -85,20 +90,29 @@ async def mark_phase(
     return row
 
 
-async def open_phases(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Phases opened and not closed, with their campaign (for reminders)."""
+async def open_phases(conn: asyncpg.Connection, today: dt.date) -> list[asyncpg.Record]:
+    """Phases opened and not closed whose planned end (or, for rectification, commitment due
+    day) has not passed by `today`: the ones a reminder may still be due for."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT p.campaign_id, p.phase, p.opened_at, p.closes_on, c.county_code, c.name,
                   c.reminder_days, c.commitment_due_days
            FROM phases p JOIN campaigns c USING (campaign_id)
-           WHERE p.opened_at IS NOT NULL AND p.closed_at IS NULL"""
+           WHERE p.opened_at IS NOT NULL AND p.closed_at IS NULL
+             AND (p.closes_on >= $1
+                  OR (p.phase = 'rectification'
+                      AND p.opened_at + c.commitment_due_days * interval '1 day'
+                          >= $1 - interval '1 day'))""",
+        today,
     )
     return rows
 
 
-async def running_campaigns(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Campaigns with a phase opened and a phase not yet closed: when they began, when their
-    plan ends, and the last periodic circular issued."""
+async def running_campaigns(
+    conn: asyncpg.Connection, not_ended_before: dt.date
+) -> list[asyncpg.Record]:
+    """Campaigns with a phase opened and a phase not yet closed, whose plan (if known) does not
+    end before the day given: when they began, when their plan ends, and the last periodic
+    circular issued."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT c.campaign_id, c.county_code, c.name,
                   min(p.opened_at) AS started_at, max(p.closes_on) AS planned_end,
@@ -107,7 +121,9 @@ async def running_campaigns(conn: asyncpg.Connection) -> list[asyncpg.Record]:
                       AS last_period
            FROM campaigns c JOIN phases p USING (campaign_id)
            GROUP BY c.campaign_id
-           HAVING min(p.opened_at) IS NOT NULL AND bool_or(p.closed_at IS NULL)"""
+           HAVING min(p.opened_at) IS NOT NULL AND bool_or(p.closed_at IS NULL)
+              AND (max(p.closes_on) IS NULL OR max(p.closes_on) >= $1)""",
+        not_ended_before,
     )
     return rows
 

@@ -173,3 +173,13 @@ async def test_a_restarted_instance_takes_back_its_claims_at_once_and_no_one_els
             token="new:2",
         )
         assert [r["attempts"] for r in retried] == [3]
+
+
+async def test_a_phase_opened_twice_counts_its_first_opening(pool: asyncpg.Pool) -> None:
+    later = NOW + dt.timedelta(days=1)
+    async with pool.acquire() as conn:
+        first = await store.mark_phase(conn, "c1", "610526", "emulation", opened_at=NOW)
+        again = await store.mark_phase(conn, "c1", "610526", "emulation", opened_at=later)
+        closed = await store.mark_phase(conn, "c1", "610526", "emulation", closed_at=later)
+    assert (first["was_opened"], again["was_opened"]) == (False, True)
+    assert again["opened_at"] == NOW and closed["closed_at"] == later and not closed["was_closed"]
