@@ -32,6 +32,7 @@ from notification.domain import (
 SIGNATURE_HEADER = "X-Grassroots-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 NOTIFICATION_HEADER = "X-Grassroots-Notification-Id"
+SMTP_KEEP_SECONDS = 30.0  # an idle connection older than this is closed, not reused
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -49,6 +50,7 @@ class EmailSender:
     def __init__(self, settings: NotificationSettings) -> None:
         self.settings = settings
         self.domain = settings.mail_from.rpartition("@")[2] or "grassroots.invalid"
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     def message(self, row: Any) -> Message:
         """The MIME message: text and HTML alternatives, UTF-8, Chinese headers encoded
@@ -77,30 +79,9 @@ class EmailSender:
         problem = address_problem(row["address"])
         if problem:
             return AttemptResult(ok=False, permanent=True, error=problem)
-        settings = self.settings
         try:
-            async with asyncio.timeout(settings.attempt_timeout_seconds):
-                await aiosmtplib.send(
-                    self.message(row),
-                    sender=settings.mail_from,
-                    recipients=[row["address"]],
-                    hostname=settings.smtp_host,
-                    port=settings.smtp_port,
-                    username=settings.smtp_username,
-                    password=(
-                        settings.smtp_password.get_secret_value()
-                        if settings.smtp_password
-                        else None
-                    ),
-                    use_tls=settings.smtp_use_tls,
-                    start_tls=settings.smtp_starttls,
-                    validate_certs=settings.smtp_validate_certs,
-                    cert_bundle=str(settings.smtp_cert_bundle)
-                    if settings.smtp_cert_bundle
-                    else None,
-                    local_hostname=settings.smtp_local_hostname,
-                    timeout=settings.attempt_timeout_seconds,
-                )
+            async with asyncio.timeout(self.settings.attempt_timeout_seconds):
+                await self._transmit(self.message(row), row["address"])
         except aiosmtplib.SMTPRecipientsRefused as refused:
             codes = [r.code for r in refused.recipients]
             detail = "; ".join(f"{r.code} {r.message}" for r in refused.recipients)
@@ -119,6 +100,57 @@ class EmailSender:
         except (aiosmtplib.SMTPException, OSError) as error:
             return AttemptResult(ok=False, error=_describe(error))
         return AttemptResult(ok=True)
+
+    async def _transmit(self, message: Message, address: str) -> None:
+        """One mail transaction on a kept connection, or a new one. A kept connection the
+        server has dropped meanwhile fails before MAIL FROM: then once more on a new one."""
+        client, kept = await self._connection()
+        try:
+            await client.send_message(message, sender=self.settings.mail_from, recipients=[address])
+        except aiosmtplib.SMTPServerDisconnected:
+            client.close()
+            if not kept:
+                raise
+            client, _ = await self._connection(fresh=True)
+            try:
+                await client.send_message(
+                    message, sender=self.settings.mail_from, recipients=[address]
+                )
+            except BaseException:
+                client.close()
+                raise
+        except BaseException:
+            client.close()  # whatever state it is in, it is not reused
+            raise
+        self._idle.append((client, time.monotonic()))
+
+    async def _connection(self, *, fresh: bool = False) -> tuple[aiosmtplib.SMTP, bool]:
+        """An idle connection (True) if one is open and recent, else a new one (False):
+        connected, TLS as configured, logged in. Connections are kept up to the concurrency."""
+        while self._idle and not fresh:
+            client, since = self._idle.pop()
+            if client.is_connected and time.monotonic() - since < SMTP_KEEP_SECONDS:
+                return client, True
+            client.close()
+        settings = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            use_tls=settings.smtp_use_tls,
+            start_tls=settings.smtp_starttls,
+            validate_certs=settings.smtp_validate_certs,
+            cert_bundle=str(settings.smtp_cert_bundle) if settings.smtp_cert_bundle else None,
+            local_hostname=settings.smtp_local_hostname,
+            timeout=settings.attempt_timeout_seconds,
+        )
+        await client.connect()
+        return client, False
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop()[0].close()
 
     def _timed_out(self) -> str:
         return f"no answer from the SMTP server within {self.settings.attempt_timeout_seconds:g} s"

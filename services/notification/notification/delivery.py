@@ -71,8 +71,7 @@ class DeliveryWorker:
         self.listener: asyncpg.Connection | None = None
         self.listen_tried = 0.0
 
-    def lanes(self, client: httpx.AsyncClient) -> list[Lane]:
-        email = EmailSender(self.settings)
+    def lanes(self, email: EmailSender, client: httpx.AsyncClient) -> list[Lane]:
         webhook = WebhookSender(self.settings, client)
         lanes = [Lane("email", None, self.settings.email_concurrency, email.send)]
         for url in sorted(self.settings.webhook_urls()):
@@ -83,8 +82,9 @@ class DeliveryWorker:
         """Forever: claim what each lane can start, start it, wait for a wake-up."""
         await self._recover()
         limits = httpx.Limits(max_connections=max(1, self.settings.webhook_concurrency) * 16)
+        email = EmailSender(self.settings)
         async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
-            lanes = self.lanes(client)
+            lanes = self.lanes(email, client)
             last_backlog = 0.0
             try:
                 while True:
@@ -108,6 +108,7 @@ class DeliveryWorker:
                 for lane in lanes:
                     for task in lane.in_flight:
                         task.cancel()
+                email.close()
                 if self.listener is not None:
                     await self.listener.close()
 
