@@ -505,7 +505,8 @@ async def test_an_emulation_phase_is_announced_reminded_commended_and_closed_wit
         )
         assert publish_with_tool([closed], tmp_path).returncode == 0
         circular = await eventually(arrived(mail, office, "阶段结束通报"))
-        assert "“学习先进、创先争优”阶段结束通报" in mail.to(office)[-1].subject
+        subjects = [m.subject for m in mail.to(office) if "阶段结束通报" in m.subject]
+        assert subjects == ["【督查通报】创先争优测试“学习先进、创先争优”阶段结束通报"]
         assert "未发现滞后情况" in circular[0]
         await eventually(arrived(mail, b1, "阶段结束通报"))
     finally:
