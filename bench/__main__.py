@@ -1,0 +1,202 @@
+"""`python -m bench`: the whole benchmark, one command, on infrastructure of its own.
+
+uv run python -m bench                 # full run (≈ 25 min), results in bench/results/
+uv run python -m bench --quick         # the same parts at a small scale (≈ 6 min)
+uv run python -m bench --parts ingest --services grading
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import campaign, ingest, latency, report
+from bench.infra import REPO, Infra
+from bench.procs import smtp_sink
+from bench.profiling import Profiler, summarise
+
+PARTS = ("ingest", "latency", "campaign")
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small scale, for development")
+    parser.add_argument(
+        "--branches",
+        type=int,
+        default=None,
+        help="branches of the province campaign (default 100,000; 2,000 with --quick)",
+    )
+    parser.add_argument(
+        "--campaign-minutes",
+        type=float,
+        default=None,
+        help="time box of the campaign (default 10, the target; 3 with --quick)",
+    )
+    parser.add_argument(
+        "--rates", default=None, help="offered loads, events/s (default 200,1000,5000)"
+    )
+    parser.add_argument(
+        "--level-seconds", type=float, default=None, help="seconds per offered load"
+    )
+    parser.add_argument("--parts", default=",".join(PARTS), help="ingest,latency,campaign")
+    parser.add_argument(
+        "--services",
+        default="grading,rectification,notification,reporting",
+        help="services whose ingest is measured",
+    )
+    parser.add_argument("--seed", type=int, default=2012)
+    parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument(
+        "--keep-infra", action="store_true", help="leave the benchmark's infrastructure up"
+    )
+    return parser.parse_args(argv)
+
+
+def _git_commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return result.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+async def run(options: argparse.Namespace) -> dict[str, Any]:
+    quick = options.quick
+    parts = [p for p in options.parts.split(",") if p]
+    infra = Infra.from_environment()
+    logs = REPO / ".local" / "bench-logs"
+    profiler = None if options.no_profile else Profiler(logs / "profiles")
+    results: dict[str, Any] = {
+        "meta": {
+            "commit": _git_commit(),
+            "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            "machine": _machine(),
+            "mode": "quick" if quick else "full",
+            "seed": options.seed,
+            "load_before": _load(),
+            "infrastructure": {k: v for k, v in infra.settings.items()},
+        }
+    }
+    started = time.perf_counter()
+    profiles: dict[str, str] = {}
+    sink = smtp_sink()
+    try:
+        if "ingest" in parts:
+            scale = 0.1 if quick else 1.0
+            box = (
+                {"ours": 15.0, "limit": 15.0, "naive": 8.0}
+                if quick
+                else {
+                    "ours": 45.0,
+                    "limit": 45.0,
+                    "naive": 20.0,
+                }
+            )
+            results["ingest"] = []
+            for service in options.services.split(","):
+                workload = ingest.workloads(scale)[service]
+                print(f"ingest: {service} ({workload.branches:,} branches)", flush=True)
+                part = await ingest.ingest_part(
+                    infra,
+                    workload,
+                    seed=options.seed,
+                    box=box,
+                    log_dir=logs,
+                    profiler=profiler,
+                )
+                results["ingest"].append(part)
+                if profiler is not None:
+                    profiles[service] = summarise(logs / "profiles" / f"profile-{service}.txt")
+                _say_ingest(part)
+        if "latency" in parts:
+            rates = [int(r) for r in (options.rates or "200,1000,5000").split(",")]
+            seconds = options.level_seconds or (8.0 if quick else 20.0)
+            print(f"latency: {rates} events/s, {seconds:.0f} s each", flush=True)
+            results["latency"] = await latency.run_levels(
+                infra,
+                seed=options.seed,
+                rates=rates,
+                seconds=seconds,
+                wait=10.0 if quick else 20.0,
+                log_dir=logs,
+            )
+            for level in results["latency"]["levels"]:
+                print(
+                    f"  {level['offered_events_per_second']:>6,} ev/s: p50 {level['p50_ms']} ms,"
+                    f" p99 {level['p99_ms']} ms, not visible {level['probes_not_visible']}",
+                    flush=True,
+                )
+        if "campaign" in parts:
+            branches = options.branches or (2_000 if quick else 100_000)
+            minutes = options.campaign_minutes or (3.0 if quick else 10.0)
+            print(f"campaign: {branches:,} branches, at most {minutes:.0f} min", flush=True)
+            outcome = await campaign.run_campaign(
+                infra,
+                seed=options.seed,
+                branches=branches,
+                box=minutes * 60,
+                log_dir=logs,
+                profiler=profiler,
+            )
+            if profiler is not None:
+                for service in campaign.SERVICES:
+                    name = f"campaign-{service}"
+                    profiles[name] = summarise(logs / "profiles" / f"profile-{name}.txt")
+            results["campaign"] = dataclasses.asdict(outcome)
+            print(
+                f"  complete: {outcome.complete}, wall {outcome.wall_seconds}, "
+                f"RSS {outcome.peak_rss_mb}",
+                flush=True,
+            )
+    finally:
+        sink.terminate()
+        sink.wait()
+        if not options.keep_infra:
+            infra.down()
+    results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    results["meta"]["load_after"] = _load()
+    for part in results.get("ingest", []):
+        part.pop("samples", None)
+    report.write(results, options.out, profiles)
+    print(f"results: {options.out}/results.md, results.json, plot.png")
+    return results
+
+
+def _say_ingest(part: dict[str, Any]) -> None:
+    rates = ", ".join(f"{r['contender']} {r['events_per_second']:,.0f}/s" for r in part["runs"])
+    print(f"  {rates}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = arguments(argv)
+    asyncio.run(run(options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
