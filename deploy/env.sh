@@ -64,6 +64,12 @@ _grassroots_env() {
       [[ $key =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
       export "$key=$val"
     done <"$secrets"
+    # This shell talks to Kafka as the super user `admin` (operators, tests); each service
+    # process gets its own user (deploy/services.sh, tests/harness.py).
+    if [[ -n ${KAFKA_ADMIN_PASSWORD:-} ]]; then
+      export GRASSROOTS_KAFKA_USERNAME=admin
+      export GRASSROOTS_KAFKA_PASSWORD=$KAFKA_ADMIN_PASSWORD
+    fi
     # Passwords are restricted to URL-safe characters by infra.sh, so no escaping.
     local svc upper pw pw_var
     for svc in grading rectification notification reporting; do

@@ -34,7 +34,9 @@ LOG_DIR=$STATE/logs
 SECRETS=$STATE/secrets.env
 SERVICES=(grading rectification notification reporting)
 SECRET_KEYS=(GRADING_DB_PASSWORD RECTIFICATION_DB_PASSWORD NOTIFICATION_DB_PASSWORD
-  REPORTING_DB_PASSWORD REPORTING_TOKEN_PEPPER WEBHOOK_SIGNING_SECRET)
+  REPORTING_DB_PASSWORD REPORTING_TOKEN_PEPPER WEBHOOK_SIGNING_SECRET
+  KAFKA_ADMIN_PASSWORD KAFKA_GRADING_PASSWORD KAFKA_RECTIFICATION_PASSWORD
+  KAFKA_NOTIFICATION_PASSWORD KAFKA_REPORTING_PASSWORD KAFKA_COUNTY_PASSWORD)
 
 PG_PORT=$GRASSROOTS_PG_PORT
 PG_DB=$GRASSROOTS_PG_DATABASE
@@ -364,11 +366,19 @@ share.coordinator.state.topic.min.isr=1"
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CTRL_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+# Clients authenticate with SCRAM-SHA-256 and are limited by ACLs (deploy/kafka/acls.txt);
+# the controller listener is loopback-only and its (anonymous) principal is a super user.
+listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$KAFKA_ADMIN_PASSWORD";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin;User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
 log.dirs=$KAFKA_DATA
 # One broker: every internal topic has a single replica.
 offsets.topic.replication.factor=1
@@ -384,6 +394,7 @@ num.partitions=4
 message.max.bytes=4194304
 replica.fetch.max.bytes=4194304
 EOF
+  chmod 600 "$KAFKA_PROPS.tmp"
   mv "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
 }
 
@@ -393,8 +404,13 @@ kafka_java() {
 }
 
 kafka_format() {
-  # Formatting is once per data dir; meta.properties is what it writes.
-  [[ -f $KAFKA_DATA/meta.properties ]] && return 0
+  # Formatting is once per data dir; meta.properties is what it writes. The SCRAM user `admin`
+  # is created with it (KRaft bootstraps credentials at format time).
+  if [[ -f $KAFKA_DATA/meta.properties ]]; then
+    [[ -f $KAFKA_DIR/.scram ]] ||
+      die "kafka data predates SASL/SCRAM: run 'deploy/infra.sh reset' (deletes local data)"
+    return 0
+  fi
   if [[ ! -s $KAFKA_CLUSTER_ID ]]; then
     kafka_java kafka.tools.StorageTool random-uuid >"$KAFKA_CLUSTER_ID.tmp"
     mv "$KAFKA_CLUSTER_ID.tmp" "$KAFKA_CLUSTER_ID"
@@ -402,8 +418,11 @@ kafka_format() {
   say "kafka: formatting storage (cluster id $(<"$KAFKA_CLUSTER_ID"))"
   # Static quorum (controller.quorum.voters), so no --standalone.
   kafka_java kafka.tools.StorageTool format -t "$(<"$KAFKA_CLUSTER_ID")" \
-    -c "$KAFKA_PROPS" --ignore-formatted >>"$LOG_DIR/kafka-format.log" 2>&1 ||
+    -c "$KAFKA_PROPS" --ignore-formatted \
+    --add-scram "SCRAM-SHA-256=[name=admin,password=$KAFKA_ADMIN_PASSWORD]" \
+    >>"$LOG_DIR/kafka-format.log" 2>&1 ||
     die "kafka storage format failed, see $LOG_DIR/kafka-format.log"
+  : >"$KAFKA_DIR/.scram"
 }
 
 kafka_start() {
@@ -440,6 +459,7 @@ kafka_start() {
     if grep -qF "$KAFKA_STARTED_MARK" "$KAFKA_LOG" 2>/dev/null && port_open "$KAFKA_PORT"; then
       pid=$(kafka_pid) || die "kafka reported started but pid file is missing"
       say "kafka: up (pid $pid)"
+      kafka_acls
       return 0
     fi
     # The pid file may lag the spawn by a few ms; only judge once it exists.
@@ -451,6 +471,13 @@ kafka_start() {
   done
   tail -n 20 "$KAFKA_LOG" >&2 || true
   die "kafka not started after ${KAFKA_START_TIMEOUT}s, see $KAFKA_LOG (still running: run 'down')"
+}
+
+kafka_acls() {
+  # Users and ACLs, idempotently, through the Admin API (kafka-clients only; no kafka-tools).
+  "$(java_bin)" -cp "$KAFKA_LIB/*" "$DEPLOY/kafka/Acls.java" "127.0.0.1:$KAFKA_PORT" \
+    "$DEPLOY/kafka/acls.txt" 2>>"$LOG_DIR/kafka-acls.log" ||
+    die "kafka users/ACLs failed, see $LOG_DIR/kafka-acls.log"
 }
 
 kafka_stop() {

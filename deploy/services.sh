@@ -23,7 +23,9 @@ up() {
   for service in "${SERVICES[@]}"; do
     if running "$service"; then echo "$service: already running"; continue; fi
     url_var=${service^^}_DATABASE_URL
+    kafka_var=KAFKA_${service^^}_PASSWORD
     GRASSROOTS_DATABASE_URL=${!url_var:?run deploy/infra.sh up first} \
+      GRASSROOTS_KAFKA_USERNAME=$service GRASSROOTS_KAFKA_PASSWORD=${!kafka_var:?} \
       GRASSROOTS_HTTP_PORT=${PORTS[$service]} \
       setsid "$PYTHON" -m "$service" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$service.pid"

@@ -22,12 +22,20 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from grassroots.plumbing.kafka import auth_options, make_consumer
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("grading", "rectification", "notification", "reporting")
-# Test ports differ from `make up`'s, so a forgotten demo does not answer for the tests.
-TEST_PORTS = {"reporting": 18080, "grading": 18081, "rectification": 18082, "notification": 18083}
+# Test ports differ from `make up`'s; GRASSROOTS_TEST_PORT_BASE moves them (two checkouts at once).
+_BASE = int(os.environ.get("GRASSROOTS_TEST_PORT_BASE", "18080"))
+TEST_PORTS = {
+    "reporting": _BASE,
+    "grading": _BASE + 1,
+    "rectification": _BASE + 2,
+    "notification": _BASE + 3,
+}
 
 
 def env(name: str) -> str:
@@ -59,6 +67,9 @@ class ServiceProcess:
         environment = {
             **os.environ,
             "GRASSROOTS_DATABASE_URL": env(f"{self.name.upper()}_DATABASE_URL"),
+            # Each service is its own Kafka user, limited by the ACLs of deploy/kafka/acls.txt.
+            "GRASSROOTS_KAFKA_USERNAME": self.name,
+            "GRASSROOTS_KAFKA_PASSWORD": env(f"KAFKA_{self.name.upper()}_PASSWORD"),
             "GRASSROOTS_HTTP_PORT": str(self.port),
             **self.extra_env,
         }
@@ -165,7 +176,10 @@ def publish_with_tool(
 async def produce_raw(topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> None:
     """Publish raw bytes, bypassing validation, as a broken county system would."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap(), enable_idempotence=True, max_request_size=5 * 1024 * 1024
+        bootstrap_servers=bootstrap(),
+        **auth_options(),
+        enable_idempotence=True,
+        max_request_size=5 * 1024 * 1024,
     )
     await producer.start()
     try:
@@ -180,7 +194,7 @@ class TopicWatcher:
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(), enable_auto_commit=False)
+        self.consumer = make_consumer(bootstrap(), enable_auto_commit=False)
         self.seen: list[ConsumerRecord[bytes, bytes]] = []
 
     async def __aenter__(self) -> TopicWatcher:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import uuid
 
-from tests.harness import REPO, Platform
+from tests.harness import REPO, TEST_PORTS, Platform
 
 SECRET_VARIABLES = (
     "GRADING_DB_PASSWORD",
@@ -33,7 +33,7 @@ def test_a_refused_database_login_does_not_print_the_password() -> None:
         timeout=60,
         env={
             **os.environ,
-            "GRASSROOTS_HTTP_PORT": "18099",
+            "GRASSROOTS_HTTP_PORT": str(TEST_PORTS["reporting"] + 19),
             "GRASSROOTS_DATABASE_URL": f"postgresql://grading:{canary}@127.0.0.1:{port}/grassroots",
         },
     )
