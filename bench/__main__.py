@@ -1,7 +1,7 @@
 """`python -m bench`: the whole benchmark, one command, on infrastructure of its own.
 
 uv run python -m bench                 # full run (≈ 25 min), results in bench/results/
-uv run python -m bench --quick         # the same parts at a small scale (≈ 6 min)
+uv run python -m bench --quick         # the same parts at a small scale (≈ 7 min)
 uv run python -m bench --parts ingest --services grading
 """
 
@@ -41,6 +41,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=None,
         help="time box of the campaign (default 10, the target; 3 with --quick)",
+    )
+    parser.add_argument(
+        "--complete-branches",
+        type=int,
+        default=None,
+        help="a second, small campaign that runs to the end, for the memory of every phase"
+        " (default 1,000 branches, up to 5 min; 0 to skip; skipped with --quick)",
     )
     parser.add_argument(
         "--rates", default=None, help="offered loads, events/s (default 200,1000,5000)"
@@ -112,9 +119,9 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                 {"ours": 15.0, "limit": 15.0, "naive": 8.0}
                 if quick
                 else {
-                    "ours": 45.0,
-                    "limit": 45.0,
-                    "naive": 20.0,
+                    "ours": 35.0,
+                    "limit": 35.0,
+                    "naive": 15.0,
                 }
             )
             results["ingest"] = []
@@ -135,14 +142,14 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                 _say_ingest(part)
         if "latency" in parts:
             rates = [int(r) for r in (options.rates or "200,1000,5000").split(",")]
-            seconds = options.level_seconds or (8.0 if quick else 20.0)
+            seconds = options.level_seconds or (8.0 if quick else 15.0)
             print(f"latency: {rates} events/s, {seconds:.0f} s each", flush=True)
             results["latency"] = await latency.run_levels(
                 infra,
                 seed=options.seed,
                 rates=rates,
                 seconds=seconds,
-                wait=10.0 if quick else 20.0,
+                wait=10.0 if quick else 15.0,
                 log_dir=logs,
             )
             for level in results["latency"]["levels"]:
@@ -152,8 +159,8 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                     flush=True,
                 )
         if "campaign" in parts:
-            branches = options.branches or (2_000 if quick else 100_000)
-            minutes = options.campaign_minutes or (3.0 if quick else 10.0)
+            branches = options.branches or (1_000 if quick else 100_000)
+            minutes = options.campaign_minutes or (4.0 if quick else 10.0)
             print(f"campaign: {branches:,} branches, at most {minutes:.0f} min", flush=True)
             outcome = await campaign.run_campaign(
                 infra,
@@ -166,7 +173,22 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             if profiler is not None:
                 for service in campaign.SERVICES:
                     name = f"campaign-{service}"
-                    profiles[name] = summarise(logs / "profiles" / f"profile-{name}.txt")
+                    profiles[name] = summarise(
+                        logs / "profiles" / f"profile-{name}.txt", rate=campaign.PROFILE_HZ
+                    )
+            small = options.complete_branches
+            small = 0 if quick and small is None else (1_000 if small is None else small)
+            if small:
+                print(f"campaign to the end: {small:,} branches, at most 5 min", flush=True)
+                outcome = await campaign.run_campaign(
+                    infra, seed=options.seed, branches=small, box=300.0, log_dir=logs
+                )
+                results["campaign_complete"] = dataclasses.asdict(outcome)
+                print(
+                    f"  complete: {outcome.complete}, wall {outcome.wall_seconds}, "
+                    f"RSS {outcome.peak_rss_mb}",
+                    flush=True,
+                )
             results["campaign"] = dataclasses.asdict(outcome)
             print(
                 f"  complete: {outcome.complete}, wall {outcome.wall_seconds}, "

@@ -94,7 +94,7 @@ def workloads(scale: float) -> dict[str, Workload]:
             n(5_000),
             Phase.RECTIFICATION,
             False,
-            "as rectification (notification at this commit keeps an inbox only)",
+            "as rectification: who hears what, deliveries planned in the transaction",
         ),
         "reporting": Workload(
             "reporting",

@@ -23,7 +23,7 @@ class Profiler:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.binary = py_spy()
 
-    def start(self, name: str, pid: int) -> None:
+    def start(self, name: str, pid: int, *, rate: int = 100) -> None:
         if self.binary is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -34,7 +34,7 @@ class Profiler:
                 "--pid",
                 str(pid),
                 "--rate",
-                "100",
+                str(rate),
                 "--idle",
                 "--format",
                 "raw",
@@ -66,7 +66,7 @@ def _frame(frame: str) -> str:
     return f"{name} ({where})"
 
 
-def summarise(raw: Path, top: int = 15) -> str:
+def summarise(raw: Path, top: int = 15, *, rate: int = 100) -> str:
     """Busy share, the functions where the time is spent (self), and the stages it flows
     through (inclusive), from a py-spy raw (collapsed stacks) file."""
     if not raw.exists():
@@ -81,7 +81,7 @@ def summarise(raw: Path, top: int = 15) -> str:
             continue
         count = int(count_text)
         frames = [f for f in stack.split(";") if " (" in f]
-        if not frames or not frames[0].startswith("_run_module_as_main"):
+        if not frames or frames[0].startswith("Thread._bootstrap"):
             continue  # other threads: executor workers waiting for work
         total += count
         if any(frames[-1].startswith(leaf) for leaf in IDLE_LEAVES):
@@ -94,7 +94,7 @@ def summarise(raw: Path, top: int = 15) -> str:
     if not busy:
         return "(no busy samples)"
     lines = [
-        f"main thread: {total} samples at 100 Hz, busy (not waiting in the event loop's"
+        f"main thread: {total} samples at {rate} Hz, busy (not waiting in the event loop's"
         f" select) {busy / total:.0%}",
         "",
         "self time, share of busy samples:",

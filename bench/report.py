@@ -97,13 +97,19 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 else f"{(estimate or 0) / TARGET_CAMPAIGN_SECONDS:.1f}× over",
             }
         )
+        small = results.get("campaign_complete") or {}
         for service, mb in campaign.get("peak_rss_mb", {}).items():
+            other = small.get("peak_rss_mb", {}).get(service, 0.0)
+            worst = max(mb, other)
+            where = f"{mb:,.0f} MB ({campaign['branches']:,}-branch run)"
+            if small:
+                where += f", {other:,.0f} MB ({small['branches']:,}-branch run to the end)"
             found.append(
                 {
                     "target": f"{service} peak RSS < 300 MB (campaign)",
-                    "measured": f"{mb:,.0f} MB",
-                    "met": mb < TARGET_RSS_MB,
-                    "by": None if mb < TARGET_RSS_MB else f"{mb / TARGET_RSS_MB:.1f}× over",
+                    "measured": where,
+                    "met": worst < TARGET_RSS_MB,
+                    "by": None if worst < TARGET_RSS_MB else f"{worst / TARGET_RSS_MB:.1f}× over",
                 }
             )
     return found
@@ -201,79 +207,100 @@ def markdown(results: dict[str, Any], profiles: dict[str, str]) -> str:
         rss = ", ".join(f"{k} {v:,.0f} MB" for k, v in latency["peak_rss_mb"].items())
         lines += ["", f"Peak RSS during the latency run: {rss}."]
 
-    campaign = results.get("campaign")
-    if campaign:
-        lines += [
-            "",
-            f"## 3. Province campaign: {campaign['branches']:,} branches"
-            f" ({campaign['counties']} counties), all four phases",
-            "",
-        ]
-        if campaign.get("complete"):
-            lines.append(
-                f"Complete in **{campaign['wall_seconds'] / 60:.1f} min** "
-                f"({campaign['events']:,} input events; every round computed, every campaign"
-                " settled, every outbox sent, every service caught up)."
-            )
-        else:
-            final = campaign["final"]
-            lines.append(
-                f"**Not complete** when the time box of {campaign['box_seconds'] / 60:.0f} min"
-                f" ended: {final['published_events']:,} of {sum(campaign['expected'].values()):,}"
-                f" input events published (publishing had reached: {final['phase_published']});"
-                f" records still to consume per service: "
-                + ", ".join(f"{k} {v:,}" for k, v in final["remaining_records"].items())
-                + ". At each service's rate so far, the whole campaign would need at least:"
-            )
-            lines += [
-                "",
-                "| service | consumed | to consume (at least) | ev/s so far | projected |",
-                "|---|---:|---:|---:|---:|",
-            ]
-            for service, p in campaign.get("projection", {}).items():
-                seconds = p.get("projected_seconds")
-                lines.append(
-                    f"| {service} | {p['consumed']:,} | {p['to_consume_at_least']:,} "
-                    f"| {p['events_per_second']:,.0f} "
-                    f"| {_n(seconds / 60 if seconds else None, 0)} min |"
-                )
-        lines += [
-            "",
-            "| service | peak RSS MB | CPU (cores, whole run) |",
-            "|---|---:|---:|",
-        ]
-        for service, mb in campaign["peak_rss_mb"].items():
-            lines.append(f"| {service} | {mb:,.0f} | {campaign['cpu'].get(service, 0):.2f} |")
-        lines.append(
-            f"| PostgreSQL | | {campaign['cpu'].get('postgres', 0):.2f} |\n"
-            f"| Kafka | | {campaign['cpu'].get('kafka', 0):.2f} |"
-        )
-        gates = campaign.get("gates", [])
-        if gates:
-            lines += [
-                "",
-                "Clock moves (each after rectification applied everything published before): "
-                + "; ".join(
-                    f"{g['day']} at {g['at_seconds']} s (waited {g['waited_seconds']} s)"
-                    for g in gates
-                )
-                + ".",
-            ]
-        state = campaign["final"].get("state", {})
-        if state:
-            lines += ["", f"State at the end: `{json.dumps(state, ensure_ascii=False)}`"]
+    for key, title in (
+        ("campaign", "3. Province campaign"),
+        ("campaign_complete", "3b. A smaller campaign run to the end (memory of every phase)"),
+    ):
+        if results.get(key):
+            lines += _campaign(results[key], title)
 
     if profiles:
         lines += [
             "",
-            "## Profiles (py-spy, 100 Hz, while the service ingested its workload)",
+            "## Profiles (py-spy)",
             "",
-            "Full summaries in `profile-<service>.md` beside this file.",
+            "`<service>`: while it ingested its workload (part 1, 100 Hz);"
+            " `campaign-<service>`: the whole province campaign (part 3, 20 Hz)."
+            " Full summaries in `profile-<name>.md` beside this file.",
         ]
         for service, text in profiles.items():
             head = "\n".join(text.splitlines()[:12])
             lines += ["", f"### {service}", "", "```", head, "```"]
     return "\n".join(lines) + "\n"
+
+
+def _campaign(campaign: dict[str, Any], title: str) -> list[str]:
+    lines = [
+        "",
+        f"## {title}: {campaign['branches']:,} branches"
+        f" ({campaign['counties']} counties), all four phases",
+        "",
+    ]
+    if campaign.get("complete"):
+        lines.append(
+            f"Complete in **{campaign['wall_seconds'] / 60:.1f} min** "
+            f"({campaign['events']:,} input events; every round computed, every campaign"
+            " settled, every outbox sent, every service caught up)."
+        )
+    else:
+        final = campaign["final"]
+        lines.append(
+            f"**Not complete** when the time box of {campaign['box_seconds'] / 60:.0f} min"
+            f" ended: {final['published_events']:,} of {sum(campaign['expected'].values()):,}"
+            f" input events published (publishing had reached: {final['phase_published']});"
+            f" records still to consume per service: "
+            + ", ".join(f"{k} {v:,}" for k, v in final["remaining_records"].items())
+            + ". At each service's rate so far, the whole campaign would need at least:"
+        )
+        lines += [
+            "",
+            "| service | consumed | to consume (at least) | ev/s so far | projected |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for service, p in campaign.get("projection", {}).items():
+            seconds = p.get("projected_seconds")
+            lines.append(
+                f"| {service} | {p['consumed']:,} | {p['to_consume_at_least']:,} "
+                f"| {p['events_per_second']:,.0f} "
+                f"| {_n(seconds / 60 if seconds else None, 0)} min |"
+            )
+    lines += [
+        "",
+        "| service | peak RSS MB | CPU (cores, whole run) |",
+        "|---|---:|---:|",
+    ]
+    for service, mb in campaign["peak_rss_mb"].items():
+        lines.append(f"| {service} | {mb:,.0f} | {campaign['cpu'].get(service, 0):.2f} |")
+    lines.append(
+        f"| PostgreSQL | | {campaign['cpu'].get('postgres', 0):.2f} |\n"
+        f"| Kafka | | {campaign['cpu'].get('kafka', 0):.2f} |"
+    )
+    gates = campaign.get("gates", [])
+    if gates:
+        lines += [
+            "",
+            "Clock moves (each after rectification applied everything published before): "
+            + "; ".join(
+                f"{g['day']} at {g['at_seconds']} s (waited {g['waited_seconds']} s)" for g in gates
+            )
+            + ".",
+        ]
+    state = campaign["final"].get("state", {})
+    if state:
+        lines += ["", f"State at the end: `{json.dumps(state, ensure_ascii=False)}`"]
+    rss = campaign.get("timeline", [])
+    if rss:
+        lines += [
+            "",
+            "Resident memory over the run (MB, high-water mark so far; at most 12 of the"
+            " 10-second samples): "
+            + "; ".join(
+                f"{t['seconds']:.0f} s {t['phase']}: "
+                + ", ".join(f"{k} {v:,.0f}" for k, v in t["rss_mb"].items())
+                for t in rss[:: max(1, len(rss) // 12)]
+            ),
+        ]
+    return lines
 
 
 def _pct(value: float | None) -> str:
