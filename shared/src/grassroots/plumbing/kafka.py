@@ -124,6 +124,9 @@ def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         bootstrap_servers,
         security=security,
+        # Topics are created explicitly (`grassroots topics create`, ensure_topics), never by
+        # a subscriber — a service's Kafka user may not create topics at all.
+        allow_auto_create_topics=False,
         client_id=client_id,
         enable_idempotence=True,
         max_request_size=MAX_REQUEST_BYTES,
