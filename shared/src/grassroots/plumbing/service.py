@@ -31,10 +31,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from grassroots.contract import dlq_topic
 from grassroots.plumbing import database, metrics
 from grassroots.plumbing.consumer import BatchApplier
 from grassroots.plumbing.handling import Clock, Handler, file_clock, system_clock
-from grassroots.plumbing.kafka import ensure_topics, make_broker, make_producer, platform_topics
+from grassroots.plumbing.kafka import ensure_topics, make_broker, make_producer
 from grassroots.plumbing.outbox import OutboxRelay
 from grassroots.plumbing.settings import ServiceSettings
 
@@ -181,9 +182,10 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             reraise=True,
         ):
             with attempt:
+                # Its own topics only: with ACLs, a service sees no other (and creates none).
                 await ensure_topics(
                     config.kafka_bootstrap_servers,
-                    platform_topics(),
+                    [*definition.topics, *(dlq_topic(t) for t in definition.topics)],
                     partitions=config.topic_partitions,
                 )
         producer = make_producer(config.kafka_bootstrap_servers, client_id=f"{name}-outbox")
