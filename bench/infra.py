@@ -56,15 +56,23 @@ class Infra:
         self._run("deploy/infra.sh down")
 
     def environment(self) -> dict[str, str]:
-        """What `. deploy/env.sh` exports for this instance (URLs, ports, secrets)."""
+        """What `. deploy/env.sh` exports for this instance (URLs, ports, secrets).
+
+        This process then talks to the broker as env.sh's shell would (the `admin` user, when
+        the broker has SASL): the credentials are put in its own environment, where
+        grassroots.plumbing.kafka reads them."""
         out = self._run(". deploy/env.sh && env -0")
         pairs = (item.split("=", 1) for item in out.split("\0") if "=" in item)
-        return {
+        found = {
             key: value
             for key, value in pairs
             if key.startswith(("GRASSROOTS_", "PG"))
             or key.endswith(("_DATABASE_URL", "_PASSWORD", "_PEPPER", "_SECRET"))
         }
+        for key in ("GRASSROOTS_KAFKA_USERNAME", "GRASSROOTS_KAFKA_PASSWORD"):
+            if key in found:
+                os.environ[key] = found[key]
+        return found
 
     def pids(self) -> dict[str, list[int]]:
         """The PostgreSQL processes (postmaster and its children) and the Kafka broker."""

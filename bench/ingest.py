@@ -25,10 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from bench.infra import Infra
@@ -39,6 +37,7 @@ from grassroots.contract import ContractViolation, parse_event
 from grassroots.contract.common import Phase
 from grassroots.plumbing import database
 from grassroots.plumbing.handling import HandlerContext, Rejected
+from grassroots.plumbing.kafka import make_broker, make_consumer
 from grassroots.plumbing.service import ServiceDefinition
 from grassroots.simulation import CampaignSimulation
 
@@ -181,15 +180,15 @@ class Clock:
 async def limit_consumer(
     bootstrap: str, topics: tuple[str, ...], pool: asyncpg.Pool, group: str, clock: Clock
 ) -> None:
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
+    consumer = make_consumer(
+        bootstrap,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
     )
+    consumer.subscribe(list(topics))
     await consumer.start()
     try:
         while True:
@@ -266,7 +265,7 @@ async def naive_consumer(
     stop: asyncio.Event,
 ) -> None:
     handlers = definition(service).handlers
-    broker = KafkaBroker(bootstrap, enable_idempotence=True, logger=None)
+    broker = make_broker(bootstrap, client_id="bench-naive")  # idempotent, acks=all
 
     async def no_decoding(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
         return None

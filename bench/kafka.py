@@ -9,12 +9,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from grassroots.contract import CONTENT_TYPE, EVENTS
-from grassroots.plumbing.kafka import ensure_topics, platform_topics
+from grassroots.plumbing.kafka import (
+    auth_options,
+    ensure_topics,
+    make_admin,
+    make_consumer,
+    platform_topics,
+)
 
 HEADERS = [("content-type", CONTENT_TYPE.encode())]
 
@@ -41,6 +46,7 @@ def producer(bootstrap: str) -> AIOKafkaProducer:
     """The idempotent producer a county system would use (acks=all), batching allowed."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **auth_options(),
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
@@ -74,7 +80,7 @@ async def create_topics(bootstrap: str, extra: Iterable[str] = ()) -> None:
     so that the first records do not meet NotLeaderForPartition on a fresh broker."""
     topics = [*platform_topics(), *extra]
     await ensure_topics(bootstrap, topics, partitions=4)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = make_consumer(bootstrap)
     await consumer.start()
     try:
         for _ in range(100):
@@ -97,8 +103,8 @@ class Watcher:
     """End offsets of topics and a group's committed offsets on them."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.consumer = make_consumer(bootstrap, enable_auto_commit=False)
+        self.admin = make_admin(bootstrap)
 
     async def __aenter__(self) -> Watcher:
         await self.consumer.start()

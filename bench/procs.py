@@ -78,9 +78,19 @@ class Service:
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        kafka_password = self.environment.get(f"KAFKA_{self.name.upper()}_PASSWORD")
         env = {
             **os.environ,
             **self.environment,
+            # each service is its own user on the broker (when it has SASL), as in make up
+            **(
+                {
+                    "GRASSROOTS_KAFKA_USERNAME": self.name,
+                    "GRASSROOTS_KAFKA_PASSWORD": kafka_password,
+                }
+                if kafka_password
+                else {}
+            ),
             "GRASSROOTS_DATABASE_URL": self.environment[f"{self.name.upper()}_DATABASE_URL"],
             "GRASSROOTS_HTTP_PORT": str(PORTS[self.name]),
             "GRASSROOTS_LOG_LEVEL": "WARNING",
