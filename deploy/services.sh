@@ -17,14 +17,25 @@ SERVICES=(grading rectification notification reporting)
 
 running() { [[ -f $RUN_DIR/$1.pid ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
+smtp_sink_up() {
+  # The demo's emails go to a local sink (aiosmtpd, printing what it receives) instead of
+  # failing against a mail server that is not there.
+  if running smtp-sink; then return 0; fi
+  setsid "$PYTHON" -m aiosmtpd -n -l 127.0.0.1:8025 >>"$LOG_DIR/smtp-sink.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/smtp-sink.pid"
+  echo "smtp-sink: up on 127.0.0.1:8025"
+}
+
 up() {
   mkdir -p "$RUN_DIR" "$LOG_DIR"
+  smtp_sink_up
   local service url_var
   for service in "${SERVICES[@]}"; do
     if running "$service"; then echo "$service: already running"; continue; fi
     url_var=${service^^}_DATABASE_URL
     kafka_var=KAFKA_${service^^}_PASSWORD
     GRASSROOTS_DATABASE_URL=${!url_var:?run deploy/infra.sh up first} \
+      GRASSROOTS_NOTIFICATION_SMTP_HOST=127.0.0.1 GRASSROOTS_NOTIFICATION_SMTP_PORT=8025 \
       GRASSROOTS_KAFKA_USERNAME=$service GRASSROOTS_KAFKA_PASSWORD=${!kafka_var:?} \
       GRASSROOTS_HTTP_PORT=${PORTS[$service]} \
       setsid "$PYTHON" -m "$service" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
@@ -46,7 +57,7 @@ up() {
 
 down() {
   local service pid
-  for service in "${SERVICES[@]}"; do
+  for service in "${SERVICES[@]}" smtp-sink; do
     running "$service" || { rm -f "$RUN_DIR/$service.pid"; continue; }
     pid=$(cat "$RUN_DIR/$service.pid")
     kill "$pid"

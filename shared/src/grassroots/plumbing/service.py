@@ -220,6 +220,8 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         finally:
             for task in runtime.tasks:
                 task.cancel()
+            # Let jobs close their own connections before the pool goes.
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
             await broker.stop()
             await relay.stop()
             await producer.stop()
