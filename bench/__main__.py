@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import os
 import platform
 import subprocess
@@ -66,6 +67,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument(
         "--keep-infra", action="store_true", help="leave the benchmark's infrastructure up"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: write results.md and plot.png again from --out's results.json",
     )
     return parser.parse_args(argv)
 
@@ -170,6 +176,12 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                 log_dir=logs,
                 profiler=profiler,
             )
+            results["campaign"] = dataclasses.asdict(outcome)
+            print(
+                f"  complete: {outcome.complete}, wall {outcome.wall_seconds}, "
+                f"RSS {outcome.peak_rss_mb}",
+                flush=True,
+            )
             if profiler is not None:
                 for service in campaign.SERVICES:
                     name = f"campaign-{service}"
@@ -214,8 +226,24 @@ def _say_ingest(part: dict[str, Any]) -> None:
     print(f"  {rates}", flush=True)
 
 
+def rewrite(folder: Path) -> None:
+    """The Markdown and the plot again, from a run's results.json and profile summaries."""
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    results.pop("verdicts", None)
+    profiles = {
+        path.stem.removeprefix("profile-"): path.read_text(encoding="utf-8")
+        .split("```\n", 1)[1]
+        .rsplit("\n```", 1)[0]
+        for path in sorted(folder.glob("profile-*.md"))
+    }
+    report.write(results, folder, profiles)
+
+
 def main(argv: list[str] | None = None) -> int:
     options = arguments(argv)
+    if options.report_only:
+        rewrite(options.out)
+        return 0
     asyncio.run(run(options))
     return 0
 

@@ -281,7 +281,7 @@ def _campaign(campaign: dict[str, Any], title: str) -> list[str]:
             "",
             "Clock moves (each after rectification applied everything published before): "
             + "; ".join(
-                f"{g['day']} at {g['at_seconds']} s (waited {g['waited_seconds']} s)" for g in gates
+                f"{g['day']} at {g['at_seconds']} s ({_waited(g['waited_seconds'])})" for g in gates
             )
             + ".",
         ]
@@ -295,12 +295,18 @@ def _campaign(campaign: dict[str, Any], title: str) -> list[str]:
             "Resident memory over the run (MB, high-water mark so far; at most 12 of the"
             " 10-second samples): "
             + "; ".join(
-                f"{t['seconds']:.0f} s {t['phase']}: "
+                f"{t['seconds']:.0f} s (publishing {t['phase']}): "
                 + ", ".join(f"{k} {v:,.0f}" for k, v in t["rss_mb"].items())
                 for t in rss[:: max(1, len(rss) // 12)]
             ),
         ]
     return lines
+
+
+def _waited(seconds: float | None) -> str:
+    if seconds is None:
+        return "rectification had not caught up when the time box ended"
+    return f"waited {seconds} s for rectification to catch up"
 
 
 def _pct(value: float | None) -> str:
