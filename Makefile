@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 ENV := . deploy/env.sh &&
 
-.PHONY: up down test lint contract deps infra topics demo status browser chaos
+.PHONY: up down test lint contract deps infra topics demo status browser chaos bench
 
 deps:  ## Python and the locked dependencies
 	@command -v $(UV) >/dev/null || python3 -m pip install -q --user uv==$(UV_VERSION) \
@@ -36,7 +36,7 @@ status:
 lint: deps
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy shared/src services tests
+	@$(UV) run --frozen mypy shared/src services tests bench
 
 contract: deps  ## regenerate the JSON Schemas, the AsyncAPI and the OpenAPI documents
 	@$(UV) run --frozen grassroots contract write
@@ -55,3 +55,6 @@ test: deps lint infra browser  ## every test, on the real broker and database
 chaos: deps infra  ## 24 faults while a seeded campaign is published; prints the checker's table
 	@deploy/services.sh down >/dev/null
 	@$(ENV) $(UV) run --frozen python -m tests.chaos --faults 24
+
+bench: deps  ## the benchmark (its own PostgreSQL and Kafka): bench/results/{results.md,json,plot.png}
+	@$(UV) run --frozen python -m bench
