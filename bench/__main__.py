@@ -201,12 +201,6 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                     f"RSS {outcome.peak_rss_mb}",
                     flush=True,
                 )
-            results["campaign"] = dataclasses.asdict(outcome)
-            print(
-                f"  complete: {outcome.complete}, wall {outcome.wall_seconds}, "
-                f"RSS {outcome.peak_rss_mb}",
-                flush=True,
-            )
     finally:
         sink.terminate()
         sink.wait()
