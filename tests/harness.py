@@ -137,7 +137,10 @@ class Platform:
         if now is None:
             self.clock_file.unlink(missing_ok=True)
         else:
-            self.clock_file.write_text(now.isoformat(), encoding="utf-8")
+            # Atomically: a service must never read a half-written file.
+            scratch = self.clock_file.with_suffix(".tmp")
+            scratch.write_text(now.isoformat(), encoding="utf-8")
+            os.replace(scratch, self.clock_file)
 
     def start(self) -> None:
         for service in self.services.values():

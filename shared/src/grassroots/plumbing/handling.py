@@ -32,13 +32,23 @@ def system_clock() -> dt.datetime:
 
 
 def file_clock(path: Path) -> Clock:
-    """A clock that reads 'now' from a file (RFC 3339), falling back to the system clock."""
+    """A clock that reads 'now' from a file (RFC 3339): the system clock while there is no
+    file; the last value read while the file is being rewritten (never a jump to real time)."""
+    last: list[dt.datetime] = []
 
     def now() -> dt.datetime:
         try:
-            return dt.datetime.fromisoformat(path.read_text(encoding="utf-8").strip())
-        except (OSError, ValueError):
+            text = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
             return system_clock()
+        except OSError:
+            text = ""
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return last[-1] if last else system_clock()
+        last[:] = [value]
+        return value
 
     return now
 
