@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grading.handlers import HANDLERS
+from grading.handlers import BATCH_HANDLERS, HANDLERS
 from grading.rounds import compute_closing_rounds
 from grassroots.contract import Topic
 from grassroots.plumbing.service import ServiceDefinition, build_app
@@ -18,6 +18,7 @@ DEFINITION = ServiceDefinition(
         Topic.RECTIFICATION_RESULTS,
     ),
     handlers=HANDLERS,
+    batch_handlers=BATCH_HANDLERS,
     migrations=Path(__file__).parent.parent / "migrations",
     background=(compute_closing_rounds,),
 )

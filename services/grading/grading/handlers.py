@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from prometheus_client import Counter
 
 from grading import store
-from grading.domain import ROUND_OF_PHASE
+from grading.domain import CRITERIA, ROUND_OF_PHASE
 from grassroots.contract.common import Round, Scores
 from grassroots.contract.grading import Basis, BranchGraded
-from grassroots.plumbing.handling import Handler, HandlerContext, Rejected
+from grassroots.plumbing.handling import BatchHandler, Handler, HandlerContext, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +43,20 @@ async def on_campaign_launched(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def on_branch_registered(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await store.save_branch(
+async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None:
+    latest = {event.data.branch_id: event for event in events}  # a later registration wins
+    await store.save_branches(
         ctx.conn,
-        branch_id=data.branch_id,
-        county_code=event.countycode,
-        kind=data.kind.value,
-        name=data.name,
-        parent_id=data.parent_id,
+        [
+            (d.branch_id, e.countycode, d.kind.value, d.name, d.parent_id)
+            for e in latest.values()
+            for d in (e.data,)
+        ],
     )
+
+
+async def on_branch_registered(ctx: HandlerContext, event: Any) -> None:
+    await on_branches_registered(ctx, [event])
 
 
 async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
@@ -77,61 +82,72 @@ async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
         )
 
 
-async def _record_input(ctx: HandlerContext, event: Any, source: str, **fields: Any) -> None:
+INPUT_SOURCES = {
+    "grading.self_evaluated": "self",
+    "grading.appraised": "appraisal",
+    "grading.superior_rated": "superior",
+}
+
+
+def _input_row(event: Any) -> store.InputRow:
     data = event.data
-    campaign_id: str = event.campaignid
-    status = await store.lock_round_for_input(ctx.conn, campaign_id, data.round.value)
-    if status == "computed":
+    superior = event.type == "grading.superior_rated"
+    return (
+        event.campaignid,
+        data.round.value,
+        data.branch_id,
+        INPUT_SOURCES[event.type],
+        *(Decimal(str(getattr(data.scores, c))) for c in CRITERIA),
+        data.raters if event.type == "grading.appraised" else None,
+        data.rater_org_id if superior else None,
+        data.override_level.value if superior and data.override_level else None,
+        data.override_reason if superior else None,
+        data.veto_reason,
+        event.id,
+        event.time,
+    )
+
+
+async def on_inputs(ctx: HandlerContext, events: list[Any]) -> None:
+    """Self-evaluations, appraisals and superior ratings: each the current input of its kind
+    until its round is computed; after that kept as late, never applied."""
+    statuses = await store.lock_rounds_for_inputs(
+        ctx.conn, [(e.campaignid, e.data.round.value) for e in events]
+    )
+    current: dict[tuple[str, str, str, str], store.InputRow] = {}
+    late: list[store.LateInputRow] = []
+    for event in events:
+        data = event.data
+        if statuses[(event.campaignid, data.round.value)] != "computed":
+            row = _input_row(event)
+            current[row[:4]] = row  # a later input of the same kind replaces an earlier one
+            continue
         LATE_INPUTS.labels(event.type).inc()
         log.warning(
             "late %s for %s %s %s: recorded, not applied",
             event.type,
-            campaign_id,
+            event.campaignid,
             data.round.value,
             data.branch_id,
         )
-        await store.save_late_input(
-            ctx.conn,
-            campaign_id=campaign_id,
-            round_=data.round.value,
-            branch_id=data.branch_id,
-            event_type=event.type,
-            event_id=event.id,
-            payload=data.model_dump(mode="json"),
+        late.append(
+            (
+                event.campaignid,
+                data.round.value,
+                data.branch_id,
+                event.type,
+                event.id,
+                data.model_dump(mode="json"),
+            )
         )
-        return
-    await store.save_input(
-        ctx.conn,
-        campaign_id=campaign_id,
-        round_=data.round.value,
-        branch_id=data.branch_id,
-        source=source,
-        scores=data.scores.model_dump(),
-        veto_reason=data.veto_reason,
-        event_id=event.id,
-        event_time=event.time,
-        **fields,
-    )
+    if current:
+        await store.save_inputs(ctx.conn, list(current.values()))
+    if late:
+        await store.save_late_inputs(ctx.conn, late)
 
 
-async def on_self_evaluated(ctx: HandlerContext, event: Any) -> None:
-    await _record_input(ctx, event, "self")
-
-
-async def on_appraised(ctx: HandlerContext, event: Any) -> None:
-    await _record_input(ctx, event, "appraisal", raters=event.data.raters)
-
-
-async def on_superior_rated(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await _record_input(
-        ctx,
-        event,
-        "superior",
-        rater_org_id=data.rater_org_id,
-        override_level=data.override_level.value if data.override_level else None,
-        override_reason=data.override_reason,
-    )
+async def on_input(ctx: HandlerContext, event: Any) -> None:
+    await on_inputs(ctx, [event])
 
 
 async def on_result_corrected(ctx: HandlerContext, event: Any) -> None:
@@ -189,9 +205,14 @@ HANDLERS: dict[str, Handler] = {
     "campaign.launched": on_campaign_launched,
     "campaign.phase_closed": on_phase_closed,
     "org.branch_registered": on_branch_registered,
-    "grading.self_evaluated": on_self_evaluated,
-    "grading.appraised": on_appraised,
-    "grading.superior_rated": on_superior_rated,
+    "grading.self_evaluated": on_input,
+    "grading.appraised": on_input,
+    "grading.superior_rated": on_input,
     "grading.result_corrected": on_result_corrected,
     "rectification.branch_settled": on_branch_settled,
+}
+
+BATCH_HANDLERS: dict[str, BatchHandler] = {
+    "org.branch_registered": on_branches_registered,
+    **{event_type: on_inputs for event_type in INPUT_SOURCES},
 }

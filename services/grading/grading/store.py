@@ -41,65 +41,71 @@ async def get_campaign_rules(conn: asyncpg.Connection, campaign_id: str) -> dict
     return rules
 
 
-async def save_branch(
-    conn: asyncpg.Connection,
-    *,
-    branch_id: str,
-    county_code: str,
-    kind: str,
-    name: str,
-    parent_id: str | None,
-) -> None:
+BranchRow = tuple[str, str, str, str, str | None]
+"""branch_id, county_code, kind, name, parent_id"""
+
+InputRow = tuple[Any, ...]
+"""campaign_id, round, branch_id, source, the five criteria (Decimal), raters, rater_org_id,
+override_level, override_reason, veto_reason, event_id, event_time"""
+
+LateInputRow = tuple[str, str, str, str, str, dict[str, Any]]
+"""campaign_id, round, branch_id, event_type, event_id, payload"""
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+async def save_branches(conn: asyncpg.Connection, branches: Sequence[BranchRow]) -> None:
+    """Upsert organisations (one row per branch_id: the caller keeps the latest)."""
     await conn.execute(
         """INSERT INTO branches (branch_id, county_code, kind, name, parent_id)
-           VALUES ($1, $2, $3, $4, $5)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
            ON CONFLICT (branch_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                kind = EXCLUDED.kind, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id""",
-        branch_id,
-        county_code,
-        kind,
-        name,
-        parent_id,
+        *_columns(branches, 5),
     )
 
 
 async def lock_round_for_input(conn: asyncpg.Connection, campaign_id: str, round_: str) -> str:
     """The round's status, holding a share lock so it cannot be computed under our feet."""
+    statuses = await lock_rounds_for_inputs(conn, [(campaign_id, round_)])
+    return statuses[(campaign_id, round_)]
+
+
+async def lock_rounds_for_inputs(
+    conn: asyncpg.Connection, rounds: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Each round's status, share-locked so none can be computed under our feet."""
+    keys = sorted(set(rounds))
+    campaigns, round_names = [k[0] for k in keys], [k[1] for k in keys]
     await conn.execute(
-        "INSERT INTO rounds (campaign_id, round) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        campaign_id,
-        round_,
+        """INSERT INTO rounds (campaign_id, round)
+           SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING""",
+        campaigns,
+        round_names,
     )
-    status: str = await conn.fetchval(
-        "SELECT status FROM rounds WHERE campaign_id = $1 AND round = $2 FOR SHARE",
-        campaign_id,
-        round_,
+    rows = await conn.fetch(
+        """SELECT campaign_id, round, status FROM rounds
+           WHERE (campaign_id, round) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+           ORDER BY campaign_id, round FOR SHARE""",
+        campaigns,
+        round_names,
     )
-    return status
+    return {(row["campaign_id"], row["round"]): row["status"] for row in rows}
 
 
-async def save_input(
-    conn: asyncpg.Connection,
-    *,
-    campaign_id: str,
-    round_: str,
-    branch_id: str,
-    source: str,
-    scores: dict[str, float],
-    raters: int | None = None,
-    rater_org_id: str | None = None,
-    override_level: str | None = None,
-    override_reason: str | None = None,
-    veto_reason: str | None = None,
-    event_id: str,
-    event_time: dt.datetime,
-) -> None:
-    """The current input of this kind; a later one replaces it."""
+async def save_inputs(conn: asyncpg.Connection, inputs: Sequence[InputRow]) -> None:
+    """The current input of each kind; a later one replaces it (one row per key: the caller
+    keeps the latest)."""
     await conn.execute(
         """INSERT INTO inputs (campaign_id, round, branch_id, source, leadership, membership,
                mechanism, performance, reputation, raters, rater_org_id, override_level,
                override_reason, veto_reason, event_id, event_time)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[],
+               $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::int[],
+               $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+               $16::timestamptz[])
            ON CONFLICT (campaign_id, round, branch_id, source) DO UPDATE SET
                leadership = EXCLUDED.leadership, membership = EXCLUDED.membership,
                mechanism = EXCLUDED.mechanism, performance = EXCLUDED.performance,
@@ -107,40 +113,15 @@ async def save_input(
                rater_org_id = EXCLUDED.rater_org_id, override_level = EXCLUDED.override_level,
                override_reason = EXCLUDED.override_reason, veto_reason = EXCLUDED.veto_reason,
                event_id = EXCLUDED.event_id, event_time = EXCLUDED.event_time""",
-        campaign_id,
-        round_,
-        branch_id,
-        source,
-        *(Decimal(str(scores[c])) for c in CRITERIA),
-        raters,
-        rater_org_id,
-        override_level,
-        override_reason,
-        veto_reason,
-        event_id,
-        event_time,
+        *_columns(inputs, 16),
     )
 
 
-async def save_late_input(
-    conn: asyncpg.Connection,
-    *,
-    campaign_id: str,
-    round_: str,
-    branch_id: str,
-    event_type: str,
-    event_id: str,
-    payload: dict[str, Any],
-) -> None:
-    await conn.execute(
+async def save_late_inputs(conn: asyncpg.Connection, inputs: Sequence[LateInputRow]) -> None:
+    await conn.executemany(
         """INSERT INTO late_inputs (campaign_id, round, branch_id, event_type, event_id, payload)
            VALUES ($1, $2, $3, $4, $5, $6)""",
-        campaign_id,
-        round_,
-        branch_id,
-        event_type,
-        event_id,
-        payload,
+        inputs,
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from pydantic import BaseModel
@@ -53,14 +53,38 @@ def file_clock(path: Path) -> Clock:
     return now
 
 
+class Deferred(Protocol):
+    """Writes that many events of a batch add to and that are made once, at its end."""
+
+    async def flush(self, conn: asyncpg.Connection) -> None: ...
+
+
+D = TypeVar("D", bound=Deferred)
+
+
 @dataclass
 class HandlerContext:
-    """One event's unit of work: the open transaction, the clock, and what to emit."""
+    """The unit of work of an event (or of a batch of them): the open transaction, the clock,
+    what to emit, and what is deferred to the end of the transaction."""
 
     conn: asyncpg.Connection
     service: str
     now: dt.datetime
     emitted: list[OutgoingRecord] = field(default_factory=list)
+    deferred_writes: dict[type[Any], Deferred] = field(default_factory=dict)
+
+    def deferred(self, kind: type[D]) -> D:
+        """The batch's one instance of `kind`, flushed before the transaction commits."""
+        found = self.deferred_writes.get(kind)
+        if found is None:
+            found = self.deferred_writes[kind] = kind()
+        assert isinstance(found, kind)
+        return found
+
+    async def flush(self) -> None:
+        for pending in self.deferred_writes.values():
+            await pending.flush(self.conn)
+        self.deferred_writes.clear()
 
     def emit(
         self,
@@ -93,3 +117,7 @@ class HandlerContext:
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 """async def on_<event>(ctx, event) -> None; the event is the type's envelope model."""
+
+BatchHandler = Callable[[HandlerContext, list[Any]], Awaitable[None]]
+"""async def on_<events>(ctx, events) -> None: the same effect as the per-event handlers applied
+in list order, in fewer statements. It may raise; the batch is then applied one event at a time."""

@@ -1,0 +1,148 @@
+"""The batch applier against the real database: events are applied together through a batch
+handler; when one of them is refused, the attempt is undone and the batch applied one event
+at a time, so only that event is dead-lettered and every other is applied exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import ConsumerRecord
+
+from grassroots.contract import Topic
+from grassroots.contract.examples import envelope
+from grassroots.plumbing import database
+from grassroots.plumbing.consumer import BatchApplier, Parsed, runs
+from grassroots.plumbing.handling import HandlerContext, Rejected
+
+NOW = dt.datetime(2012, 4, 1, tzinfo=dt.UTC)
+REGISTERED = "org.branch_registered"
+
+
+@pytest.fixture
+async def conn(tmp_path: Path) -> AsyncIterator[asyncpg.Connection]:
+    schema = f"applier_test_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(os.environ["GRASSROOTS_ADMIN_DSN"])
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    await database.migrate(admin, schema, tmp_path)
+    await admin.execute(f"CREATE TABLE {schema}.names (branch_id text PRIMARY KEY, name text)")
+    pool = await database.create_pool(os.environ["GRASSROOTS_ADMIN_DSN"], schema, size=1)
+    try:
+        async with pool.acquire() as connection:
+            yield connection
+    finally:
+        await pool.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+def record(branch: str, name: str, *, partition: int = 0, offset: int = 0) -> ConsumerRecord:
+    data = {
+        "branch_id": branch,
+        "kind": "branch",
+        "name": name,
+        "unit": "城关中学",
+        "parent_id": None,
+        "secretary": {"name": "王建国"},
+        "member_count": 12,
+    }
+    value = json.dumps(envelope(REGISTERED, data)).encode()
+    return ConsumerRecord(
+        Topic.ORG_BRANCHES, partition, offset, 0, 0, branch.encode(), value, None, 0, 0, []
+    )
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.singles = 0
+
+    async def save(self, ctx: HandlerContext, events: list[Any]) -> None:
+        """Writes the good ones first (plain inserts: a second write of one fails), then refuses."""
+        await ctx.conn.executemany(
+            "INSERT INTO names VALUES ($1, $2)",
+            [(e.data.branch_id, e.data.name) for e in events if e.data.name != "refused"],
+        )
+        for event in events:
+            if event.data.name == "refused":
+                raise Rejected(f"{event.data.branch_id} is refused")
+
+    async def batch(self, ctx: HandlerContext, events: list[Any]) -> None:
+        self.batches.append(len(events))
+        await self.save(ctx, events)
+
+    async def single(self, ctx: HandlerContext, event: Any) -> None:
+        self.singles += 1
+        await self.save(ctx, [event])
+
+    def applier(self) -> BatchApplier:
+        return BatchApplier(
+            service="test",
+            handlers={REGISTERED: self.single},
+            batch_handlers={REGISTERED: self.batch},
+            clock=lambda: NOW,
+        )
+
+
+async def names(conn: asyncpg.Connection) -> dict[str, str]:
+    return {r["branch_id"]: r["name"] for r in await conn.fetch("SELECT * FROM names")}
+
+
+async def test_a_batch_is_applied_together_by_its_batch_handler(
+    conn: asyncpg.Connection,
+) -> None:
+    calls = Calls()
+    records = [record(f"b{i}", f"支部{i}", offset=i) for i in range(5)]
+    out = await calls.applier().apply(conn, records)
+    assert (calls.batches, calls.singles, out) == ([5], 0, [])
+    assert await names(conn) == {f"b{i}": f"支部{i}" for i in range(5)}
+
+
+async def test_one_refused_event_is_dead_lettered_and_the_others_applied_once(
+    conn: asyncpg.Connection,
+) -> None:
+    calls = Calls()
+    records = [record("b1", "一支部"), record("b2", "refused", offset=1), record("b3", "三支部")]
+    out = await calls.applier().apply(conn, records)
+    assert calls.batches == [3] and calls.singles == 3
+    assert await names(conn) == {"b1": "一支部", "b3": "三支部"}
+    assert [(o.topic, dict(o.headers)["dlq-reason"]) for o in out] == [
+        (f"{Topic.ORG_BRANCHES}.dlq", b"b2 is refused")
+    ]
+    outcomes = await conn.fetch("SELECT subject, outcome FROM inbox ORDER BY subject")
+    assert [(r["subject"], r["outcome"]) for r in outcomes] == [
+        ("b1", "applied"),
+        ("b2", "rejected"),
+        ("b3", "applied"),
+    ]
+
+
+def parsed(topic: str, partition: int, offset: int, kind: str) -> Parsed:
+    event: Any = type("Event", (), {"type": kind})()
+    return Parsed(
+        ConsumerRecord(topic, partition, offset, 0, 0, b"", b"", None, 0, 0, []), event, b""
+    )
+
+
+def test_runs_keep_each_partition_in_order_and_gather_one_kind_across_partitions() -> None:
+    batch = [
+        parsed("t", 0, 0, "a"),
+        parsed("t", 0, 1, "b"),
+        parsed("t", 0, 2, "a"),
+        parsed("t", 1, 0, "a"),
+        parsed("t", 1, 1, "a"),
+        parsed("u", 0, 0, "b"),
+    ]
+    cut = runs(batch, lambda item: item.event.type)
+    assert [[(p.record.topic, p.record.partition, p.record.offset) for p in r] for r in cut] == [
+        [("t", 0, 0), ("t", 1, 0), ("t", 1, 1)],
+        [("t", 0, 1), ("u", 0, 0)],
+        [("t", 0, 2)],
+    ]
