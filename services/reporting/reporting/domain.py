@@ -3,9 +3,10 @@ lagging and why, and in which order they are named."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 LEVELS = ("strong", "fairly_strong", "average", "weak")
 ROUNDS = ("initial", "final")
@@ -119,3 +120,46 @@ def current_phase(phases: Mapping[str, Mapping[str, str | None]]) -> str | None:
     if opened:
         return opened[-1]
     return closed[-1] if closed else None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task as the read model keeps it, between the events that change it."""
+
+    percent: int = 0
+    in_plan: bool = False
+    completed: bool = False
+    overdue: bool = False
+    deadline: dt.date | None = None
+    responsible: str | None = None
+
+    @property
+    def facts(self) -> TaskFacts:
+        return TaskFacts(in_plan=self.in_plan, completed=self.completed, overdue=self.overdue)
+
+
+def progressed(task: Task | None, percent: int, note: str | None) -> Task | None:
+    """Progress on a task of the plan that is not completed; backwards only with a note.
+    None: the card stays as it is (rectification dead-letters such progress)."""
+    if task is None or not task.in_plan or task.completed:
+        return None
+    if percent < task.percent and not note:
+        return None
+    return replace(task, percent=percent)
+
+
+def completed(task: Task | None) -> Task | None:
+    if task is None or not task.in_plan:
+        return None
+    return replace(task, percent=100, completed=True)
+
+
+def overdue(task: Task | None, deadline: dt.date, responsible: str) -> Task:
+    """Overdue, even before the plan arrives; the plan's deadline and responsible win."""
+    known = task or Task()
+    return replace(
+        known,
+        overdue=True,
+        deadline=known.deadline if known.deadline is not None else deadline,
+        responsible=known.responsible if known.responsible is not None else responsible,
+    )

@@ -1,28 +1,38 @@
-"""One handler per consumed event type: the read models follow every topic.
+"""One handler per consumed event type, and set-based versions of the frequent ones: the read
+models follow every topic.
 
 Reporting keeps what the other services decided (levels, overdue, settlements) and the inputs
 people see on a card (problems, commitments, progress). It never re-judges an input; it only
 refuses to let state go backwards: an older revision, a review of a superseded revision, or
 progress on a task it does not know leave the card as it is (rectification dead-letters them).
+Counters and campaigns' `updated_at` are collected over a batch and written once at its end.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from grassroots.plumbing.handling import Handler, HandlerContext
+from grassroots.plumbing.handling import BatchHandler, Handler, HandlerContext
+from reporting import domain
 from reporting.store import ingest
+from reporting.store.ingest import CampaignTouches, CounterDeltas
 
 
-async def _campaign_event(ctx: HandlerContext, event: Any) -> str:
+def _seen(ctx: HandlerContext, event: Any) -> str:
+    """Note the event's campaign (its `updated_at` is the latest event time seen)."""
     campaign_id: str = event.campaignid
-    await ingest.touch_campaign(ctx.conn, campaign_id, event.countycode, event.time)
+    ctx.deferred(CampaignTouches).add(campaign_id, event.countycode, event.time)
     return campaign_id
+
+
+def _counters(ctx: HandlerContext) -> CounterDeltas:
+    return ctx.deferred(CounterDeltas)
 
 
 async def on_campaign_launched(ctx: HandlerContext, event: Any) -> None:
     data = event.data
-    await _campaign_event(ctx, event)
+    await ingest.touch_campaign(ctx.conn, event.campaignid, event.countycode, event.time)
     await ingest.launch_campaign(
         ctx.conn,
         campaign_id=data.campaign_id,
@@ -34,39 +44,46 @@ async def on_campaign_launched(ctx: HandlerContext, event: Any) -> None:
 
 
 async def on_phase_opened(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
-    await ingest.mark_phase(ctx.conn, campaign_id, event.data.phase.value, "opened_at", event.time)
+    await ingest.touch_campaign(ctx.conn, event.campaignid, event.countycode, event.time)
+    await ingest.mark_phase(
+        ctx.conn, event.campaignid, event.data.phase.value, "opened_at", event.time
+    )
 
 
 async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
-    await ingest.mark_phase(ctx.conn, campaign_id, event.data.phase.value, "closed_at", event.time)
+    await ingest.touch_campaign(ctx.conn, event.campaignid, event.countycode, event.time)
+    await ingest.mark_phase(
+        ctx.conn, event.campaignid, event.data.phase.value, "closed_at", event.time
+    )
 
 
-async def on_branch_registered(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await ingest.save_branch(
+async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None:
+    latest = {event.data.branch_id: event for event in events}  # a later registration wins
+    await ingest.save_branches(
         ctx.conn,
-        {
-            "branch_id": data.branch_id,
-            "county_code": event.countycode,
-            "kind": data.kind.value,
-            "name": data.name,
-            "unit": data.unit,
-            "township": data.township,
-            "parent_id": data.parent_id,
-            "secretary_name": data.secretary.name,
-            "member_count": data.member_count,
-        },
+        [
+            {
+                "branch_id": e.data.branch_id,
+                "county_code": e.countycode,
+                "kind": e.data.kind.value,
+                "name": e.data.name,
+                "unit": e.data.unit,
+                "township": e.data.township,
+                "parent_id": e.data.parent_id,
+                "secretary_name": e.data.secretary.name,
+                "member_count": e.data.member_count,
+            }
+            for e in latest.values()
+        ],
     )
 
 
 async def on_branch_graded(ctx: HandlerContext, event: Any) -> None:
     data = event.data
-    campaign_id = await _campaign_event(ctx, event)
     await ingest.set_grade(
         ctx.conn,
-        campaign_id,
+        _counters(ctx),
+        _seen(ctx, event),
         data.branch_id,
         data.round.value,
         level=data.level.value,
@@ -79,142 +96,166 @@ async def on_branch_graded(ctx: HandlerContext, event: Any) -> None:
 
 async def on_branch_incomplete(ctx: HandlerContext, event: Any) -> None:
     data = event.data
-    campaign_id = await _campaign_event(ctx, event)
     await ingest.set_incomplete(
-        ctx.conn, campaign_id, data.branch_id, data.round.value, [m.value for m in data.missing]
+        ctx.conn,
+        _counters(ctx),
+        _seen(ctx, event),
+        data.branch_id,
+        data.round.value,
+        [m.value for m in data.missing],
     )
 
 
 async def on_results_published(ctx: HandlerContext, event: Any) -> None:
-    await _campaign_event(ctx, event)
+    _seen(ctx, event)
 
 
-async def on_problem_listed(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
-    await ingest.save_problem(ctx.conn, campaign_id, event.data.model_dump(mode="json"))
+async def on_problems_listed(ctx: HandlerContext, events: list[Any]) -> None:
+    latest = {}
+    for event in events:
+        problem = {**event.data.model_dump(mode="json"), "campaign_id": _seen(ctx, event)}
+        latest[(problem["campaign_id"], problem["branch_id"], problem["problem_id"])] = problem
+    await ingest.save_problems(ctx.conn, list(latest.values()))
 
 
 async def on_problem_escalated(ctx: HandlerContext, event: Any) -> None:
     data = event.data
-    campaign_id = await _campaign_event(ctx, event)
     await ingest.mark_escalated(
-        ctx.conn, campaign_id, data.branch_id, data.problem_id, data.to_org_id
+        ctx.conn, _seen(ctx, event), data.branch_id, data.problem_id, data.to_org_id
     )
 
 
 async def on_commitment_published(ctx: HandlerContext, event: Any) -> None:
     data = event.data
-    campaign_id = await _campaign_event(ctx, event)
+    campaign_id = _seen(ctx, event)
     current = await ingest.current_revision(ctx.conn, campaign_id, data.branch_id)
     if current is not None and data.revision <= current:
         return
+    counters = _counters(ctx)
     await ingest.set_commitment(
-        ctx.conn, campaign_id, data.branch_id, data.commitment_id, data.revision
+        ctx.conn, counters, campaign_id, data.branch_id, data.commitment_id, data.revision
     )
     await ingest.replace_plan(
-        ctx.conn, campaign_id, data.branch_id, [t.model_dump(mode="json") for t in data.tasks]
+        ctx.conn,
+        counters,
+        campaign_id,
+        data.branch_id,
+        [t.model_dump(mode="json") for t in data.tasks],
     )
 
 
 async def on_commitment_reviewed(ctx: HandlerContext, event: Any) -> None:
     data = event.data
-    campaign_id = await _campaign_event(ctx, event)
+    campaign_id = _seen(ctx, event)
     if await ingest.current_revision(ctx.conn, campaign_id, data.branch_id) != data.revision:
         return
     await ingest.set_review(
-        ctx.conn, campaign_id, data.branch_id, data.decision.value, data.guidance
+        ctx.conn, _counters(ctx), campaign_id, data.branch_id, data.decision.value, data.guidance
     )
 
 
-async def on_task_progressed(ctx: HandlerContext, event: Any) -> None:
+def _task_after(task: domain.Task | None, event: Any) -> domain.Task | None:
     data = event.data
-    campaign_id = await _campaign_event(ctx, event)
-    task = await ingest.task_state(ctx.conn, campaign_id, data.branch_id, data.task_id)
-    if task is None or not task["in_plan"] or task["completed"]:
-        return
-    if data.percent < task["percent"] and not data.note:
-        return
-    await ingest.change_task(
-        ctx.conn, campaign_id, data.branch_id, data.task_id, percent=data.percent
-    )
+    if event.type == "rectification.task_progressed":
+        return domain.progressed(task, data.percent, data.note)
+    if event.type == "rectification.task_completed":
+        return domain.completed(task)
+    deadline: dt.date = data.deadline
+    return domain.overdue(task, deadline, data.responsible)
 
 
-async def on_task_completed(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    campaign_id = await _campaign_event(ctx, event)
-    task = await ingest.task_state(ctx.conn, campaign_id, data.branch_id, data.task_id)
-    if task is None or not task["in_plan"]:
-        return
-    await ingest.change_task(
-        ctx.conn, campaign_id, data.branch_id, data.task_id, percent=100, completed=True
-    )
-
-
-async def on_task_overdue(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    campaign_id = await _campaign_event(ctx, event)
-    await ingest.change_task(
-        ctx.conn,
-        campaign_id,
-        data.branch_id,
-        data.task_id,
-        overdue=True,
-        deadline=data.deadline,
-        responsible=data.responsible,
-    )
+async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
+    """Progress, completions and overdue notices, applied in order to the tasks they name."""
+    keys = [(_seen(ctx, e), e.data.branch_id, e.data.task_id) for e in events]
+    before = await ingest.lock_tasks_by_key(ctx.conn, keys)
+    tasks = dict(before)
+    for key, event in zip(keys, events, strict=True):
+        after = _task_after(tasks.get(key), event)
+        if after is not None:
+            tasks[key] = after
+    changed = {key: task for key, task in tasks.items() if before.get(key) != task}
+    await ingest.save_tasks(ctx.conn, changed)
+    counters = _counters(ctx)
+    for key, task in changed.items():
+        old = before.get(key)
+        counters.add(key[0], domain.deltas(old.facts if old else None, task.facts))
 
 
 async def on_commitment_missing(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
-    await ingest.set_commitment_missing(ctx.conn, campaign_id, event.data.branch_id)
+    await ingest.set_commitment_missing(
+        ctx.conn, _counters(ctx), _seen(ctx, event), event.data.branch_id
+    )
 
 
 async def on_branch_settled(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
     await ingest.set_settled(
-        ctx.conn, campaign_id, event.data.branch_id, event.data.completion_rate
+        ctx.conn,
+        _counters(ctx),
+        _seen(ctx, event),
+        event.data.branch_id,
+        event.data.completion_rate,
     )
 
 
 async def on_commended(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
+    campaign_id = _seen(ctx, event)
     if await ingest.add_commendation(
         ctx.conn, campaign_id, event.id, event.data.model_dump(mode="json")
     ):
-        await ingest.count_commendation(ctx.conn, campaign_id, event.data.branch_id)
+        await ingest.count_commendation(ctx.conn, _counters(ctx), campaign_id, event.data.branch_id)
 
 
-async def on_activity_reported(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
-    if await ingest.add_activity(
-        ctx.conn, campaign_id, event.id, event.data.model_dump(mode="json")
-    ):
-        await ingest.count_activity(ctx.conn, campaign_id, event.data.branch_id)
+async def on_activities_reported(ctx: HandlerContext, events: list[Any]) -> None:
+    await ingest.add_activities(
+        ctx.conn,
+        _counters(ctx),
+        [
+            (_seen(ctx, e), e.data.branch_id, e.id, e.data.kind.value, e.data.title, e.data.held_on)
+            for e in events
+        ],
+    )
 
 
 async def on_branch_reviewed(ctx: HandlerContext, event: Any) -> None:
-    campaign_id = await _campaign_event(ctx, event)
-    await ingest.set_assessment(ctx.conn, campaign_id, event.data.branch_id, event.data.score)
+    await ingest.set_assessment(
+        ctx.conn, _counters(ctx), _seen(ctx, event), event.data.branch_id, event.data.score
+    )
 
+
+def one_at_a_time(batch_handler: BatchHandler) -> Handler:
+    """The per-event handler of a set-based one: a batch of one."""
+
+    async def handle(ctx: HandlerContext, event: Any) -> None:
+        await batch_handler(ctx, [event])
+
+    return handle
+
+
+TASK_EVENTS = (
+    "rectification.task_progressed",
+    "rectification.task_completed",
+    "rectification.task_overdue",
+)
+BATCH_HANDLERS: dict[str, BatchHandler] = {
+    "org.branch_registered": on_branches_registered,
+    "rectification.problem_listed": on_problems_listed,
+    "emulation.activity_reported": on_activities_reported,
+    **{event_type: on_task_events for event_type in TASK_EVENTS},
+}
 
 HANDLERS: dict[str, Handler] = {
     "campaign.launched": on_campaign_launched,
     "campaign.phase_opened": on_phase_opened,
     "campaign.phase_closed": on_phase_closed,
-    "org.branch_registered": on_branch_registered,
     "grading.branch_graded": on_branch_graded,
     "grading.branch_incomplete": on_branch_incomplete,
     "grading.results_published": on_results_published,
-    "rectification.problem_listed": on_problem_listed,
     "rectification.problem_escalated": on_problem_escalated,
     "rectification.commitment_published": on_commitment_published,
     "rectification.commitment_reviewed": on_commitment_reviewed,
-    "rectification.task_progressed": on_task_progressed,
-    "rectification.task_completed": on_task_completed,
-    "rectification.task_overdue": on_task_overdue,
     "rectification.commitment_missing": on_commitment_missing,
     "rectification.branch_settled": on_branch_settled,
     "emulation.commended": on_commended,
-    "emulation.activity_reported": on_activity_reported,
     "assessment.branch_reviewed": on_branch_reviewed,
+    **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
 }

@@ -16,7 +16,7 @@ from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.consumer import BatchApplier
 from grassroots.plumbing.handling import system_clock
 from grassroots.plumbing.kafka import make_consumer
-from reporting.handlers import HANDLERS
+from reporting.handlers import BATCH_HANDLERS, HANDLERS
 
 READ_MODELS = (
     "campaigns",
@@ -41,7 +41,12 @@ async def rebuild(
         bootstrap_servers, enable_auto_commit=False, max_partition_fetch_bytes=8 * 1024 * 1024
     )
     await consumer.start()
-    applier = BatchApplier(service="reporting", handlers=HANDLERS, clock=system_clock)
+    applier = BatchApplier(
+        service="reporting",
+        handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
+        clock=system_clock,
+    )
     read = 0
     try:
         cluster = await consumer._client.fetch_all_metadata()

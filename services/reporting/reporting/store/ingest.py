@@ -1,21 +1,85 @@
-"""Writing the read models, one fact at a time, counters kept by deltas."""
+"""Writing the read models; counters kept by deltas, summed over a batch and written once."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
-from reporting.domain import CardFacts, TaskFacts, deltas
+from reporting.domain import CardFacts, Task, TaskFacts, deltas
 
-CARD_FACTS = """SELECT initial_level, final_level,
-       cardinality(initial_missing) > 0 AS initial_incomplete,
-       cardinality(final_missing) > 0 AS final_incomplete,
-       moved_up, commitment_id IS NOT NULL AS commitment_published, review,
-       commitment_missing, commendations
-FROM cards WHERE campaign_id = $1 AND branch_id = $2"""
+FACTS = {
+    "initial_level": "initial_level",
+    "final_level": "final_level",
+    "initial_incomplete": "cardinality(initial_missing) > 0",
+    "final_incomplete": "cardinality(final_missing) > 0",
+    "moved_up": "moved_up",
+    "commitment_published": "commitment_id IS NOT NULL",
+    "review": "review",
+    "commitment_missing": "commitment_missing",
+    "commendations": "commendations",
+}
+# Named apart so that a card's columns stay unambiguous in `UPDATE cards … FROM (old)`.
+OLD_FACTS = ", ".join(f"{sql} AS old_{name}" for name, sql in FACTS.items())
+NEW_FACTS = ", ".join(f"{sql} AS {name}" for name, sql in FACTS.items())
+
+TaskKey = tuple[str, str, str]
+"""campaign_id, branch_id, task_id"""
+
+
+class CounterDeltas:
+    """Summary counter changes of a batch, per campaign; written in one statement."""
+
+    def __init__(self) -> None:
+        self.changes: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    def add(self, campaign_id: str, changes: Mapping[str, int]) -> None:
+        self.changes[campaign_id].update(changes)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        rows = [
+            (campaign_id, name, value)
+            for campaign_id, counts in self.changes.items()
+            for name, value in counts.items()
+            if value
+        ]
+        if rows:
+            await conn.execute(
+                """INSERT INTO counters (campaign_id, name, value)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+                   ON CONFLICT (campaign_id, name)
+                   DO UPDATE SET value = counters.value + EXCLUDED.value""",
+                *map(list, zip(*rows, strict=True)),
+            )
+        self.changes.clear()
+
+
+class CampaignTouches:
+    """Campaigns seen in a batch, with the latest event time of each; written once."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, tuple[str, dt.datetime]] = {}
+
+    def add(self, campaign_id: str, county_code: str, at: dt.datetime) -> None:
+        known = self.latest.get(campaign_id)
+        if known is None or at > known[1]:
+            self.latest[campaign_id] = (known[0] if known else county_code, at)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        if self.latest:
+            await conn.execute(
+                """INSERT INTO campaigns (campaign_id, county_code, updated_at)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+                   ON CONFLICT (campaign_id) DO UPDATE
+                   SET updated_at = greatest(campaigns.updated_at, EXCLUDED.updated_at)""",
+                list(self.latest),
+                [county for county, _ in self.latest.values()],
+                [at for _, at in self.latest.values()],
+            )
+        self.latest.clear()
 
 
 async def touch_campaign(
@@ -67,110 +131,90 @@ async def mark_phase(
     )
 
 
-async def save_branch(conn: asyncpg.Connection, branch: Mapping[str, Any]) -> None:
-    """Upsert an organisation and keep its county's count of gradable branches right."""
-    old = await conn.fetchrow(
-        "SELECT county_code, kind FROM branches WHERE branch_id = $1 FOR UPDATE",
-        branch["branch_id"],
+async def save_branches(conn: asyncpg.Connection, branches: Sequence[Mapping[str, Any]]) -> None:
+    """Upsert organisations (one per branch_id: the caller keeps the latest) and keep each
+    county's count of gradable branches right."""
+    old = await conn.fetch(
+        "SELECT county_code, kind FROM branches WHERE branch_id = ANY($1) FOR UPDATE",
+        [branch["branch_id"] for branch in branches],
+    )
+    columns = (
+        "branch_id",
+        "county_code",
+        "kind",
+        "name",
+        "unit",
+        "township",
+        "parent_id",
+        "secretary_name",
+        "member_count",
     )
     await conn.execute(
         """INSERT INTO branches (branch_id, county_code, kind, name, unit, township, parent_id,
                secretary_name, member_count)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+               $6::text[], $7::text[], $8::text[], $9::int[])
            ON CONFLICT (branch_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                kind = EXCLUDED.kind, name = EXCLUDED.name, unit = EXCLUDED.unit,
                township = EXCLUDED.township, parent_id = EXCLUDED.parent_id,
                secretary_name = EXCLUDED.secretary_name, member_count = EXCLUDED.member_count""",
-        branch["branch_id"],
-        branch["county_code"],
-        branch["kind"],
-        branch["name"],
-        branch["unit"],
-        branch["township"],
-        branch["parent_id"],
-        branch["secretary_name"],
-        branch["member_count"],
+        *([branch[column] for branch in branches] for column in columns),
     )
-    changes: dict[str, int] = {}
-    if old is not None and old["kind"] != "committee":
-        changes[old["county_code"]] = changes.get(old["county_code"], 0) - 1
-    if branch["kind"] != "committee":
-        changes[branch["county_code"]] = changes.get(branch["county_code"], 0) + 1
-    for county_code, delta in changes.items():
-        if delta:
-            await conn.execute(
-                """INSERT INTO county_counts (county_code, branches) VALUES ($1, $2)
-                   ON CONFLICT (county_code) DO UPDATE
-                   SET branches = county_counts.branches + EXCLUDED.branches""",
-                county_code,
-                delta,
-            )
-
-
-async def card_facts(
-    conn: asyncpg.Connection,
-    campaign_id: str,
-    branch_id: str,
-) -> CardFacts | None:
-    row = await conn.fetchrow(CARD_FACTS + " FOR UPDATE", campaign_id, branch_id)
-    return CardFacts(**dict(row)) if row else None
+    changes: Counter[str] = Counter()
+    changes.subtract(row["county_code"] for row in old if row["kind"] != "committee")
+    changes.update(b["county_code"] for b in branches if b["kind"] != "committee")
+    counted = [(county, delta) for county, delta in changes.items() if delta]
+    if counted:
+        await conn.execute(
+            """INSERT INTO county_counts (county_code, branches)
+               SELECT * FROM unnest($1::text[], $2::int[])
+               ON CONFLICT (county_code)
+               DO UPDATE SET branches = county_counts.branches + EXCLUDED.branches""",
+            [county for county, _ in counted],
+            [delta for _, delta in counted],
+        )
 
 
 async def change_card(
     conn: asyncpg.Connection,
+    counters: CounterDeltas,
     campaign_id: str,
     branch_id: str,
     assignments: str,
     *values: Any,
 ) -> None:
-    """Apply `SET <assignments>` to the card ($3… are `values`) and move the counters by the
-    difference it makes. `assignments` is always a constant of this module's callers."""
-    old = await card_facts(conn, campaign_id, branch_id)
-    if old is None:
+    """Apply `SET <assignments>` to the card ($3… are `values`), creating it first if needed,
+    and move the counters by the difference it makes. `assignments` is always a constant of
+    this module's callers."""
+    update = f"""UPDATE cards SET {assignments}
+        FROM (SELECT {OLD_FACTS} FROM cards
+              WHERE campaign_id = $1 AND branch_id = $2 FOR UPDATE) AS old
+        WHERE cards.campaign_id = $1 AND cards.branch_id = $2
+        RETURNING old.*, {NEW_FACTS}"""
+    row = await conn.fetchrow(update, campaign_id, branch_id, *values)
+    if row is None:
         await conn.execute(
             "INSERT INTO cards (campaign_id, branch_id) VALUES ($1, $2)", campaign_id, branch_id
         )
-    await conn.execute(
-        f"UPDATE cards SET {assignments} WHERE campaign_id = $1 AND branch_id = $2",
-        campaign_id,
-        branch_id,
-        *values,
-    )
-    new = await card_facts(conn, campaign_id, branch_id)
-    assert new is not None
-    await add_to_counters(conn, campaign_id, deltas(old or CardFacts(), new))
+        row = await conn.fetchrow(update, campaign_id, branch_id, *values)
+        assert row is not None
+    old = CardFacts(**{name: row[f"old_{name}"] for name in FACTS})
+    new = CardFacts(**{name: row[name] for name in FACTS})
+    counters.add(campaign_id, deltas(old, new))
 
 
-async def add_to_counters(
-    conn: asyncpg.Connection, campaign_id: str, changes: Mapping[str, int]
-) -> None:
-    if not changes:
-        return
-    await conn.execute(
-        """INSERT INTO counters (campaign_id, name, value)
-           SELECT $1, name, value FROM unnest($2::text[], $3::bigint[]) AS c(name, value)
-           ON CONFLICT (campaign_id, name) DO UPDATE SET value = counters.value + EXCLUDED.value""",
-        campaign_id,
-        list(changes),
-        list(changes.values()),
-    )
-
-
-async def save_problem(
-    conn: asyncpg.Connection, campaign_id: str, problem: Mapping[str, Any]
-) -> None:
+async def save_problems(conn: asyncpg.Connection, problems: Sequence[Mapping[str, Any]]) -> None:
+    """Upsert problems (one per key: the caller keeps the latest)."""
+    columns = ("campaign_id", "branch_id", "problem_id", "description", "source", "needs_superior")
     await conn.execute(
         """INSERT INTO problems (campaign_id, branch_id, problem_id, description, source,
-               needs_superior) VALUES ($1, $2, $3, $4, $5, $6)
+               needs_superior)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+               $6::bool[])
            ON CONFLICT (campaign_id, branch_id, problem_id) DO UPDATE SET
                description = EXCLUDED.description, source = EXCLUDED.source,
                needs_superior = EXCLUDED.needs_superior""",
-        campaign_id,
-        problem["branch_id"],
-        problem["problem_id"],
-        problem["description"],
-        problem["source"],
-        problem["needs_superior"],
+        *([problem[column] for problem in problems] for column in columns),
     )
 
 
@@ -208,24 +252,23 @@ def _facts(row: Mapping[str, Any] | None) -> TaskFacts | None:
 
 
 async def replace_plan(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, tasks: Sequence[Mapping[str, Any]]
+    conn: asyncpg.Connection,
+    counters: CounterDeltas,
+    campaign_id: str,
+    branch_id: str,
+    tasks: Sequence[Mapping[str, Any]],
 ) -> None:
     """The latest revision's tasks are the plan; tasks it dropped leave it (history stays)."""
     existing = await lock_tasks(conn, campaign_id, branch_id)
     planned = {task["task_id"] for task in tasks}
-    changes: dict[str, int] = {}
     for task_id, row in existing.items():
         if task_id not in planned and row["in_plan"]:
-            for name, delta in deltas(
-                _facts(row), TaskFacts(False, row["completed"], row["overdue"])
-            ).items():
-                changes[name] = changes.get(name, 0) + delta
+            dropped = TaskFacts(False, row["completed"], row["overdue"])
+            counters.add(campaign_id, deltas(_facts(row), dropped))
     for task in tasks:
         row = existing.get(task["task_id"])
-        old = _facts(row)
         new = TaskFacts(True, bool(row and row["completed"]), bool(row and row["overdue"]))
-        for name, delta in deltas(old, new).items():
-            changes[name] = changes.get(name, 0) + delta
+        counters.add(campaign_id, deltas(_facts(row), new))
     await conn.execute(
         "UPDATE tasks SET in_plan = false WHERE campaign_id = $1 AND branch_id = $2"
         " AND NOT task_id = ANY($3)",
@@ -252,64 +295,56 @@ async def replace_plan(
             for t in tasks
         ],
     )
-    await add_to_counters(conn, campaign_id, changes)
 
 
-async def change_task(
-    conn: asyncpg.Connection,
-    campaign_id: str,
-    branch_id: str,
-    task_id: str,
-    *,
-    percent: int | None = None,
-    completed: bool | None = None,
-    overdue: bool | None = None,
-    deadline: dt.date | None = None,
-    responsible: str | None = None,
-) -> None:
-    """Set a task's progress or flags (creating it if its plan has not arrived yet)."""
-    row = await conn.fetchrow(
-        "SELECT task_id, percent, in_plan, completed, overdue FROM tasks"
-        " WHERE campaign_id = $1 AND branch_id = $2 AND task_id = $3 FOR UPDATE",
-        campaign_id,
-        branch_id,
-        task_id,
+async def lock_tasks_by_key(
+    conn: asyncpg.Connection, keys: Iterable[TaskKey]
+) -> dict[TaskKey, Task]:
+    """The tasks that exist among `keys`, locked until the transaction ends."""
+    wanted = sorted(set(keys))
+    rows = await conn.fetch(
+        """SELECT campaign_id, branch_id, task_id, percent, in_plan, completed, overdue,
+                  deadline, responsible FROM tasks
+           WHERE (campaign_id, branch_id, task_id)
+                 IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+           ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
+        *([key[i] for key in wanted] for i in range(3)),
     )
-    old = _facts(row)
-    new_completed = completed if completed is not None else bool(row and row["completed"])
-    new_overdue = overdue if overdue is not None else bool(row and row["overdue"])
-    new = TaskFacts(bool(row and row["in_plan"]), new_completed, new_overdue)
+    return {
+        (row["campaign_id"], row["branch_id"], row["task_id"]): Task(
+            percent=row["percent"],
+            in_plan=row["in_plan"],
+            completed=row["completed"],
+            overdue=row["overdue"],
+            deadline=row["deadline"],
+            responsible=row["responsible"],
+        )
+        for row in rows
+    }
+
+
+async def save_tasks(conn: asyncpg.Connection, tasks: Mapping[TaskKey, Task]) -> None:
+    """Write tasks' progress and flags as locked and changed by the caller (a task not there
+    yet is created outside the plan: its plan has not arrived)."""
+    if not tasks:
+        return
+    keys, states = list(tasks), list(tasks.values())
     await conn.execute(
         """INSERT INTO tasks (campaign_id, branch_id, task_id, percent, completed, overdue,
                deadline, responsible)
-           VALUES ($1, $2, $3, coalesce($4, 0), $5, $6, $7, $8)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bool[],
+               $6::bool[], $7::date[], $8::text[])
            ON CONFLICT (campaign_id, branch_id, task_id) DO UPDATE SET
-               percent = coalesce($4, tasks.percent), completed = $5, overdue = $6,
-               deadline = coalesce(tasks.deadline, $7),
-               responsible = coalesce(tasks.responsible, $8)""",
-        campaign_id,
-        branch_id,
-        task_id,
-        percent,
-        new_completed,
-        new_overdue,
-        deadline,
-        responsible,
+               percent = EXCLUDED.percent, completed = EXCLUDED.completed,
+               overdue = EXCLUDED.overdue, deadline = EXCLUDED.deadline,
+               responsible = EXCLUDED.responsible""",
+        *([key[i] for key in keys] for i in range(3)),
+        [task.percent for task in states],
+        [task.completed for task in states],
+        [task.overdue for task in states],
+        [task.deadline for task in states],
+        [task.responsible for task in states],
     )
-    await add_to_counters(conn, campaign_id, deltas(old, new))
-
-
-async def task_state(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, task_id: str
-) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT percent, completed, in_plan FROM tasks"
-        " WHERE campaign_id = $1 AND branch_id = $2 AND task_id = $3",
-        campaign_id,
-        branch_id,
-        task_id,
-    )
-    return row
 
 
 async def add_commendation(
@@ -329,20 +364,32 @@ async def add_commendation(
     return bool(inserted)
 
 
-async def add_activity(
-    conn: asyncpg.Connection, campaign_id: str, event_id: str, data: Mapping[str, Any]
-) -> bool:
-    inserted = await conn.fetchval(
+async def add_activities(
+    conn: asyncpg.Connection, counters: CounterDeltas, activities: Sequence[tuple[Any, ...]]
+) -> None:
+    """Record activities (campaign_id, branch_id, event_id, kind, title, held_on) and count
+    each new one on its branch's card and its campaign's summary."""
+    added = await conn.fetch(
         """INSERT INTO activities (campaign_id, branch_id, event_id, kind, title, held_on)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
-        campaign_id,
-        data["branch_id"],
-        event_id,
-        data["kind"],
-        data["title"],
-        dt.date.fromisoformat(data["held_on"]),
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+               $6::date[])
+           ON CONFLICT DO NOTHING RETURNING campaign_id, branch_id""",
+        *([row[i] for row in activities] for i in range(6)),
     )
-    return bool(inserted)
+    per_card = Counter((row["campaign_id"], row["branch_id"]) for row in added)
+    if not per_card:
+        return
+    await conn.execute(
+        """INSERT INTO cards (campaign_id, branch_id, activities)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+           ON CONFLICT (campaign_id, branch_id)
+           DO UPDATE SET activities = cards.activities + EXCLUDED.activities""",
+        [campaign_id for campaign_id, _ in per_card],
+        [branch_id for _, branch_id in per_card],
+        list(per_card.values()),
+    )
+    for (campaign_id, _), count in per_card.items():
+        counters.add(campaign_id, {"activities": count})
 
 
 async def current_revision(
@@ -372,6 +419,7 @@ _INCOMPLETE = {
 
 async def set_grade(
     conn: asyncpg.Connection,
+    counters: CounterDeltas,
     campaign_id: str,
     branch_id: str,
     round_: str,
@@ -385,6 +433,7 @@ async def set_grade(
     if round_ == "final":
         await change_card(
             conn,
+            counters,
             campaign_id,
             branch_id,
             _GRADE[round_] + ", moved_up = $7",
@@ -396,21 +445,40 @@ async def set_grade(
         )
     else:
         await change_card(
-            conn, campaign_id, branch_id, _GRADE[round_], level, total, dict(scores), basis
+            conn,
+            counters,
+            campaign_id,
+            branch_id,
+            _GRADE[round_],
+            level,
+            total,
+            dict(scores),
+            basis,
         )
 
 
 async def set_incomplete(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, round_: str, missing: list[str]
+    conn: asyncpg.Connection,
+    counters: CounterDeltas,
+    campaign_id: str,
+    branch_id: str,
+    round_: str,
+    missing: list[str],
 ) -> None:
-    await change_card(conn, campaign_id, branch_id, _INCOMPLETE[round_], missing)
+    await change_card(conn, counters, campaign_id, branch_id, _INCOMPLETE[round_], missing)
 
 
 async def set_commitment(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, commitment_id: str, revision: int
+    conn: asyncpg.Connection,
+    counters: CounterDeltas,
+    campaign_id: str,
+    branch_id: str,
+    commitment_id: str,
+    revision: int,
 ) -> None:
     await change_card(
         conn,
+        counters,
         campaign_id,
         branch_id,
         "commitment_id = $3, commitment_revision = $4, review = 'pending', guidance = NULL",
@@ -420,35 +488,45 @@ async def set_commitment(
 
 
 async def set_review(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, decision: str, guidance: str | None
+    conn: asyncpg.Connection,
+    counters: CounterDeltas,
+    campaign_id: str,
+    branch_id: str,
+    decision: str,
+    guidance: str | None,
 ) -> None:
     await change_card(
-        conn, campaign_id, branch_id, "review = $3, guidance = $4", decision, guidance
+        conn, counters, campaign_id, branch_id, "review = $3, guidance = $4", decision, guidance
     )
 
 
 async def set_commitment_missing(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str
+    conn: asyncpg.Connection, counters: CounterDeltas, campaign_id: str, branch_id: str
 ) -> None:
-    await change_card(conn, campaign_id, branch_id, "commitment_missing = true")
+    await change_card(conn, counters, campaign_id, branch_id, "commitment_missing = true")
 
 
 async def set_settled(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, completion_rate: float
+    conn: asyncpg.Connection,
+    counters: CounterDeltas,
+    campaign_id: str,
+    branch_id: str,
+    completion_rate: float,
 ) -> None:
-    await change_card(conn, campaign_id, branch_id, "settled_rate = $3", completion_rate)
+    await change_card(conn, counters, campaign_id, branch_id, "settled_rate = $3", completion_rate)
 
 
-async def count_commendation(conn: asyncpg.Connection, campaign_id: str, branch_id: str) -> None:
-    await change_card(conn, campaign_id, branch_id, "commendations = commendations + 1")
-
-
-async def count_activity(conn: asyncpg.Connection, campaign_id: str, branch_id: str) -> None:
-    await change_card(conn, campaign_id, branch_id, "activities = activities + 1")
-    await add_to_counters(conn, campaign_id, {"activities": 1})
+async def count_commendation(
+    conn: asyncpg.Connection, counters: CounterDeltas, campaign_id: str, branch_id: str
+) -> None:
+    await change_card(conn, counters, campaign_id, branch_id, "commendations = commendations + 1")
 
 
 async def set_assessment(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, score: float
+    conn: asyncpg.Connection,
+    counters: CounterDeltas,
+    campaign_id: str,
+    branch_id: str,
+    score: float,
 ) -> None:
-    await change_card(conn, campaign_id, branch_id, "assessment_score = $3", score)
+    await change_card(conn, counters, campaign_id, branch_id, "assessment_score = $3", score)
