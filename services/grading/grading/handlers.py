@@ -13,7 +13,13 @@ from grading import store
 from grading.domain import CRITERIA, ROUND_OF_PHASE
 from grassroots.contract.common import Round, Scores
 from grassroots.contract.grading import Basis, BranchGraded
-from grassroots.plumbing.handling import BatchHandler, Handler, HandlerContext, Rejected
+from grassroots.plumbing.handling import (
+    BatchHandler,
+    Handler,
+    HandlerContext,
+    Rejected,
+    one_at_a_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +59,6 @@ async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None
             for d in (e.data,)
         ],
     )
-
-
-async def on_branch_registered(ctx: HandlerContext, event: Any) -> None:
-    await on_branches_registered(ctx, [event])
 
 
 async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
@@ -146,10 +148,6 @@ async def on_inputs(ctx: HandlerContext, events: list[Any]) -> None:
         await store.save_late_inputs(ctx.conn, late)
 
 
-async def on_input(ctx: HandlerContext, event: Any) -> None:
-    await on_inputs(ctx, [event])
-
-
 async def on_result_corrected(ctx: HandlerContext, event: Any) -> None:
     """A published level corrected by the superior: a new branch_graded, basis override."""
     data = event.data
@@ -204,10 +202,8 @@ async def on_branch_settled(ctx: HandlerContext, event: Any) -> None:
 HANDLERS: dict[str, Handler] = {
     "campaign.launched": on_campaign_launched,
     "campaign.phase_closed": on_phase_closed,
-    "org.branch_registered": on_branch_registered,
-    "grading.self_evaluated": on_input,
-    "grading.appraised": on_input,
-    "grading.superior_rated": on_input,
+    "org.branch_registered": one_at_a_time(on_branches_registered),
+    **{event_type: one_at_a_time(on_inputs) for event_type in INPUT_SOURCES},
     "grading.result_corrected": on_result_corrected,
     "rectification.branch_settled": on_branch_settled,
 }

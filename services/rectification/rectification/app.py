@@ -6,7 +6,7 @@ from pathlib import Path
 
 from grassroots.contract import Topic
 from grassroots.plumbing.service import ServiceDefinition, build_app
-from rectification.handlers import HANDLERS
+from rectification.handlers import BATCH_HANDLERS, HANDLERS
 from rectification.jobs import settle_closed_campaigns, sweep_periodically
 
 DEFINITION = ServiceDefinition(
@@ -18,6 +18,7 @@ DEFINITION = ServiceDefinition(
         Topic.GRADING_RESULTS,
     ),
     handlers=HANDLERS,
+    batch_handlers=BATCH_HANDLERS,
     migrations=Path(__file__).parent.parent / "migrations",
     background=(sweep_periodically, settle_closed_campaigns),
 )

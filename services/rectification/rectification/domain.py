@@ -24,6 +24,15 @@ class TaskPlan:
 
 
 @dataclass(frozen=True)
+class TaskProgress:
+    """Where a task of the latest commitment stands."""
+
+    percent: int
+    completed_at: dt.datetime | None = None
+    evidence: str | None = None
+
+
+@dataclass(frozen=True)
 class CurrentCommitment:
     commitment_id: str
     revision: int

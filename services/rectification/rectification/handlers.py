@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from grassroots.contract.rectification import ProblemEscalated
-from grassroots.plumbing.handling import Handler, HandlerContext, Rejected
+from grassroots.plumbing.handling import (
+    BatchHandler,
+    Handler,
+    HandlerContext,
+    Rejected,
+    one_at_a_time,
+)
 from rectification import store
 from rectification.domain import (
     DEFAULT_COMMITMENT_DUE_DAYS,
@@ -57,18 +64,17 @@ async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
         )
 
 
-async def on_branch_registered(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await store.save_branch(
+async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None:
+    latest = {event.data.branch_id: event for event in events}  # a later registration wins
+    await store.save_branches(
         ctx.conn,
-        branch_id=data.branch_id,
-        county_code=event.countycode,
-        kind=data.kind.value,
-        name=data.name,
-        parent_id=data.parent_id,
+        [
+            (e.data.branch_id, e.countycode, e.data.kind.value, e.data.name, e.data.parent_id)
+            for e in latest.values()
+        ],
     )
-    if data.parent_id:  # problems listed before the registration wait for the parent
-        await _escalate(ctx, data.branch_id, data.parent_id)
+    # Problems listed before the registration waited for the parent.
+    await _escalate(ctx, [e.data.branch_id for e in latest.values() if e.data.parent_id])
 
 
 async def on_branch_graded(ctx: HandlerContext, event: Any) -> None:
@@ -78,35 +84,41 @@ async def on_branch_graded(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def on_problem_listed(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await store.save_problem(
-        ctx.conn,
-        campaign_id=event.campaignid,
-        branch_id=data.branch_id,
-        county_code=event.countycode,
-        problem_id=data.problem_id,
-        description=data.description,
-        source=data.source.value,
-        needs_superior=data.needs_superior,
-        listed_at=event.time,
-    )
-    if data.needs_superior:
-        parent = await store.parent_of(ctx.conn, data.branch_id)
-        if parent is not None:
-            await _escalate(ctx, data.branch_id, parent)
+async def on_problems_listed(ctx: HandlerContext, events: list[Any]) -> None:
+    problems: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    for event in events:
+        data = event.data
+        key = (event.campaignid, data.branch_id, data.problem_id)
+        first = problems.get(key)
+        problems[key] = (
+            *key[:2],
+            first[2] if first else event.countycode,
+            data.problem_id,
+            data.description,
+            data.source.value,
+            data.needs_superior,
+            first[7] if first else event.time,  # listed when first listed
+        )
+    await store.save_problems(ctx.conn, list(problems.values()))
+    await _escalate(ctx, sorted({e.data.branch_id for e in events if e.data.needs_superior}))
 
 
-async def _escalate(ctx: HandlerContext, branch_id: str, parent_id: str) -> None:
-    for row in await store.escalate_waiting_problems(ctx.conn, branch_id, parent_id):
+async def _escalate(ctx: HandlerContext, branch_ids: list[str]) -> None:
+    if not branch_ids:
+        return
+    for row in await store.escalate_waiting_problems(ctx.conn, branch_ids):
         ctx.emit(
             "rectification.problem_escalated",
             ProblemEscalated(
-                branch_id=branch_id, problem_id=row["problem_id"], to_org_id=parent_id
+                branch_id=row["branch_id"],
+                problem_id=row["problem_id"],
+                to_org_id=row["escalated_to"],
             ),
             countycode=row["county_code"],
             campaignid=row["campaign_id"],
-            event_id=result_event_id(row["campaign_id"], "escalated", branch_id, row["problem_id"]),
+            event_id=result_event_id(
+                row["campaign_id"], "escalated", row["branch_id"], row["problem_id"]
+            ),
         )
 
 
@@ -155,62 +167,52 @@ async def on_commitment_reviewed(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def _task(ctx: HandlerContext, event: Any) -> Any:
-    task = await store.task_for_update(
-        ctx.conn, event.campaignid, event.data.branch_id, event.data.task_id
-    )
-    if task is None:
-        raise Rejected(
-            f"task {event.data.task_id} is not in the latest commitment of {event.data.branch_id}"
+async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
+    """Progress and completions, in order, on tasks of the latest commitments."""
+    keys = [(e.campaignid, e.data.branch_id, e.data.task_id) for e in events]
+    tasks = await store.lock_tasks(ctx.conn, keys)
+    before = dict(tasks)
+    reports = []
+    for key, event in zip(keys, events, strict=True):
+        data = event.data
+        task = tasks.get(key)
+        if task is None:
+            raise Rejected(
+                f"task {data.task_id} is not in the latest commitment of {data.branch_id}"
+            )
+        if event.type == "rectification.task_completed":
+            if task.completed_at is None:  # completing it again changes nothing
+                tasks[key] = replace(
+                    task, percent=100, completed_at=event.time, evidence=data.evidence
+                )
+            continue
+        refusal = progress_refusal(
+            completed=task.completed_at is not None,
+            current_percent=task.percent,
+            percent=data.percent,
+            note=data.note,
         )
-    return task
+        if refusal:
+            raise Rejected(f"task {data.task_id}: {refusal}")
+        tasks[key] = replace(task, percent=data.percent)
+        reports.append((*key, data.percent, data.note, event.id, event.time))
+    changed = {key: task for key, task in tasks.items() if before[key] != task}
+    await store.save_task_progress(ctx.conn, changed, reports)
 
 
-async def on_task_progressed(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    task = await _task(ctx, event)
-    refusal = progress_refusal(
-        completed=task["completed_at"] is not None,
-        current_percent=task["percent"],
-        percent=data.percent,
-        note=data.note,
-    )
-    if refusal:
-        raise Rejected(f"task {data.task_id}: {refusal}")
-    await store.record_progress(
-        ctx.conn,
-        campaign_id=event.campaignid,
-        branch_id=data.branch_id,
-        task_id=data.task_id,
-        percent=data.percent,
-        note=data.note,
-        event_id=event.id,
-        reported_at=event.time,
-    )
-
-
-async def on_task_completed(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await _task(ctx, event)  # completing it again changes nothing
-    await store.complete_task(
-        ctx.conn,
-        campaign_id=event.campaignid,
-        branch_id=data.branch_id,
-        task_id=data.task_id,
-        evidence=data.evidence,
-        completed_at=event.time,
-    )
-
+BATCH_HANDLERS: dict[str, BatchHandler] = {
+    "org.branch_registered": on_branches_registered,
+    "rectification.problem_listed": on_problems_listed,
+    "rectification.task_progressed": on_task_events,
+    "rectification.task_completed": on_task_events,
+}
 
 HANDLERS: dict[str, Handler] = {
     "campaign.launched": on_campaign_launched,
     "campaign.phase_opened": on_phase_opened,
     "campaign.phase_closed": on_phase_closed,
-    "org.branch_registered": on_branch_registered,
     "grading.branch_graded": on_branch_graded,
-    "rectification.problem_listed": on_problem_listed,
     "rectification.commitment_published": on_commitment_published,
     "rectification.commitment_reviewed": on_commitment_reviewed,
-    "rectification.task_progressed": on_task_progressed,
-    "rectification.task_completed": on_task_completed,
+    **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
 }

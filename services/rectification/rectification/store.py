@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
-from rectification.domain import CurrentCommitment, Settlement
+from rectification.domain import CurrentCommitment, Settlement, TaskProgress
 
 
 async def save_campaign(
@@ -81,33 +81,51 @@ async def campaign_window(
     return (row["starts_on"], row["ends_on"]) if row else None
 
 
-async def save_branch(
-    conn: asyncpg.Connection,
-    *,
-    branch_id: str,
-    county_code: str,
-    kind: str,
-    name: str,
-    parent_id: str | None,
-) -> None:
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+async def save_branches(conn: asyncpg.Connection, branches: Sequence[Sequence[Any]]) -> None:
+    """Upsert organisations: (branch_id, county_code, kind, name, parent_id), one per branch."""
     await conn.execute(
         """INSERT INTO branches (branch_id, county_code, kind, name, parent_id)
-           VALUES ($1, $2, $3, $4, $5)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
            ON CONFLICT (branch_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                kind = EXCLUDED.kind, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id""",
-        branch_id,
-        county_code,
-        kind,
-        name,
-        parent_id,
+        *_columns(branches, 5),
     )
 
 
-async def parent_of(conn: asyncpg.Connection, branch_id: str) -> str | None:
-    parent: str | None = await conn.fetchval(
-        "SELECT parent_id FROM branches WHERE branch_id = $1", branch_id
+async def save_problems(conn: asyncpg.Connection, problems: Sequence[Sequence[Any]]) -> None:
+    """Upsert problems: (campaign_id, branch_id, county_code, problem_id, description, source,
+    needs_superior, listed_at), one per key; a new listing keeps when it was first listed."""
+    await conn.execute(
+        """INSERT INTO problems (campaign_id, branch_id, county_code, problem_id, description,
+               source, needs_superior, listed_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+               $6::text[], $7::bool[], $8::timestamptz[])
+           ON CONFLICT (campaign_id, branch_id, problem_id) DO UPDATE SET
+               description = EXCLUDED.description, source = EXCLUDED.source,
+               needs_superior = EXCLUDED.needs_superior""",
+        *_columns(problems, 8),
     )
-    return parent
+
+
+async def escalate_waiting_problems(
+    conn: asyncpg.Connection, branch_ids: Sequence[str]
+) -> list[asyncpg.Record]:
+    """Mark the branches' problems that need the superior and were not escalated yet, for
+    those whose parent is known."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """UPDATE problems SET escalated_to = branches.parent_id FROM branches
+           WHERE problems.branch_id = ANY($1) AND branches.branch_id = problems.branch_id
+             AND branches.parent_id IS NOT NULL
+             AND problems.needs_superior AND problems.escalated_to IS NULL
+           RETURNING problems.campaign_id, problems.branch_id, problems.county_code,
+                     problems.problem_id, problems.escalated_to""",
+        list(branch_ids),
+    )
+    return rows
 
 
 async def save_level(
@@ -121,50 +139,6 @@ async def save_level(
         round_,
         level,
     )
-
-
-async def save_problem(
-    conn: asyncpg.Connection,
-    *,
-    campaign_id: str,
-    branch_id: str,
-    county_code: str,
-    problem_id: str,
-    description: str,
-    source: str,
-    needs_superior: bool,
-    listed_at: dt.datetime,
-) -> None:
-    await conn.execute(
-        """INSERT INTO problems (campaign_id, branch_id, county_code, problem_id, description,
-               source, needs_superior, listed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (campaign_id, branch_id, problem_id) DO UPDATE SET
-               description = EXCLUDED.description, source = EXCLUDED.source,
-               needs_superior = EXCLUDED.needs_superior""",
-        campaign_id,
-        branch_id,
-        county_code,
-        problem_id,
-        description,
-        source,
-        needs_superior,
-        listed_at,
-    )
-
-
-async def escalate_waiting_problems(
-    conn: asyncpg.Connection, branch_id: str, to_org_id: str
-) -> list[asyncpg.Record]:
-    """Mark the branch's problems that need the superior and were not escalated yet."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """UPDATE problems SET escalated_to = $2
-           WHERE branch_id = $1 AND needs_superior AND escalated_to IS NULL
-           RETURNING campaign_id, branch_id, county_code, problem_id, escalated_to""",
-        branch_id,
-        to_org_id,
-    )
-    return rows
 
 
 async def listed_problems(conn: asyncpg.Connection, campaign_id: str, branch_id: str) -> set[str]:
@@ -298,68 +272,60 @@ async def record_review(
     )
 
 
-async def task_for_update(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, task_id: str
-) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT percent, completed_at FROM tasks"
-        " WHERE campaign_id = $1 AND branch_id = $2 AND task_id = $3 FOR UPDATE",
-        campaign_id,
-        branch_id,
-        task_id,
+TaskKey = tuple[str, str, str]
+"""campaign_id, branch_id, task_id"""
+
+
+async def lock_tasks(
+    conn: asyncpg.Connection, keys: Sequence[TaskKey]
+) -> dict[TaskKey, TaskProgress]:
+    """The tasks of the latest commitments among `keys`, locked until the transaction ends."""
+    wanted = sorted(set(keys))
+    rows = await conn.fetch(
+        """SELECT campaign_id, branch_id, task_id, percent, completed_at, evidence FROM tasks
+           WHERE (campaign_id, branch_id, task_id)
+                 IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+           ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
+        *_columns(wanted, 3),
     )
-    return row
+    return {
+        (row["campaign_id"], row["branch_id"], row["task_id"]): TaskProgress(
+            row["percent"], row["completed_at"], row["evidence"]
+        )
+        for row in rows
+    }
 
 
-async def record_progress(
+async def save_task_progress(
     conn: asyncpg.Connection,
-    *,
-    campaign_id: str,
-    branch_id: str,
-    task_id: str,
-    percent: int,
-    note: str | None,
-    event_id: str,
-    reported_at: dt.datetime,
+    tasks: Mapping[TaskKey, TaskProgress],
+    reports: Sequence[tuple[str, str, str, int, str | None, str, dt.datetime]],
 ) -> None:
-    await conn.execute(
-        "UPDATE tasks SET percent = $4 WHERE campaign_id = $1 AND branch_id = $2 AND task_id = $3",
-        campaign_id,
-        branch_id,
-        task_id,
-        percent,
-    )
-    await conn.execute(
-        """INSERT INTO task_progress (campaign_id, branch_id, task_id, percent, note, event_id,
-               reported_at) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        campaign_id,
-        branch_id,
-        task_id,
-        percent,
-        note,
-        event_id,
-        reported_at,
-    )
-
-
-async def complete_task(
-    conn: asyncpg.Connection,
-    *,
-    campaign_id: str,
-    branch_id: str,
-    task_id: str,
-    evidence: str,
-    completed_at: dt.datetime,
-) -> None:
-    await conn.execute(
-        """UPDATE tasks SET percent = 100, evidence = $4, completed_at = $5
-           WHERE campaign_id = $1 AND branch_id = $2 AND task_id = $3 AND completed_at IS NULL""",
-        campaign_id,
-        branch_id,
-        task_id,
-        evidence,
-        completed_at,
-    )
+    """Tasks' new percent and completion, and the progress reports (campaign_id, branch_id,
+    task_id, percent, note, event_id, reported_at) that led there."""
+    if tasks:
+        keys, states = list(tasks), list(tasks.values())
+        await conn.execute(
+            """UPDATE tasks SET percent = u.percent, completed_at = u.completed_at,
+                   evidence = u.evidence
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
+                   $6::text[]) AS u(campaign_id, branch_id, task_id, percent, completed_at,
+                   evidence)
+               WHERE tasks.campaign_id = u.campaign_id AND tasks.branch_id = u.branch_id
+                 AND tasks.task_id = u.task_id""",
+            *_columns(keys, 3),
+            [state.percent for state in states],
+            [state.completed_at for state in states],
+            [state.evidence for state in states],
+        )
+    if reports:
+        await conn.execute(
+            """INSERT INTO task_progress (campaign_id, branch_id, task_id, percent, note,
+                   event_id, reported_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
+                   $6::text[], $7::timestamptz[])""",
+            *_columns(reports, 7),
+        )
 
 
 async def lock_sweep(conn: asyncpg.Connection) -> bool:

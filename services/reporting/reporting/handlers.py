@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from grassroots.plumbing.handling import BatchHandler, Handler, HandlerContext
+from grassroots.plumbing.handling import BatchHandler, Handler, HandlerContext, one_at_a_time
 from reporting import domain
 from reporting.store import ingest
 from reporting.store.ingest import CampaignTouches, CounterDeltas
@@ -220,15 +220,6 @@ async def on_branch_reviewed(ctx: HandlerContext, event: Any) -> None:
     await ingest.set_assessment(
         ctx.conn, _counters(ctx), _seen(ctx, event), event.data.branch_id, event.data.score
     )
-
-
-def one_at_a_time(batch_handler: BatchHandler) -> Handler:
-    """The per-event handler of a set-based one: a batch of one."""
-
-    async def handle(ctx: HandlerContext, event: Any) -> None:
-        await batch_handler(ctx, [event])
-
-    return handle
 
 
 TASK_EVENTS = (

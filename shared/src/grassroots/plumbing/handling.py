@@ -121,3 +121,12 @@ Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 BatchHandler = Callable[[HandlerContext, list[Any]], Awaitable[None]]
 """async def on_<events>(ctx, events) -> None: the same effect as the per-event handlers applied
 in list order, in fewer statements. It may raise; the batch is then applied one event at a time."""
+
+
+def one_at_a_time(batch_handler: BatchHandler) -> Handler:
+    """The per-event handler of a set-based one: a batch of one (one code path for both)."""
+
+    async def handle(ctx: HandlerContext, event: Any) -> None:
+        await batch_handler(ctx, [event])
+
+    return handle
