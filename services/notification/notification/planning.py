@@ -34,6 +34,7 @@ from notification.rendering import render
 
 NOTIFICATION_NAMESPACE = uuid.UUID("5b0f3f8e-6a0c-4d7e-9b55-1f2c3d4e5a60")
 PLATFORM_SOURCE = "/grassroots/notification"  # the source of time-driven causes
+PLAN_CHUNK = 200  # deliveries rendered and written at a time
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,14 @@ class Planner:
         endpoints = [
             Endpoint(e.name, str(e.url)) for e in self.settings.endpoints_for(notice.county_code)
         ]
-        rows = [
-            self._row(notice, facts, planned, ctx)
-            for planned in plan_deliveries(addressees, endpoints)
-        ]
+        planned = plan_deliveries(addressees, endpoints)
+        new = 0
+        for start in range(0, len(planned), PLAN_CHUNK):  # a circular to every branch: bounded
+            rows = [self._row(notice, facts, p, ctx) for p in planned[start : start + PLAN_CHUNK]]
+            new += await self._insert(ctx, rows)
+        return new
+
+    async def _insert(self, ctx: HandlerContext, rows: list[delivery_store.NewDelivery]) -> int:
         new = await delivery_store.insert_deliveries(ctx.conn, rows)
         inbox = [row for row in rows if row.notification_id in new and row.channel == "inbox"]
         await delivery_store.insert_inbox_messages(ctx.conn, inbox, ctx.now)

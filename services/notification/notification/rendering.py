@@ -53,6 +53,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat per message
     )
     env.filters.update(label=_label, cn_date=cn_date, score=score)
     return env
