@@ -7,6 +7,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 LEVELS = ("strong", "fairly_strong", "average", "weak")
 ROUNDS = ("initial", "final")
@@ -163,3 +164,80 @@ def overdue(task: Task | None, deadline: dt.date, responsible: str) -> Task:
         deadline=known.deadline if known.deadline is not None else deadline,
         responsible=known.responsible if known.responsible is not None else responsible,
     )
+
+
+@dataclass(frozen=True)
+class Card:
+    """The columns of a card that its summary counts depend on, and the commitment revision
+    that reviews are checked against."""
+
+    initial_level: str | None = None
+    final_level: str | None = None
+    initial_missing: tuple[str, ...] = ()
+    final_missing: tuple[str, ...] = ()
+    moved_up: bool = False
+    commitment_id: str | None = None
+    commitment_revision: int | None = None
+    review: str | None = None
+    commitment_missing: bool = False
+    commendations: int = 0
+
+    @property
+    def facts(self) -> CardFacts:
+        return CardFacts(
+            initial_level=self.initial_level,
+            final_level=self.final_level,
+            initial_incomplete=bool(self.initial_missing),
+            final_incomplete=bool(self.final_missing),
+            moved_up=self.moved_up,
+            commitment_published=self.commitment_id is not None,
+            review=self.review,
+            commitment_missing=self.commitment_missing,
+            commendations=self.commendations,
+        )
+
+    def with_columns(self, columns: Mapping[str, object]) -> Card:
+        known = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in columns.items()
+            if name in CARD_COLUMNS
+        }
+        return replace(self, **known)  # type: ignore[arg-type]
+
+
+CARD_COLUMNS = frozenset(Card.__dataclass_fields__)
+
+
+def card_columns(event_type: str, data: Any, card: Card) -> dict[str, object] | None:
+    """The columns an event sets on its branch's card; None: it leaves the card as it is (a
+    review of a superseded revision)."""
+    if event_type == "grading.branch_graded":
+        round_ = data.round.value
+        columns: dict[str, object] = {
+            f"{round_}_level": data.level.value,
+            f"{round_}_total": data.total,
+            f"{round_}_scores": data.scores.model_dump(),
+            f"{round_}_basis": data.basis.value,
+            f"{round_}_missing": [],
+        }
+        if round_ == "final":
+            columns["moved_up"] = bool(data.moved_up)
+        return columns
+    if event_type == "grading.branch_incomplete":
+        round_ = data.round.value
+        return {
+            f"{round_}_missing": [m.value for m in data.missing],
+            f"{round_}_level": None,
+            f"{round_}_total": None,
+        }
+    if event_type == "rectification.commitment_reviewed":
+        if card.commitment_revision != data.revision:
+            return None
+        return {"review": data.decision.value, "guidance": data.guidance}
+    if event_type == "rectification.commitment_missing":
+        return {"commitment_missing": True}
+    if event_type == "rectification.branch_settled":
+        return {"settled_rate": data.completion_rate}
+    if event_type == "assessment.branch_reviewed":
+        return {"assessment_score": data.score}
+    raise ValueError(f"{event_type} does not set columns of a card")

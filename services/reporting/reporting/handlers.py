@@ -78,34 +78,6 @@ async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None
     )
 
 
-async def on_branch_graded(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await ingest.set_grade(
-        ctx.conn,
-        _counters(ctx),
-        _seen(ctx, event),
-        data.branch_id,
-        data.round.value,
-        level=data.level.value,
-        total=data.total,
-        scores=data.scores.model_dump(),
-        basis=data.basis.value,
-        moved_up=data.moved_up,
-    )
-
-
-async def on_branch_incomplete(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await ingest.set_incomplete(
-        ctx.conn,
-        _counters(ctx),
-        _seen(ctx, event),
-        data.branch_id,
-        data.round.value,
-        [m.value for m in data.missing],
-    )
-
-
 async def on_results_published(ctx: HandlerContext, event: Any) -> None:
     _seen(ctx, event)
 
@@ -144,16 +116,6 @@ async def on_commitment_published(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def on_commitment_reviewed(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    campaign_id = _seen(ctx, event)
-    if await ingest.current_revision(ctx.conn, campaign_id, data.branch_id) != data.revision:
-        return
-    await ingest.set_review(
-        ctx.conn, _counters(ctx), campaign_id, data.branch_id, data.decision.value, data.guidance
-    )
-
-
 def _task_after(task: domain.Task | None, event: Any) -> domain.Task | None:
     data = event.data
     if event.type == "rectification.task_progressed":
@@ -181,20 +143,22 @@ async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
         counters.add(key[0], domain.deltas(old.facts if old else None, task.facts))
 
 
-async def on_commitment_missing(ctx: HandlerContext, event: Any) -> None:
-    await ingest.set_commitment_missing(
-        ctx.conn, _counters(ctx), _seen(ctx, event), event.data.branch_id
-    )
-
-
-async def on_branch_settled(ctx: HandlerContext, event: Any) -> None:
-    await ingest.set_settled(
-        ctx.conn,
-        _counters(ctx),
-        _seen(ctx, event),
-        event.data.branch_id,
-        event.data.completion_rate,
-    )
+async def on_card_events(ctx: HandlerContext, events: list[Any]) -> None:
+    """Levels, incomplete rounds, reviews, missing commitments, settlements and assessment
+    scores: each sets columns of its branch's card; the counters move by what changed."""
+    keys = [(_seen(ctx, e), e.data.branch_id) for e in events]
+    before = await ingest.lock_cards(ctx.conn, keys)
+    cards = dict(before)
+    changes: dict[ingest.CardKey, dict[str, object]] = {}
+    for key, event in zip(keys, events, strict=True):
+        columns = domain.card_columns(event.type, event.data, cards[key])
+        if columns is not None:
+            changes.setdefault(key, {}).update(columns)
+            cards[key] = cards[key].with_columns(columns)
+    await ingest.update_cards(ctx.conn, changes)
+    counters = _counters(ctx)
+    for key in changes:
+        counters.add(key[0], domain.deltas(before[key].facts, cards[key].facts))
 
 
 async def on_commended(ctx: HandlerContext, event: Any) -> None:
@@ -216,12 +180,14 @@ async def on_activities_reported(ctx: HandlerContext, events: list[Any]) -> None
     )
 
 
-async def on_branch_reviewed(ctx: HandlerContext, event: Any) -> None:
-    await ingest.set_assessment(
-        ctx.conn, _counters(ctx), _seen(ctx, event), event.data.branch_id, event.data.score
-    )
-
-
+CARD_EVENTS = (
+    "grading.branch_graded",
+    "grading.branch_incomplete",
+    "rectification.commitment_reviewed",
+    "rectification.commitment_missing",
+    "rectification.branch_settled",
+    "assessment.branch_reviewed",
+)
 TASK_EVENTS = (
     "rectification.task_progressed",
     "rectification.task_completed",
@@ -232,21 +198,16 @@ BATCH_HANDLERS: dict[str, BatchHandler] = {
     "rectification.problem_listed": on_problems_listed,
     "emulation.activity_reported": on_activities_reported,
     **{event_type: on_task_events for event_type in TASK_EVENTS},
+    **{event_type: on_card_events for event_type in CARD_EVENTS},
 }
 
 HANDLERS: dict[str, Handler] = {
     "campaign.launched": on_campaign_launched,
     "campaign.phase_opened": on_phase_opened,
     "campaign.phase_closed": on_phase_closed,
-    "grading.branch_graded": on_branch_graded,
-    "grading.branch_incomplete": on_branch_incomplete,
     "grading.results_published": on_results_published,
     "rectification.problem_escalated": on_problem_escalated,
     "rectification.commitment_published": on_commitment_published,
-    "rectification.commitment_reviewed": on_commitment_reviewed,
-    "rectification.commitment_missing": on_commitment_missing,
-    "rectification.branch_settled": on_branch_settled,
     "emulation.commended": on_commended,
-    "assessment.branch_reviewed": on_branch_reviewed,
     **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
 }

@@ -89,6 +89,18 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
                 if round_ == "final":
                     grade["moved_up"] = chance.random() < 0.3
                 yield envelope("grading.branch_graded", grade, campaign_id=campaign, time=at)
+            yield envelope(
+                "rectification.branch_settled",
+                {
+                    "branch_id": branch,
+                    "tasks_total": 4,
+                    "tasks_completed": 3,
+                    "tasks_overdue": 1,
+                    "completion_rate": 0.75,
+                },
+                campaign_id=campaign,
+                time=at,
+            )
             if chance.random() < 0.2:
                 yield envelope(
                     "rectification.commitment_missing",

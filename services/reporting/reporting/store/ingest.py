@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from reporting.domain import CardFacts, Task, TaskFacts, deltas
+from reporting.domain import CARD_COLUMNS, Card, CardFacts, Task, TaskFacts, deltas
 
 FACTS = {
     "initial_level": "initial_level",
@@ -172,6 +172,69 @@ async def save_branches(conn: asyncpg.Connection, branches: Sequence[Mapping[str
                DO UPDATE SET branches = county_counts.branches + EXCLUDED.branches""",
             [county for county, _ in counted],
             [delta for _, delta in counted],
+        )
+
+
+CardKey = tuple[str, str]
+"""campaign_id, branch_id"""
+
+# The card columns an event may set, each a constant of reporting.domain.card_columns.
+SETTABLE = frozenset(
+    {
+        *(
+            f"{round_}_{column}"
+            for round_ in ("initial", "final")
+            for column in ("level", "total", "scores", "basis", "missing")
+        ),
+        "moved_up",
+        "review",
+        "guidance",
+        "commitment_missing",
+        "settled_rate",
+        "assessment_score",
+    }
+)
+
+
+async def lock_cards(conn: asyncpg.Connection, keys: Iterable[CardKey]) -> dict[CardKey, Card]:
+    """The cards of `keys`, created when missing, locked until the transaction ends."""
+    wanted = sorted(set(keys))
+    campaigns, branches = [k[0] for k in wanted], [k[1] for k in wanted]
+    await conn.execute(
+        """INSERT INTO cards (campaign_id, branch_id)
+           SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING""",
+        campaigns,
+        branches,
+    )
+    rows = await conn.fetch(
+        f"""SELECT campaign_id, branch_id, {", ".join(sorted(CARD_COLUMNS))} FROM cards
+            WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            ORDER BY campaign_id, branch_id FOR UPDATE""",
+        campaigns,
+        branches,
+    )
+    return {
+        (row["campaign_id"], row["branch_id"]): Card().with_columns(
+            {name: row[name] for name in CARD_COLUMNS}
+        )
+        for row in rows
+    }
+
+
+async def update_cards(
+    conn: asyncpg.Connection, changes: Mapping[CardKey, Mapping[str, Any]]
+) -> None:
+    """Set columns on locked cards: one statement per set of columns changed together."""
+    by_columns: defaultdict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    for (campaign_id, branch_id), columns in changes.items():
+        names = tuple(sorted(columns))
+        by_columns[names].append((campaign_id, branch_id, *(columns[n] for n in names)))
+    for names, rows in by_columns.items():
+        unknown = set(names) - SETTABLE
+        assert not unknown, f"not a settable card column: {unknown}"
+        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=3))
+        await conn.executemany(
+            f"UPDATE cards SET {assignments} WHERE campaign_id = $1 AND branch_id = $2", rows
         )
 
 
@@ -403,71 +466,6 @@ async def current_revision(
     return revision
 
 
-# The card changes the handlers make; each is a constant assignment list for change_card.
-_GRADE = {
-    round_: (
-        f"{round_}_level = $3, {round_}_total = $4, {round_}_scores = $5, "
-        f"{round_}_basis = $6, {round_}_missing = '{{}}'"
-    )
-    for round_ in ("initial", "final")
-}
-_INCOMPLETE = {
-    round_: f"{round_}_missing = $3, {round_}_level = NULL, {round_}_total = NULL"
-    for round_ in ("initial", "final")
-}
-
-
-async def set_grade(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    round_: str,
-    *,
-    level: str,
-    total: float,
-    scores: Mapping[str, float],
-    basis: str,
-    moved_up: bool | None,
-) -> None:
-    if round_ == "final":
-        await change_card(
-            conn,
-            counters,
-            campaign_id,
-            branch_id,
-            _GRADE[round_] + ", moved_up = $7",
-            level,
-            total,
-            dict(scores),
-            basis,
-            bool(moved_up),
-        )
-    else:
-        await change_card(
-            conn,
-            counters,
-            campaign_id,
-            branch_id,
-            _GRADE[round_],
-            level,
-            total,
-            dict(scores),
-            basis,
-        )
-
-
-async def set_incomplete(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    round_: str,
-    missing: list[str],
-) -> None:
-    await change_card(conn, counters, campaign_id, branch_id, _INCOMPLETE[round_], missing)
-
-
 async def set_commitment(
     conn: asyncpg.Connection,
     counters: CounterDeltas,
@@ -487,46 +485,7 @@ async def set_commitment(
     )
 
 
-async def set_review(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    decision: str,
-    guidance: str | None,
-) -> None:
-    await change_card(
-        conn, counters, campaign_id, branch_id, "review = $3, guidance = $4", decision, guidance
-    )
-
-
-async def set_commitment_missing(
-    conn: asyncpg.Connection, counters: CounterDeltas, campaign_id: str, branch_id: str
-) -> None:
-    await change_card(conn, counters, campaign_id, branch_id, "commitment_missing = true")
-
-
-async def set_settled(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    completion_rate: float,
-) -> None:
-    await change_card(conn, counters, campaign_id, branch_id, "settled_rate = $3", completion_rate)
-
-
 async def count_commendation(
     conn: asyncpg.Connection, counters: CounterDeltas, campaign_id: str, branch_id: str
 ) -> None:
     await change_card(conn, counters, campaign_id, branch_id, "commendations = commendations + 1")
-
-
-async def set_assessment(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    score: float,
-) -> None:
-    await change_card(conn, counters, campaign_id, branch_id, "assessment_score = $3", score)

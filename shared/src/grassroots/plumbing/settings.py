@@ -22,7 +22,7 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     topic_partitions: int = Field(4, ge=1, le=256, description="Partitions of topics we create.")
-    consumer_batch_size: int = Field(500, ge=1, le=10_000)
+    consumer_batch_size: int = Field(2000, ge=1, le=10_000)
     consumer_instance_id: str | None = Field(
         None, description="Static group membership id; one per replica (default: <service>-0)."
     )
