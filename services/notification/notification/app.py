@@ -29,6 +29,7 @@ def _job(
     return run
 
 
+HANDLERS = Handlers(PLANNER)
 DEFINITION = ServiceDefinition(
     name="notification",
     topics=(
@@ -39,7 +40,8 @@ DEFINITION = ServiceDefinition(
         Topic.RECTIFICATION_INPUTS,
         Topic.EMULATION_INPUTS,
     ),
-    handlers=Handlers(PLANNER).table(),
+    handlers=HANDLERS.table(),
+    batch_handlers=HANDLERS.batch_table(),
     migrations=Path(__file__).parent.parent / "migrations",
     routers=(api.router,),
     background=(

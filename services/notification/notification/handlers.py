@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grassroots.plumbing.handling import Handler, HandlerContext
+from grassroots.plumbing.handling import BatchHandler, Handler, HandlerContext, one_at_a_time
 from notification import store
 from notification.domain import Kind, Reason, county_today
 from notification.planning import Notice, Planner
@@ -38,7 +38,7 @@ class Handlers:
             "campaign.launched": self.on_campaign_launched,
             "campaign.phase_opened": self.on_phase_opened,
             "campaign.phase_closed": self.on_phase_closed,
-            "org.branch_registered": self.on_branch_registered,
+            "org.branch_registered": one_at_a_time(self.on_branches_registered),
             "grading.branch_graded": self.on_branch_graded,
             "grading.branch_incomplete": self.on_branch_incomplete,
             "grading.results_published": self.on_results_published,
@@ -47,8 +47,14 @@ class Handlers:
             "rectification.branch_settled": self.on_branch_settled,
             "rectification.commitment_published": self.on_commitment_published,
             "rectification.commitment_reviewed": self.on_commitment_reviewed,
-            "rectification.task_completed": self.on_task_completed,
+            "rectification.task_completed": one_at_a_time(self.on_tasks_completed),
             "emulation.commended": self.on_commended,
+        }
+
+    def batch_table(self) -> dict[str, BatchHandler]:
+        return {
+            "org.branch_registered": self.on_branches_registered,
+            "rectification.task_completed": self.on_tasks_completed,
         }
 
     async def on_campaign_launched(self, ctx: HandlerContext, event: Any) -> None:
@@ -93,17 +99,21 @@ class Handlers:
                 ctx.conn, event.data.campaign_id, f"close:{phase}", ctx.now
             )
 
-    async def on_branch_registered(self, ctx: HandlerContext, event: Any) -> None:
-        data = event.data
-        await store.save_org(
+    async def on_branches_registered(self, ctx: HandlerContext, events: list[Any]) -> None:
+        await store.save_orgs(
             ctx.conn,
-            org_id=data.branch_id,
-            county_code=event.countycode,
-            kind=data.kind.value,
-            name=data.name,
-            parent_id=data.parent_id,
-            secretary_name=data.secretary.name,
-            secretary_email=data.secretary.email,
+            [
+                (
+                    e.data.branch_id,
+                    e.countycode,
+                    e.data.kind.value,
+                    e.data.name,
+                    e.data.parent_id,
+                    e.data.secretary.name,
+                    e.data.secretary.email,
+                )
+                for e in events
+            ],
         )
 
     async def on_branch_graded(self, ctx: HandlerContext, event: Any) -> None:
@@ -224,9 +234,10 @@ class Handlers:
             ctx, _notice(event, Kind.COMMITMENT_RETURNED, facts, data.branch_id)
         )
 
-    async def on_task_completed(self, ctx: HandlerContext, event: Any) -> None:
-        data = event.data
-        await store.complete_task(ctx.conn, event.campaignid, data.branch_id, data.task_id, ctx.now)
+    async def on_tasks_completed(self, ctx: HandlerContext, events: list[Any]) -> None:
+        await store.complete_tasks(
+            ctx.conn, [(e.campaignid, e.data.branch_id, e.data.task_id) for e in events], ctx.now
+        )
 
     async def on_commended(self, ctx: HandlerContext, event: Any) -> None:
         """The branch, and every branch of the county (the branch hears once)."""

@@ -131,31 +131,17 @@ async def running_campaigns(
 # ------------------------------------------------------------------ organisations
 
 
-async def save_org(
-    conn: asyncpg.Connection,
-    *,
-    org_id: str,
-    county_code: str,
-    kind: str,
-    name: str,
-    parent_id: str | None,
-    secretary_name: str,
-    secretary_email: str | None,
-) -> None:
-    await conn.execute(
+async def save_orgs(conn: asyncpg.Connection, orgs: Sequence[tuple[Any, ...]]) -> None:
+    """Upsert organisations: (org_id, county_code, kind, name, parent_id, secretary_name,
+    secretary_email), in order (executemany: one round trip)."""
+    await conn.executemany(
         """INSERT INTO orgs (org_id, county_code, kind, name, parent_id, secretary_name,
                secretary_email) VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (org_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                kind = EXCLUDED.kind, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id,
                secretary_name = EXCLUDED.secretary_name,
                secretary_email = EXCLUDED.secretary_email""",
-        org_id,
-        county_code,
-        kind,
-        name,
-        parent_id,
-        secretary_name,
-        secretary_email,
+        orgs,
     )
 
 
@@ -261,18 +247,22 @@ async def mark_task_overdue(
     return row
 
 
-async def complete_task(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, task_id: str, at: dt.datetime
+async def complete_tasks(
+    conn: asyncpg.Connection, tasks: Sequence[tuple[str, str, str]], at: dt.datetime
 ) -> None:
-    await conn.execute(
+    """Mark tasks (campaign_id, branch_id, task_id) completed, and their overdue facts
+    resolved (executemany: one round trip each)."""
+    await conn.executemany(
         """UPDATE tasks SET completed_at = COALESCE(completed_at, $4)
            WHERE campaign_id = $1 AND branch_id = $2 AND task_id = $3""",
-        campaign_id,
-        branch_id,
-        task_id,
-        at,
+        [(*task, at) for task in tasks],
     )
-    await resolve_fact(conn, campaign_id, branch_id, "task_overdue", task_id, at)
+    await conn.executemany(
+        """UPDATE lagging_facts SET resolved_at = $4
+           WHERE campaign_id = $1 AND branch_id = $2 AND reason = 'task_overdue'
+             AND fact_key = $3 AND resolved_at IS NULL""",
+        [(*task, at) for task in tasks],
+    )
 
 
 async def tasks_to_escalate(

@@ -42,17 +42,13 @@ async def pool() -> AsyncIterator[asyncpg.Pool]:
 async def plan_commendation(pool: asyncpg.Pool, planner: Planner, event_id: str) -> HandlerContext:
     async with pool.acquire() as conn, conn.transaction():
         ctx = HandlerContext(conn=conn, service="notification", now=NOW)
-        for key, email in (("b1", "b1@example.org"), ("b2", None)):
-            await store.save_org(
-                conn,
-                org_id=key,
-                county_code="610526",
-                kind="branch",
-                name=f"{key}党支部",
-                parent_id=None,
-                secretary_name="王建国",
-                secretary_email=email,
-            )
+        await store.save_orgs(
+            conn,
+            [
+                (key, "610526", "branch", f"{key}党支部", None, "王建国", email)
+                for key, email in (("b1", "b1@example.org"), ("b2", None))
+            ],
+        )
         facts = {"branch_name": "b1党支部", "honour": "advanced_organization", "title": "先进"}
         notice = Notice(
             Kind.COMMENDATION,
