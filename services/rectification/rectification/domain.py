@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 COUNTY_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -155,3 +155,61 @@ def settle_branch(tasks: Iterable[TaskState], closed_at: dt.datetime) -> Settlem
 def naming_order(levels: Mapping[str, str | None], branch_ids: Iterable[str]) -> list[str]:
     """Weak, then average branches first, then the rest (and ungraded last), by branch_id."""
     return sorted(branch_ids, key=lambda b: (LEVEL_URGENCY.get(levels.get(b) or "", 4), b))
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A branch's commitment as it stands: its latest revision and the review of it."""
+
+    commitment_id: str
+    revision: int
+    published_at: dt.datetime
+    review: str = "pending"
+
+    @property
+    def current(self) -> CurrentCommitment:
+        return CurrentCommitment(self.commitment_id, self.revision)
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """A task of the latest revision, as stored: what was promised and how far it got."""
+
+    county_code: str
+    commitment_id: str
+    revision: int
+    problem_id: str | None
+    title: str
+    responsible: str
+    requirement: str
+    measures: str
+    deadline: dt.date
+    kind: str
+    percent: int = 0
+    completed_at: dt.datetime | None = None
+    evidence: str | None = None
+    overdue_at: dt.datetime | None = None
+
+
+def replan(
+    tasks: Mapping[str, PlannedTask], revision: Mapping[str, PlannedTask]
+) -> dict[str, PlannedTask]:
+    """The plan after a new revision (task_id → task): the revision's tasks, keeping the
+    progress of those already planned; tasks it dropped leave the plan. A new deadline gives
+    a task a new chance to be on time."""
+    plan = {}
+    for task_id, new in revision.items():
+        old = tasks.get(task_id)
+        if old is None:
+            plan[task_id] = new
+            continue
+        plan[task_id] = replace(
+            new,
+            county_code=old.county_code,
+            commitment_id=old.commitment_id,
+            percent=old.percent,
+            completed_at=old.completed_at,
+            evidence=old.evidence,
+            overdue_at=old.overdue_at if old.deadline == new.deadline else None,
+        )
+    return plan

@@ -17,13 +17,17 @@ from grassroots.plumbing.handling import (
 from rectification import store
 from rectification.domain import (
     DEFAULT_COMMITMENT_DUE_DAYS,
+    Commitment,
+    PlannedTask,
     TaskPlan,
     commitment_refusals,
     progress_refusal,
+    replan,
     review_refusal,
     revision_refusal,
 )
 
+PUBLISHED = "rectification.commitment_published"
 RESULT_NAMESPACE = uuid.UUID("7a3c1e52-2f4b-4b8e-9d7c-5e2f1a0b3c44")
 
 
@@ -122,49 +126,87 @@ async def _escalate(ctx: HandlerContext, branch_ids: list[str]) -> None:
         )
 
 
-async def on_commitment_published(ctx: HandlerContext, event: Any) -> None:
+def _revision_plan(event: Any) -> dict[str, PlannedTask]:
     data = event.data
-    campaign_id: str = event.campaignid
-    current = await store.current_commitment(ctx.conn, campaign_id, data.branch_id)
-    refusals = [r for r in [revision_refusal(current, data.commitment_id, data.revision)] if r]
-    refusals += commitment_refusals(
-        [TaskPlan(t.task_id, t.problem_id, t.deadline) for t in data.tasks],
-        listed_problems=await store.listed_problems(ctx.conn, campaign_id, data.branch_id),
-        campaign_window=await store.campaign_window(ctx.conn, campaign_id),
-    )
-    if refusals:
-        raise Rejected("; ".join(refusals))
-    await store.publish_commitment(
-        ctx.conn,
-        campaign_id=campaign_id,
-        branch_id=data.branch_id,
-        county_code=event.countycode,
-        commitment_id=data.commitment_id,
-        revision=data.revision,
-        tasks=[t.model_dump(mode="json") for t in data.tasks],
-        event_id=event.id,
-        published_at=event.time,
-    )
+    return {
+        t.task_id: PlannedTask(
+            county_code=event.countycode,
+            commitment_id=data.commitment_id,
+            revision=data.revision,
+            problem_id=t.problem_id,
+            title=t.title,
+            responsible=t.responsible,
+            requirement=t.requirement,
+            measures=t.measures,
+            deadline=t.deadline,
+            kind=t.kind.value,
+        )
+        for t in data.tasks
+    }
 
 
-async def on_commitment_reviewed(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    current = await store.current_commitment(ctx.conn, event.campaignid, data.branch_id)
-    refusal = review_refusal(current, data.commitment_id, data.revision)
-    if refusal:
-        raise Rejected(refusal)
-    await store.record_review(
-        ctx.conn,
-        campaign_id=event.campaignid,
-        branch_id=data.branch_id,
-        commitment_id=data.commitment_id,
-        revision=data.revision,
-        decision=data.decision.value,
-        guidance=data.guidance,
-        reviewer_org_id=data.reviewer_org_id,
-        event_id=event.id,
-        reviewed_at=event.time,
-    )
+async def on_commitment_events(ctx: HandlerContext, events: list[Any]) -> None:
+    """Publications (a revision replaces the plan, progress kept for the tasks it keeps) and
+    reviews (of the latest revision only), in order; every one recorded in the history."""
+    keys = [(e.campaignid, e.data.branch_id) for e in events]
+    published = [key for key, e in zip(keys, events, strict=True) if e.type == PUBLISHED]
+    commitments = await store.lock_commitments(ctx.conn, keys)
+    plans = await store.lock_plans(ctx.conn, published) if published else {}
+    listed = await store.listed_problems(ctx.conn, published) if published else {}
+    windows = await store.campaign_windows(ctx.conn, [k[0] for k in published])
+    before = dict(commitments)
+    history: list[tuple[Any, ...]] = []
+    for key, event in zip(keys, events, strict=True):
+        data = event.data
+        stored = commitments.get(key)
+        current = stored.current if stored else None
+        if event.type == PUBLISHED:
+            refusals = [revision_refusal(current, data.commitment_id, data.revision)]
+            refusals += commitment_refusals(
+                [TaskPlan(t.task_id, t.problem_id, t.deadline) for t in data.tasks],
+                listed_problems=listed.get(key, set()),
+                campaign_window=windows.get(key[0]),
+            )
+            if any(refusals):
+                raise Rejected("; ".join(r for r in refusals if r))
+            commitments[key] = Commitment(data.commitment_id, data.revision, event.time)
+            plans[key] = replan(plans[key], _revision_plan(event))
+            tasks = [t.model_dump(mode="json") for t in data.tasks]
+            history.append(
+                (
+                    *key,
+                    data.commitment_id,
+                    data.revision,
+                    "published",
+                    None,
+                    None,
+                    tasks,
+                    event.id,
+                    event.time,
+                )
+            )
+            continue
+        refusal = review_refusal(current, data.commitment_id, data.revision)
+        if refusal:
+            raise Rejected(refusal)
+        assert stored is not None
+        commitments[key] = replace(stored, review=data.decision.value)
+        history.append(
+            (
+                *key,
+                data.commitment_id,
+                data.revision,
+                data.decision.value,
+                data.reviewer_org_id,
+                data.guidance,
+                None,
+                event.id,
+                event.time,
+            )
+        )
+    changed = {key: c for key, c in commitments.items() if before.get(key) != c}
+    await store.save_commitments(ctx.conn, changed, history)
+    await store.save_plans(ctx.conn, plans)
 
 
 async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
@@ -205,6 +247,8 @@ BATCH_HANDLERS: dict[str, BatchHandler] = {
     "rectification.problem_listed": on_problems_listed,
     "rectification.task_progressed": on_task_events,
     "rectification.task_completed": on_task_events,
+    PUBLISHED: on_commitment_events,
+    "rectification.commitment_reviewed": on_commitment_events,
 }
 
 HANDLERS: dict[str, Handler] = {
@@ -212,7 +256,5 @@ HANDLERS: dict[str, Handler] = {
     "campaign.phase_opened": on_phase_opened,
     "campaign.phase_closed": on_phase_closed,
     "grading.branch_graded": on_branch_graded,
-    "rectification.commitment_published": on_commitment_published,
-    "rectification.commitment_reviewed": on_commitment_reviewed,
     **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
 }

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from rectification.domain import CurrentCommitment, Settlement, TaskProgress
+from rectification.domain import Commitment, PlannedTask, Settlement, TaskProgress
 
 
 async def save_campaign(
@@ -71,16 +71,6 @@ async def close_rectification(
     return previous
 
 
-async def campaign_window(
-    conn: asyncpg.Connection, campaign_id: str
-) -> tuple[dt.date, dt.date] | None:
-    row = await conn.fetchrow(
-        "SELECT starts_on, ends_on FROM campaigns WHERE campaign_id = $1 AND starts_on IS NOT NULL",
-        campaign_id,
-    )
-    return (row["starts_on"], row["ends_on"]) if row else None
-
-
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(width)]
 
@@ -141,134 +131,127 @@ async def save_level(
     )
 
 
-async def listed_problems(conn: asyncpg.Connection, campaign_id: str, branch_id: str) -> set[str]:
+BranchKey = tuple[str, str]
+"""campaign_id, branch_id"""
+
+TASK_COLUMNS = tuple(PlannedTask.__dataclass_fields__)
+
+
+async def campaign_windows(
+    conn: asyncpg.Connection, campaign_ids: Sequence[str]
+) -> dict[str, tuple[dt.date, dt.date]]:
     rows = await conn.fetch(
-        "SELECT problem_id FROM problems WHERE campaign_id = $1 AND branch_id = $2",
-        campaign_id,
-        branch_id,
+        "SELECT campaign_id, starts_on, ends_on FROM campaigns"
+        " WHERE campaign_id = ANY($1) AND starts_on IS NOT NULL",
+        sorted(set(campaign_ids)),
     )
-    return {row["problem_id"] for row in rows}
+    return {row["campaign_id"]: (row["starts_on"], row["ends_on"]) for row in rows}
 
 
-async def current_commitment(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str
-) -> CurrentCommitment | None:
-    row = await conn.fetchrow(
-        "SELECT commitment_id, revision FROM commitments"
-        " WHERE campaign_id = $1 AND branch_id = $2 FOR UPDATE",
-        campaign_id,
-        branch_id,
+async def listed_problems(
+    conn: asyncpg.Connection, branches: Sequence[BranchKey]
+) -> dict[BranchKey, set[str]]:
+    rows = await conn.fetch(
+        """SELECT campaign_id, branch_id, problem_id FROM problems
+           WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))""",
+        *_columns(sorted(set(branches)), 2),
     )
-    return CurrentCommitment(row["commitment_id"], row["revision"]) if row else None
+    listed: dict[BranchKey, set[str]] = {}
+    for row in rows:
+        listed.setdefault((row["campaign_id"], row["branch_id"]), set()).add(row["problem_id"])
+    return listed
 
 
-async def publish_commitment(
+async def lock_commitments(
+    conn: asyncpg.Connection, branches: Sequence[BranchKey]
+) -> dict[BranchKey, Commitment]:
+    rows = await conn.fetch(
+        """SELECT campaign_id, branch_id, commitment_id, revision, published_at, review
+           FROM commitments
+           WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+           ORDER BY campaign_id, branch_id FOR UPDATE""",
+        *_columns(sorted(set(branches)), 2),
+    )
+    return {
+        (row["campaign_id"], row["branch_id"]): Commitment(
+            row["commitment_id"], row["revision"], row["published_at"], row["review"]
+        )
+        for row in rows
+    }
+
+
+async def lock_plans(
+    conn: asyncpg.Connection, branches: Sequence[BranchKey]
+) -> dict[BranchKey, dict[str, PlannedTask]]:
+    """The branches' planned tasks (task_id → task), locked until the transaction ends."""
+    rows = await conn.fetch(
+        f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
+            WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
+        *_columns(sorted(set(branches)), 2),
+    )
+    plans: dict[BranchKey, dict[str, PlannedTask]] = {key: {} for key in branches}
+    for row in rows:
+        plans[(row["campaign_id"], row["branch_id"])][row["task_id"]] = PlannedTask(
+            **{column: row[column] for column in TASK_COLUMNS}
+        )
+    return plans
+
+
+async def save_commitments(
     conn: asyncpg.Connection,
-    *,
-    campaign_id: str,
-    branch_id: str,
-    county_code: str,
-    commitment_id: str,
-    revision: int,
-    tasks: Sequence[dict[str, Any]],
-    event_id: str,
-    published_at: dt.datetime,
+    commitments: Mapping[BranchKey, Commitment],
+    history: Sequence[tuple[Any, ...]],
 ) -> None:
-    """The new revision replaces the plan: its tasks are upserted (progress kept for tasks it
-    keeps), tasks it drops are deleted, and the review starts again."""
+    """Commitments as they now stand, and what happened to them: (campaign_id, branch_id,
+    commitment_id, revision, action, actor, guidance, tasks, event_id, happened_at)."""
+    keys, values = list(commitments), list(commitments.values())
     await conn.execute(
-        """INSERT INTO commitments (campaign_id, branch_id, commitment_id, revision, published_at)
-           VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO commitments (campaign_id, branch_id, commitment_id, revision,
+               published_at, review)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[],
+               $5::timestamptz[], $6::text[])
            ON CONFLICT (campaign_id, branch_id) DO UPDATE SET revision = EXCLUDED.revision,
-               published_at = EXCLUDED.published_at, review = 'pending'""",
-        campaign_id,
-        branch_id,
-        commitment_id,
-        revision,
-        published_at,
-    )
-    await conn.execute(
-        """INSERT INTO commitment_history (campaign_id, branch_id, commitment_id, revision, action,
-               tasks, event_id, happened_at)
-           VALUES ($1, $2, $3, $4, 'published', $5, $6, $7)""",
-        campaign_id,
-        branch_id,
-        commitment_id,
-        revision,
-        list(tasks),
-        event_id,
-        published_at,
-    )
-    await conn.execute(
-        "DELETE FROM tasks WHERE campaign_id = $1 AND branch_id = $2 AND NOT task_id = ANY($3)",
-        campaign_id,
-        branch_id,
-        [t["task_id"] for t in tasks],
+               published_at = EXCLUDED.published_at, review = EXCLUDED.review""",
+        *_columns(keys, 2),
+        [c.commitment_id for c in values],
+        [c.revision for c in values],
+        [c.published_at for c in values],
+        [c.review for c in values],
     )
     await conn.executemany(
-        """INSERT INTO tasks (campaign_id, branch_id, county_code, task_id, commitment_id,
-               revision, problem_id, title, responsible, requirement, measures, deadline, kind)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           ON CONFLICT (campaign_id, branch_id, task_id) DO UPDATE SET
-               revision = EXCLUDED.revision, problem_id = EXCLUDED.problem_id,
-               title = EXCLUDED.title, responsible = EXCLUDED.responsible,
-               requirement = EXCLUDED.requirement, measures = EXCLUDED.measures,
-               kind = EXCLUDED.kind, deadline = EXCLUDED.deadline,
-               -- a new deadline gives the task a new chance to be on time
-               overdue_at = CASE WHEN tasks.deadline = EXCLUDED.deadline THEN tasks.overdue_at END""",
-        [
-            (
-                campaign_id,
-                branch_id,
-                county_code,
-                t["task_id"],
-                commitment_id,
-                revision,
-                t.get("problem_id"),
-                t["title"],
-                t["responsible"],
-                t["requirement"],
-                t["measures"],
-                dt.date.fromisoformat(t["deadline"]),
-                t["kind"],
-            )
-            for t in tasks
-        ],
+        """INSERT INTO commitment_history (campaign_id, branch_id, commitment_id, revision,
+               action, actor, guidance, tasks, event_id, happened_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        history,
     )
 
 
-async def record_review(
-    conn: asyncpg.Connection,
-    *,
-    campaign_id: str,
-    branch_id: str,
-    commitment_id: str,
-    revision: int,
-    decision: str,
-    guidance: str | None,
-    reviewer_org_id: str,
-    event_id: str,
-    reviewed_at: dt.datetime,
+async def save_plans(
+    conn: asyncpg.Connection, plans: Mapping[BranchKey, Mapping[str, PlannedTask]]
 ) -> None:
+    """The branches' plans as they now stand: tasks no longer planned are deleted."""
+    if not plans:
+        return
+    rows = [
+        (*key, task_id, *(getattr(task, column) for column in TASK_COLUMNS))
+        for key, plan in plans.items()
+        for task_id, task in plan.items()
+    ]
     await conn.execute(
-        "UPDATE commitments SET review = $3 WHERE campaign_id = $1 AND branch_id = $2",
-        campaign_id,
-        branch_id,
-        decision,
+        """DELETE FROM tasks
+           WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+             AND (campaign_id, branch_id, task_id)
+                 NOT IN (SELECT * FROM unnest($3::text[], $4::text[], $5::text[]))""",
+        *_columns(list(plans), 2),
+        *_columns(rows, 3),
     )
-    await conn.execute(
-        """INSERT INTO commitment_history (campaign_id, branch_id, commitment_id, revision, action,
-               actor, guidance, event_id, happened_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        campaign_id,
-        branch_id,
-        commitment_id,
-        revision,
-        decision,
-        reviewer_org_id,
-        guidance,
-        event_id,
-        reviewed_at,
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in TASK_COLUMNS)
+    await conn.executemany(
+        f"""INSERT INTO tasks (campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)})
+            VALUES ({", ".join(f"${i}" for i in range(1, len(TASK_COLUMNS) + 4))})
+            ON CONFLICT (campaign_id, branch_id, task_id) DO UPDATE SET {assignments}""",
+        rows,
     )
 
 

@@ -6,49 +6,30 @@ rows in every read model."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import random
-import uuid
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import ConsumerRecord
 
-from grassroots.contract import EVENTS
 from grassroots.contract.common import Phase
 from grassroots.contract.examples import envelope
-from grassroots.plumbing import database
+from grassroots.plumbing import metrics
 from grassroots.plumbing.consumer import BatchApplier
 from grassroots.simulation import CampaignSimulation
+from grassroots.testing import apply_in_batches, as_records, rows_of, scratch_schemas
 from reporting.handlers import BATCH_HANDLERS, HANDLERS
 from reporting.rebuild import READ_MODELS
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
-PARTITIONS = 3
 
 
 @pytest.fixture
-async def schemas() -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]:
-    admin = await asyncpg.connect(os.environ["GRASSROOTS_ADMIN_DSN"])
-    names = [f"reporting_test_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    pools = []
-    try:
-        for name in names:
-            await admin.execute(f"CREATE SCHEMA {name}")
-            await database.migrate(admin, name, MIGRATIONS)
-            pools.append(await database.create_pool(os.environ["GRASSROOTS_ADMIN_DSN"], name))
-        yield pools[0], pools[1]
-    finally:
-        for pool in pools:
-            await pool.close()
-        for name in names:
-            await admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-        await admin.close()
+async def schemas() -> AsyncIterator[list[asyncpg.Pool]]:
+    async with scratch_schemas("reporting_test", MIGRATIONS, 2) as pools:
+        yield pools
 
 
 def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -124,38 +105,8 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
                     )
 
 
-def records(events: list[dict[str, Any]]) -> list[ConsumerRecord[bytes, bytes]]:
-    """Each event on its topic, in the partition of its subject, in order."""
-    offsets: dict[tuple[str, int], int] = {}
-    found = []
-    for event in events:
-        topic = EVENTS[event["type"]].topic
-        partition = zlib.crc32(event["subject"].encode()) % PARTITIONS
-        offset = offsets[(topic, partition)] = offsets.get((topic, partition), -1) + 1
-        value = json.dumps(event).encode()
-        found.append(
-            ConsumerRecord(topic, partition, offset, 0, 0, None, value, None, 0, len(value), [])
-        )
-    return found
-
-
-async def apply(pool: asyncpg.Pool, applier: BatchApplier, batches: list[list[Any]]) -> None:
-    async with pool.acquire() as conn:
-        for batch in batches:
-            await applier.apply(conn, batch)
-
-
-async def read_models(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
-    async with pool.acquire() as conn:
-        return {
-            table: sorted(tuple(row) for row in await conn.fetch(f"SELECT * FROM {table}"))
-            for table in READ_MODELS
-            if table != "inbox"  # when each event was received differs
-        }
-
-
 async def test_batches_and_single_events_give_the_same_read_models(
-    schemas: tuple[asyncpg.Pool, asyncpg.Pool],
+    schemas: list[asyncpg.Pool],
 ) -> None:
     simulated = list(
         CampaignSimulation(seed=11, branches=40).events(until=Phase.ASSESSMENT, close_last=True)
@@ -165,18 +116,22 @@ async def test_batches_and_single_events_give_the_same_read_models(
     random.Random(3).shuffle(mixed)
     mixed.sort(key=lambda e: e["type"] != "org.branch_registered")  # stable: order kept
     mixed += random.Random(5).sample(mixed, 30)
-    stream = records(mixed)
+    stream = as_records(mixed)
     clock = lambda: dt.datetime(2012, 12, 1, tzinfo=dt.UTC)  # noqa: E731
     together = BatchApplier(
         service="reporting", handlers=HANDLERS, batch_handlers=BATCH_HANDLERS, clock=clock
     )
     alone = BatchApplier(service="reporting", handlers=HANDLERS, clock=clock)
     batched, single = schemas
-    await apply(batched, together, [stream[i : i + 500] for i in range(0, len(stream), 500)])
-    await apply(single, alone, [[record] for record in stream])
+    one_by_one = metrics.BATCHES_ONE_BY_ONE.labels("reporting")
+    before = one_by_one._value.get()
+    await apply_in_batches(batched, together, stream, 500)
+    assert one_by_one._value.get() == before  # every batch applied together
+    await apply_in_batches(single, alone, stream, 1)
 
-    expected = await read_models(single)
-    assert await read_models(batched) == expected
+    tables = [table for table in READ_MODELS if table != "inbox"]  # received at other times
+    expected = await rows_of(single, tables)
+    assert await rows_of(batched, tables) == expected
     assert len(expected["cards"]) >= 40 and len(expected["tasks"]) > 40
     async with single.acquire() as conn:
         overdue = await conn.fetchval("SELECT count(*) FROM tasks WHERE overdue")

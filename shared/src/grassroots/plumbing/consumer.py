@@ -138,6 +138,7 @@ class BatchApplier:
                 raise  # the whole batch is retried
             except Exception as error:
                 log.info("batch of %d applied one by one: %r", len(fresh), error)
+                metrics.BATCHES_ONE_BY_ONE.labels(self.service).inc()
                 emitted = []
                 for item in fresh:
                     emitted.extend(await self._handle(conn, item, now))

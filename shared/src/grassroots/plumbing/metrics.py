@@ -19,7 +19,13 @@ BATCH_SIZE = Histogram(
     "grassroots_handler_batch_records",
     "Records per consumed batch.",
     ["service"],
-    buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 5000),
+    buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+)
+BATCHES_ONE_BY_ONE = Counter(
+    "grassroots_batches_applied_one_by_one_total",
+    "Batches applied one event at a time (in savepoints) because applying them together failed:"
+    " an event was refused or a handler failed.",
+    ["service"],
 )
 DLQ_RECORDS = Counter(
     "grassroots_dlq_records_total",
