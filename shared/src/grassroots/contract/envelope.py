@@ -63,7 +63,7 @@ class CloudEvent(BaseModel):
             )
         if self.campaign_scoped and self.campaignid is None:
             raise ValueError(f"campaignid is required for {self.type}")
-        data_campaign = getattr(self.data, "campaign_id", None)
+        data_campaign = self.data.__dict__.get("campaign_id")  # no pydantic __getattr__ miss
         if data_campaign is not None and self.campaignid != data_campaign:
             raise ValueError(
                 f"campaignid {self.campaignid!r} must equal data.campaign_id {data_campaign!r}"
