@@ -104,6 +104,19 @@ def test_the_county_code_has_six_digits() -> None:
     )
 
 
+@pytest.mark.parametrize("address", ["wang", "wang@school", "wang@@school.cn", "wang li@school.cn"])
+def test_a_secretary_email_that_is_no_address_is_refused_with_why(address: str) -> None:
+    data = DATA["org.branch_registered"]
+    event = envelope(
+        "org.branch_registered", {**data, "secretary": {"name": "王", "email": address}}
+    )
+    reason = rejection(event).reason
+    assert "data.secretary.email" in reason
+    assert "needs one @ and a domain" in reason
+    accepted = {**data, "secretary": {"name": "王", "email": "wang.li@school.pucheng.cn"}}
+    assert parse_event(raw(envelope("org.branch_registered", accepted))).data.secretary.email
+
+
 def test_unknown_fields_in_data_are_refused() -> None:
     data = {**DATA["grading.appraised"], "ratres": 3}
     assert (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
-from grassroots.contract.common import ContractModel, Identifier, ShortText
+from grassroots.contract.common import ContractModel, Email, Identifier, ShortText
 
 
 class OrgKind(StrEnum):
@@ -19,7 +19,7 @@ class Secretary(ContractModel):
     name: ShortText = Field(
         description="The secretary's name (支部书记), the first responsible person."
     )
-    email: EmailStr | None = Field(None, description="Where notifications by email go.")
+    email: Email | None = Field(None, description="Where notifications by email go.")
     phone: str | None = Field(None, pattern=r"^\+?[0-9 -]{5,20}$", description="Phone number.")
 
 
