@@ -133,6 +133,8 @@ class Task:
     overdue: bool = False
     deadline: dt.date | None = None
     responsible: str | None = None
+    title: str | None = None
+    kind: str | None = None
 
     @property
     def facts(self) -> TaskFacts:
@@ -241,3 +243,20 @@ def card_columns(event_type: str, data: Any, card: Card) -> dict[str, object] | 
     if event_type == "assessment.branch_reviewed":
         return {"assessment_score": data.score}
     raise ValueError(f"{event_type} does not set columns of a card")
+
+
+def replan(tasks: Mapping[str, Task], plan: Iterable[Mapping[str, Any]]) -> dict[str, Task]:
+    """The tasks after a newer revision (task_id → task): its tasks are the plan, progress and
+    flags kept; tasks it dropped leave the plan (their history stays)."""
+    after = {task_id: replace(task, in_plan=False) for task_id, task in tasks.items()}
+    for planned in plan:
+        known = tasks.get(planned["task_id"]) or Task()
+        after[planned["task_id"]] = replace(
+            known,
+            in_plan=True,
+            title=planned["title"],
+            responsible=planned["responsible"],
+            deadline=dt.date.fromisoformat(planned["deadline"]),
+            kind=planned["kind"],
+        )
+    return after

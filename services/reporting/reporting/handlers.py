@@ -97,23 +97,41 @@ async def on_problem_escalated(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def on_commitment_published(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    campaign_id = _seen(ctx, event)
-    current = await ingest.current_revision(ctx.conn, campaign_id, data.branch_id)
-    if current is not None and data.revision <= current:
-        return
+async def on_commitments_published(ctx: HandlerContext, events: list[Any]) -> None:
+    """A newer revision becomes the card's commitment (review pending again) and its tasks the
+    plan; an older or repeated revision leaves the card as it is."""
+    keys = [(_seen(ctx, e), e.data.branch_id) for e in events]
+    cards_before = await ingest.lock_cards(ctx.conn, keys)
+    tasks_before = await ingest.lock_tasks_of(ctx.conn, keys)
+    cards = dict(cards_before)
+    plans: dict[ingest.CardKey, dict[str, domain.Task]] = {key: {} for key in keys}
+    for (campaign_id, branch_id, task_id), task in tasks_before.items():
+        plans[(campaign_id, branch_id)][task_id] = task
+    changes: dict[ingest.CardKey, dict[str, object]] = {}
+    for key, event in zip(keys, events, strict=True):
+        data = event.data
+        current = cards[key].commitment_revision
+        if current is not None and data.revision <= current:
+            continue
+        columns = {
+            "commitment_id": data.commitment_id,
+            "commitment_revision": data.revision,
+            "review": "pending",
+            "guidance": None,
+        }
+        changes.setdefault(key, {}).update(columns)
+        cards[key] = cards[key].with_columns(columns)
+        plans[key] = domain.replan(plans[key], [t.model_dump(mode="json") for t in data.tasks])
+    tasks = {(*key, task_id): task for key, plan in plans.items() for task_id, task in plan.items()}
+    await ingest.update_cards(ctx.conn, changes)
+    changed_tasks = {k: t for k, t in tasks.items() if tasks_before.get(k) != t}
+    await ingest.save_tasks(ctx.conn, changed_tasks)
     counters = _counters(ctx)
-    await ingest.set_commitment(
-        ctx.conn, counters, campaign_id, data.branch_id, data.commitment_id, data.revision
-    )
-    await ingest.replace_plan(
-        ctx.conn,
-        counters,
-        campaign_id,
-        data.branch_id,
-        [t.model_dump(mode="json") for t in data.tasks],
-    )
+    for key in changes:
+        counters.add(key[0], domain.deltas(cards_before[key].facts, cards[key].facts))
+    for task_key, task in changed_tasks.items():
+        old = tasks_before.get(task_key)
+        counters.add(task_key[0], domain.deltas(old.facts if old else None, task.facts))
 
 
 def _task_after(task: domain.Task | None, event: Any) -> domain.Task | None:
@@ -197,6 +215,7 @@ BATCH_HANDLERS: dict[str, BatchHandler] = {
     "org.branch_registered": on_branches_registered,
     "rectification.problem_listed": on_problems_listed,
     "emulation.activity_reported": on_activities_reported,
+    "rectification.commitment_published": on_commitments_published,
     **{event_type: on_task_events for event_type in TASK_EVENTS},
     **{event_type: on_card_events for event_type in CARD_EVENTS},
 }
@@ -207,7 +226,6 @@ HANDLERS: dict[str, Handler] = {
     "campaign.phase_closed": on_phase_closed,
     "grading.results_published": on_results_published,
     "rectification.problem_escalated": on_problem_escalated,
-    "rectification.commitment_published": on_commitment_published,
     "emulation.commended": on_commended,
     **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
 }

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from reporting.domain import CARD_COLUMNS, Card, CardFacts, Task, TaskFacts, deltas
+from reporting.domain import CARD_COLUMNS, Card, CardFacts, Task, deltas
 
 FACTS = {
     "initial_level": "initial_level",
@@ -187,6 +187,8 @@ SETTABLE = frozenset(
             for column in ("level", "total", "scores", "basis", "missing")
         ),
         "moved_up",
+        "commitment_id",
+        "commitment_revision",
         "review",
         "guidance",
         "commitment_missing",
@@ -296,68 +298,16 @@ async def mark_escalated(
     )
 
 
-async def lock_tasks(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str
-) -> dict[str, asyncpg.Record]:
-    rows = await conn.fetch(
-        "SELECT task_id, percent, in_plan, completed, overdue FROM tasks"
-        " WHERE campaign_id = $1 AND branch_id = $2 FOR UPDATE",
-        campaign_id,
-        branch_id,
-    )
-    return {row["task_id"]: row for row in rows}
+TASK_COLUMNS = tuple(Task.__dataclass_fields__)
 
 
-def _facts(row: Mapping[str, Any] | None) -> TaskFacts | None:
-    if row is None:
-        return None
-    return TaskFacts(in_plan=row["in_plan"], completed=row["completed"], overdue=row["overdue"])
-
-
-async def replace_plan(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    tasks: Sequence[Mapping[str, Any]],
-) -> None:
-    """The latest revision's tasks are the plan; tasks it dropped leave it (history stays)."""
-    existing = await lock_tasks(conn, campaign_id, branch_id)
-    planned = {task["task_id"] for task in tasks}
-    for task_id, row in existing.items():
-        if task_id not in planned and row["in_plan"]:
-            dropped = TaskFacts(False, row["completed"], row["overdue"])
-            counters.add(campaign_id, deltas(_facts(row), dropped))
-    for task in tasks:
-        row = existing.get(task["task_id"])
-        new = TaskFacts(True, bool(row and row["completed"]), bool(row and row["overdue"]))
-        counters.add(campaign_id, deltas(_facts(row), new))
-    await conn.execute(
-        "UPDATE tasks SET in_plan = false WHERE campaign_id = $1 AND branch_id = $2"
-        " AND NOT task_id = ANY($3)",
-        campaign_id,
-        branch_id,
-        list(planned),
-    )
-    await conn.executemany(
-        """INSERT INTO tasks (campaign_id, branch_id, task_id, title, responsible, deadline, kind,
-               in_plan) VALUES ($1, $2, $3, $4, $5, $6, $7, true)
-           ON CONFLICT (campaign_id, branch_id, task_id) DO UPDATE SET title = EXCLUDED.title,
-               responsible = EXCLUDED.responsible, deadline = EXCLUDED.deadline,
-               kind = EXCLUDED.kind, in_plan = true""",
-        [
-            (
-                campaign_id,
-                branch_id,
-                t["task_id"],
-                t["title"],
-                t["responsible"],
-                dt.date.fromisoformat(t["deadline"]),
-                t["kind"],
-            )
-            for t in tasks
-        ],
-    )
+def _tasks(rows: Iterable[asyncpg.Record]) -> dict[TaskKey, Task]:
+    return {
+        (row["campaign_id"], row["branch_id"], row["task_id"]): Task(
+            **{column: row[column] for column in TASK_COLUMNS}
+        )
+        for row in rows
+    }
 
 
 async def lock_tasks_by_key(
@@ -366,47 +316,44 @@ async def lock_tasks_by_key(
     """The tasks that exist among `keys`, locked until the transaction ends."""
     wanted = sorted(set(keys))
     rows = await conn.fetch(
-        """SELECT campaign_id, branch_id, task_id, percent, in_plan, completed, overdue,
-                  deadline, responsible FROM tasks
-           WHERE (campaign_id, branch_id, task_id)
-                 IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
-           ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
+        f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
+            WHERE (campaign_id, branch_id, task_id)
+                  IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+            ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
         *([key[i] for key in wanted] for i in range(3)),
     )
-    return {
-        (row["campaign_id"], row["branch_id"], row["task_id"]): Task(
-            percent=row["percent"],
-            in_plan=row["in_plan"],
-            completed=row["completed"],
-            overdue=row["overdue"],
-            deadline=row["deadline"],
-            responsible=row["responsible"],
-        )
-        for row in rows
-    }
+    return _tasks(rows)
+
+
+async def lock_tasks_of(
+    conn: asyncpg.Connection, branches: Iterable[CardKey]
+) -> dict[TaskKey, Task]:
+    """Every task of the branches' cards, locked until the transaction ends."""
+    wanted = sorted(set(branches))
+    rows = await conn.fetch(
+        f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
+            WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+            ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
+        [key[0] for key in wanted],
+        [key[1] for key in wanted],
+    )
+    return _tasks(rows)
 
 
 async def save_tasks(conn: asyncpg.Connection, tasks: Mapping[TaskKey, Task]) -> None:
-    """Write tasks' progress and flags as locked and changed by the caller (a task not there
-    yet is created outside the plan: its plan has not arrived)."""
+    """Write tasks as locked and changed by the caller (a task not there yet, e.g. overdue
+    before its plan arrived, is created outside the plan)."""
     if not tasks:
         return
-    keys, states = list(tasks), list(tasks.values())
-    await conn.execute(
-        """INSERT INTO tasks (campaign_id, branch_id, task_id, percent, completed, overdue,
-               deadline, responsible)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bool[],
-               $6::bool[], $7::date[], $8::text[])
-           ON CONFLICT (campaign_id, branch_id, task_id) DO UPDATE SET
-               percent = EXCLUDED.percent, completed = EXCLUDED.completed,
-               overdue = EXCLUDED.overdue, deadline = EXCLUDED.deadline,
-               responsible = EXCLUDED.responsible""",
-        *([key[i] for key in keys] for i in range(3)),
-        [task.percent for task in states],
-        [task.completed for task in states],
-        [task.overdue for task in states],
-        [task.deadline for task in states],
-        [task.responsible for task in states],
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in TASK_COLUMNS)
+    await conn.executemany(
+        f"""INSERT INTO tasks (campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)})
+            VALUES ({", ".join(f"${i}" for i in range(1, len(TASK_COLUMNS) + 4))})
+            ON CONFLICT (campaign_id, branch_id, task_id) DO UPDATE SET {assignments}""",
+        [
+            (*key, *(getattr(task, column) for column in TASK_COLUMNS))
+            for key, task in tasks.items()
+        ],
     )
 
 
@@ -453,36 +400,6 @@ async def add_activities(
     )
     for (campaign_id, _), count in per_card.items():
         counters.add(campaign_id, {"activities": count})
-
-
-async def current_revision(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str
-) -> int | None:
-    revision: int | None = await conn.fetchval(
-        "SELECT commitment_revision FROM cards WHERE campaign_id = $1 AND branch_id = $2",
-        campaign_id,
-        branch_id,
-    )
-    return revision
-
-
-async def set_commitment(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    commitment_id: str,
-    revision: int,
-) -> None:
-    await change_card(
-        conn,
-        counters,
-        campaign_id,
-        branch_id,
-        "commitment_id = $3, commitment_revision = $4, review = 'pending', guidance = NULL",
-        commitment_id,
-        revision,
-    )
 
 
 async def count_commendation(
