@@ -30,7 +30,7 @@ from notification.domain import (
     plan_deliveries,
 )
 from notification.metrics import DELIVERIES, PLANNED
-from notification.rendering import render
+from notification.rendering import Draft, address, draft
 
 NOTIFICATION_NAMESPACE = uuid.UUID("5b0f3f8e-6a0c-4d7e-9b55-1f2c3d4e5a60")
 PLATFORM_SOURCE = "/grassroots/notification"  # the source of time-driven causes
@@ -112,9 +112,13 @@ class Planner:
             Endpoint(e.name, str(e.url)) for e in self.settings.endpoints_for(notice.county_code)
         ]
         planned = plan_deliveries(addressees, endpoints)
+        message = draft(
+            notice.kind, facts, today=county_today(ctx.now), sender=self.settings.mail_from_name
+        )  # once, however many hear it: only the salutation differs
         new = 0
         for start in range(0, len(planned), PLAN_CHUNK):  # a circular to every branch: bounded
-            rows = [self._row(notice, facts, p, ctx) for p in planned[start : start + PLAN_CHUNK]]
+            chunk = planned[start : start + PLAN_CHUNK]
+            rows = [self._row(notice, facts, message, p, ctx) for p in chunk]
             new += await self._insert(ctx, rows)
         return new
 
@@ -131,22 +135,19 @@ class Planner:
         return len(new)
 
     def _row(
-        self, notice: Notice, facts: dict[str, Any], planned: PlannedDelivery, ctx: HandlerContext
+        self,
+        notice: Notice,
+        facts: dict[str, Any],
+        drafted: Draft,
+        planned: PlannedDelivery,
+        ctx: HandlerContext,
     ) -> delivery_store.NewDelivery:
         notification_id = derived_id(
             notice.cause_source, notice.cause_event_id, planned.recipient, planned.channel.value
         )
-        message = render(
-            notice.kind,
-            facts,
-            to=planned.addressee,
-            today=county_today(ctx.now),
-            sender=self.settings.mail_from_name,
-        )
+        message = address(drafted, planned.addressee, html=planned.channel is Channel.EMAIL)
         body: str = message.text
-        html: str | None = message.html
         if planned.channel is Channel.WEBHOOK:
-            html = None
             body = json.dumps(
                 {
                     "notification_id": notification_id,
@@ -163,8 +164,6 @@ class Planner:
                 ensure_ascii=False,
                 sort_keys=True,
             )
-        elif planned.channel is Channel.INBOX:
-            html = None
         return delivery_store.NewDelivery(
             notification_id=notification_id,
             cause_source=notice.cause_source,
@@ -178,5 +177,5 @@ class Planner:
             address=planned.address,
             subject=message.subject,
             body=body,
-            html=html,
+            html=message.html,
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from markupsafe import Markup
 
 from grassroots.contract.labels import label
 from notification.domain import Addressee, Kind
@@ -26,7 +27,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 class Rendered:
     subject: str
     text: str
-    html: str
+    html: str | None
 
 
 def cn_date(value: str | dt.date | dt.datetime) -> str:
@@ -63,15 +64,43 @@ def _block(template: Template, name: str, context: dict[str, Any]) -> str:
     return "".join(template.blocks[name](template.new_context(context))).strip()
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A notice's message before it is addressed: rendered once, however many hear it."""
+
+    subject: str
+    text: str  # everything but the salutation
+    html_body: Markup  # its paragraphs, escaped by paragraphs.html.j2
+
+
+def draft(kind: Kind, facts: dict[str, Any], *, today: dt.date, sender: str) -> Draft:
+    template = environment().get_template(f"{kind.value}.txt.j2")
+    context = {"f": facts, "to": None, "today": today, "sender": sender}
+    subject = _block(template, "subject", context)
+    text = template.render(context).strip() + "\n"
+    paragraphs = [line.strip() for line in text.splitlines() if line.strip()]
+    html_body = environment().get_template("paragraphs.html.j2").render(paragraphs=paragraphs)
+    return Draft(subject, text, Markup(html_body.rstrip()))  # escaped by its template
+
+
+def address(message: Draft, to: Addressee | None, *, html: bool = True) -> Rendered:
+    """The drafted message for one addressee (None: for a county system's webhook); the HTML
+    alternative only when asked (email)."""
+    base = environment().get_template("base.txt.j2")  # the kinds' templates extend it
+    salutation = _block(base, "salutation", {"to": to}) if to else ""
+    text = f"{salutation}\n{message.text}" if salutation else message.text
+    page = (
+        environment()
+        .get_template("email.html.j2")
+        .render(subject=message.subject, salutation=salutation, body=message.html_body)
+        if html
+        else None
+    )
+    return Rendered(subject=message.subject, text=text, html=page)
+
+
 def render(
     kind: Kind, facts: dict[str, Any], *, to: Addressee | None, today: dt.date, sender: str
 ) -> Rendered:
     """The message of one notice for one addressee (None: for a county system's webhook)."""
-    env = environment()
-    template = env.get_template(f"{kind.value}.txt.j2")
-    context = {"f": facts, "to": to, "today": today, "sender": sender}
-    subject = _block(template, "subject", context)
-    text = template.render(context).strip() + "\n"
-    paragraphs = [line.strip() for line in text.splitlines() if line.strip()]
-    html = env.get_template("email.html.j2").render(subject=subject, paragraphs=paragraphs)
-    return Rendered(subject=subject, text=text, html=html)
+    return address(draft(kind, facts, today=today, sender=sender), to)

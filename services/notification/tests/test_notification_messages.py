@@ -121,10 +121,13 @@ def test_what_a_county_system_wrote_is_escaped_in_html_and_kept_in_text() -> Non
         "campaign_name": None,
         "guidance": '<a href="x">细化</a> & 落实',
     }
-    message = render(Kind.COMMITMENT_RETURNED, facts, to=TO, today=TODAY, sender="x")
+    hostile = Addressee("b-1", "<b>城关</b>党支部", "王<i>建国</i>", "wang@example.org")
+    message = render(Kind.COMMITMENT_RETURNED, facts, to=hostile, today=TODAY, sender="x")
     assert '<a href="x">细化</a> & 落实' in message.text
+    assert message.html is not None
     assert "&lt;a href=&#34;x&#34;&gt;细化&lt;/a&gt; &amp; 落实" in message.html
-    assert "<a href" not in message.html
+    assert "&lt;b&gt;城关&lt;/b&gt;党支部王&lt;i&gt;建国&lt;/i&gt;同志" in message.html
+    assert "<a href" not in message.html and "<b>" not in message.html
 
 
 def test_a_circular_lists_each_branch_with_its_reasons() -> None:
