@@ -86,7 +86,7 @@ class Handlers:
             "opened_on": county_today(event.time).isoformat(),
             "closes_on": row["closes_on"].isoformat() if row["closes_on"] else None,
         }
-        await self.planner.notify(ctx, _notice(event, Kind.PHASE_OPENED, facts, None))
+        self.planner.later(ctx, _notice(event, Kind.PHASE_OPENED, facts, None))
 
     async def on_phase_closed(self, ctx: HandlerContext, event: Any) -> None:
         phase = event.data.phase.value
@@ -120,14 +120,13 @@ class Handlers:
         data = event.data
         facts = {
             "branch_id": data.branch_id,
-            "branch_name": await store.org_name(ctx.conn, data.branch_id),
             **data.model_dump(
                 mode="json",
                 include={"round", "level", "total", "scores", "basis", "override_reason"}
                 | {"moved_up", "previous_level", "corrected"},
             ),
         }
-        await self.planner.notify(ctx, _notice(event, Kind.GRADING_RESULT, facts, data.branch_id))
+        self.planner.later(ctx, _notice(event, Kind.GRADING_RESULT, facts, data.branch_id))
 
     async def on_branch_incomplete(self, ctx: HandlerContext, event: Any) -> None:
         data = event.data
@@ -143,13 +142,10 @@ class Handlers:
         )
         facts = {
             "branch_id": data.branch_id,
-            "branch_name": await store.org_name(ctx.conn, data.branch_id),
             "round": data.round.value,
             "missing": missing,
         }
-        await self.planner.notify(
-            ctx, _notice(event, Kind.GRADING_INCOMPLETE, facts, data.branch_id)
-        )
+        self.planner.later(ctx, _notice(event, Kind.GRADING_INCOMPLETE, facts, data.branch_id))
 
     async def on_results_published(self, ctx: HandlerContext, event: Any) -> None:
         """A round's results are all out: the circular of the phase that produced them is due."""
@@ -180,13 +176,12 @@ class Handlers:
         )
         facts = {
             "branch_id": data.branch_id,
-            "branch_name": await store.org_name(ctx.conn, data.branch_id),
             "task_id": data.task_id,
             "title": title,
             "deadline": data.deadline.isoformat(),
             "responsible": data.responsible,
         }
-        await self.planner.notify(ctx, _notice(event, Kind.TASK_OVERDUE, facts, data.branch_id))
+        self.planner.later(ctx, _notice(event, Kind.TASK_OVERDUE, facts, data.branch_id))
 
     async def on_commitment_missing(self, ctx: HandlerContext, event: Any) -> None:
         """Named in the next circular (the reminders before the due day came from us)."""
@@ -224,15 +219,12 @@ class Handlers:
             return
         facts = {
             "branch_id": data.branch_id,
-            "branch_name": await store.org_name(ctx.conn, data.branch_id),
             "commitment_id": data.commitment_id,
             "revision": data.revision,
             "guidance": data.guidance,
             "reviewer_org_id": data.reviewer_org_id,
         }
-        await self.planner.notify(
-            ctx, _notice(event, Kind.COMMITMENT_RETURNED, facts, data.branch_id)
-        )
+        self.planner.later(ctx, _notice(event, Kind.COMMITMENT_RETURNED, facts, data.branch_id))
 
     async def on_tasks_completed(self, ctx: HandlerContext, events: list[Any]) -> None:
         await store.complete_tasks(
@@ -244,9 +236,8 @@ class Handlers:
         data = event.data
         facts = {
             "branch_id": data.branch_id,
-            "branch_name": await store.org_name(ctx.conn, data.branch_id),
             "honour": data.honour.value,
             "title": data.title,
             "member_name": data.member_name,
         }
-        await self.planner.notify(ctx, _notice(event, Kind.COMMENDATION, facts, data.branch_id))
+        self.planner.later(ctx, _notice(event, Kind.COMMENDATION, facts, data.branch_id))

@@ -119,7 +119,7 @@ async def remind_commitment_due(
     offset = await _decide(ctx, planner, phase, due_on, "commitment_due:")
     if offset is None:
         return 0
-    planned = 0
+    notices = []
     campaign_id, county = phase["campaign_id"], phase["county_code"]
     for row in await store.branches_without_commitment(ctx.conn, campaign_id, county):
         branch_id = row["org_id"]
@@ -130,14 +130,15 @@ async def remind_commitment_due(
             "due_on": due_on.isoformat(),
             "days_left": days_left(due_on, ctx.now),
         }
-        notice = Notice(Kind.COMMITMENT_DUE, source, cause, county, campaign_id, branch_id, facts)
-        planned += await planner.notify(ctx, notice)
-    return planned
+        notices.append(
+            Notice(Kind.COMMITMENT_DUE, source, cause, county, campaign_id, branch_id, facts)
+        )
+    return await planner.plan(ctx, notices)
 
 
 async def escalate_overdue(ctx: HandlerContext, planner: Planner) -> int:
     days = planner.settings.escalation_days
-    planned = 0
+    notices = []
     for task in await store.tasks_to_escalate(
         ctx.conn, escalate_deadlines_before(ctx.now, days), ctx.now
     ):
@@ -147,24 +148,24 @@ async def escalate_overdue(ctx: HandlerContext, planner: Planner) -> int:
         )
         facts = {
             "branch_id": branch_id,
-            "branch_name": await store.org_name(ctx.conn, branch_id),
             "task_id": task["task_id"],
             "title": task["title"] or task["task_id"],
             "deadline": task["deadline"].isoformat(),
             "responsible": task["responsible"],
             "days_overdue": (county_today(ctx.now) - task["deadline"]).days - 1,
         }
-        notice = Notice(
-            Kind.OVERDUE_ESCALATED,
-            source,
-            cause,
-            task["county_code"],
-            campaign_id,
-            branch_id,
-            facts,
+        notices.append(
+            Notice(
+                Kind.OVERDUE_ESCALATED,
+                source,
+                cause,
+                task["county_code"],
+                campaign_id,
+                branch_id,
+                facts,
+            )
         )
-        planned += await planner.notify(ctx, notice)
-    return planned
+    return await planner.plan(ctx, notices)
 
 
 async def issue_periodic_circular(

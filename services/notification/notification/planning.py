@@ -20,7 +20,6 @@ from notification import delivery_store, recipients, store
 from notification.config import NotificationSettings
 from notification.domain import (
     WHO_HEARS_WHAT,
-    Addressee,
     Audience,
     Channel,
     Endpoint,
@@ -34,7 +33,7 @@ from notification.rendering import Draft, address, draft
 
 NOTIFICATION_NAMESPACE = uuid.UUID("5b0f3f8e-6a0c-4d7e-9b55-1f2c3d4e5a60")
 PLATFORM_SOURCE = "/grassroots/notification"  # the source of time-driven causes
-PLAN_CHUNK = 200  # deliveries rendered and written at a time
+PLAN_CHUNK = 500  # deliveries rendered and written at a time
 
 
 @dataclass(frozen=True)
@@ -93,36 +92,65 @@ def emit_outcome(
     )
 
 
+class NoticesToPlan:
+    """The notices the handlers of a batch gave: planned together at its end."""
+
+    def __init__(self, planner: Planner) -> None:
+        self.planner = planner
+        self.notices: list[Notice] = []
+
+    async def flush(self, ctx: HandlerContext) -> None:
+        notices, self.notices = self.notices, []
+        await self.planner.plan(ctx, notices)
+
+
 class Planner:
     def __init__(self, settings: NotificationSettings) -> None:
         self.settings = settings
 
-    async def notify(self, ctx: HandlerContext, notice: Notice) -> int:
-        """Resolve the notice's audiences and plan its deliveries; return how many are new."""
-        audiences = notice.audiences or WHO_HEARS_WHAT[notice.kind]
-        addressees = await recipients.resolve(
-            ctx.conn, audiences, county_code=notice.county_code, branch_id=notice.branch_id
-        )
-        return await self.plan(ctx, notice, addressees)
+    def later(self, ctx: HandlerContext, notice: Notice) -> None:
+        """Plan the notice with the others of the batch, before it commits."""
+        ctx.deferred(NoticesToPlan, lambda: NoticesToPlan(self)).notices.append(notice)
 
-    async def plan(self, ctx: HandlerContext, notice: Notice, addressees: list[Addressee]) -> int:
-        campaign = await store.campaign(ctx.conn, notice.campaign_id)
-        facts = {"campaign_name": campaign["name"] if campaign else None, **notice.facts}
-        endpoints = [
-            Endpoint(e.name, str(e.url)) for e in self.settings.endpoints_for(notice.county_code)
-        ]
-        planned = plan_deliveries(addressees, endpoints)
-        message = draft(
-            notice.kind, facts, today=county_today(ctx.now), sender=self.settings.mail_from_name
-        )  # once, however many hear it: only the salutation differs
+    async def notify(self, ctx: HandlerContext, notice: Notice) -> int:
+        """Plan the notice now; return how many deliveries are new."""
+        return await self.plan(ctx, [notice])
+
+    async def plan(self, ctx: HandlerContext, notices: list[Notice]) -> int:
+        """Resolve each notice's audiences and plan its deliveries (its branch named in the
+        facts as `branch_name`); return how many deliveries are new."""
+        orgs = recipients.Directory(ctx.conn)
+        await orgs.preload(n.branch_id for n in notices if n.branch_id)
+        campaigns = {n.campaign_id for n in notices if n.campaign_id}
+        names = await store.campaign_names(ctx.conn, sorted(campaigns)) if campaigns else {}
+        today = county_today(ctx.now)
         new = 0
-        for start in range(0, len(planned), PLAN_CHUNK):  # a circular to every branch: bounded
-            chunk = planned[start : start + PLAN_CHUNK]
-            rows = [self._row(notice, facts, message, p, ctx) for p in chunk]
-            new += await self._insert(ctx, rows)
-        return new
+        rows: list[delivery_store.NewDelivery] = []
+        for notice in notices:
+            audiences = notice.audiences or WHO_HEARS_WHAT[notice.kind]
+            addressees = await recipients.resolve(
+                orgs, audiences, county_code=notice.county_code, branch_id=notice.branch_id
+            )
+            facts = {"campaign_name": names.get(notice.campaign_id or ""), **notice.facts}
+            if notice.branch_id and "branch_name" not in facts:
+                facts["branch_name"] = await orgs.name(notice.branch_id)
+            endpoints = [
+                Endpoint(e.name, str(e.url))
+                for e in self.settings.endpoints_for(notice.county_code)
+            ]
+            message = draft(notice.kind, facts, today=today, sender=self.settings.mail_from_name)
+            for planned in plan_deliveries(addressees, endpoints):  # one draft, many addressed
+                rows.append(self._row(notice, facts, message, planned, ctx))
+                if len(rows) >= PLAN_CHUNK:  # a circular to every branch stays bounded
+                    new += await self._insert(ctx, rows)
+                    rows = []
+        return new + await self._insert(ctx, rows)
 
     async def _insert(self, ctx: HandlerContext, rows: list[delivery_store.NewDelivery]) -> int:
+        unique: dict[str, delivery_store.NewDelivery] = {}
+        for row in rows:  # two notices of a batch never plan one delivery twice
+            unique.setdefault(row.notification_id, row)
+        rows = list(unique.values())
         new = await delivery_store.insert_deliveries(ctx.conn, rows)
         inbox = [row for row in rows if row.notification_id in new and row.channel == "inbox"]
         await delivery_store.insert_inbox_messages(ctx.conn, inbox, ctx.now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable
 
 import asyncpg
 
@@ -13,6 +14,42 @@ from notification.domain import Addressee, Audience
 
 log = logging.getLogger(__name__)
 MAX_PARENT_HOPS = 8  # a registration loop must not loop us
+
+
+class Directory:
+    """The organisations a batch of notices names: read once, in one query for the branches
+    named, and on demand for parents and counties."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self._orgs: dict[str, asyncpg.Record | None] = {}
+        self._committees: dict[str, list[asyncpg.Record]] = {}
+        self._branches: dict[str, list[asyncpg.Record]] = {}
+
+    async def preload(self, org_ids: Iterable[str]) -> None:
+        wanted = sorted(set(org_ids) - self._orgs.keys())
+        if wanted:
+            found = {row["org_id"]: row for row in await store.orgs(self.conn, wanted)}
+            self._orgs.update({org_id: found.get(org_id) for org_id in wanted})
+
+    async def org(self, org_id: str) -> asyncpg.Record | None:
+        if org_id not in self._orgs:
+            self._orgs[org_id] = await store.org(self.conn, org_id)
+        return self._orgs[org_id]
+
+    async def name(self, org_id: str) -> str:
+        row = await self.org(org_id)
+        return str(row["name"]) if row else org_id
+
+    async def committees(self, county_code: str) -> list[asyncpg.Record]:
+        if county_code not in self._committees:
+            self._committees[county_code] = await store.committees(self.conn, county_code)
+        return self._committees[county_code]
+
+    async def branches(self, county_code: str) -> list[asyncpg.Record]:
+        if county_code not in self._branches:
+            self._branches[county_code] = await store.branches_of_county(self.conn, county_code)
+        return self._branches[county_code]
 
 
 def _addressee(row: asyncpg.Record) -> Addressee:
@@ -24,45 +61,43 @@ def _addressee(row: asyncpg.Record) -> Addressee:
     )
 
 
-async def branch(conn: asyncpg.Connection, branch_id: str) -> Addressee:
+async def branch(orgs: Directory, branch_id: str) -> Addressee:
     """The branch (its inbox) and its secretary; a branch not registered yet is still
     addressed by its id: its inbox works, its email is reported as having no address."""
-    row = await store.org(conn, branch_id)
+    row = await orgs.org(branch_id)
     return _addressee(row) if row else Addressee(org_id=branch_id, org_name=branch_id)
 
 
-async def office(
-    conn: asyncpg.Connection, county_code: str, branch_id: str | None
-) -> list[Addressee]:
+async def office(orgs: Directory, county_code: str, branch_id: str | None) -> list[Addressee]:
     """The Party office (党委办) = the committee above the branch, else the county's committee."""
     seen: set[str] = set()
-    current = await store.org(conn, branch_id) if branch_id else None
+    current = await orgs.org(branch_id) if branch_id else None
     while current is not None and current["org_id"] not in seen and len(seen) < MAX_PARENT_HOPS:
         seen.add(current["org_id"])
         if current["kind"] == "committee":
             return [_addressee(current)]
-        current = await store.org(conn, current["parent_id"]) if current["parent_id"] else None
-    committees = await store.committees(conn, county_code)
+        current = await orgs.org(current["parent_id"]) if current["parent_id"] else None
+    committees = await orgs.committees(county_code)
     if not committees:
         log.warning("county %s has no registered committee: the office is not told", county_code)
     return [_addressee(row) for row in committees[:1]]
 
 
-async def parent(conn: asyncpg.Connection, county_code: str, branch_id: str) -> list[Addressee]:
+async def parent(orgs: Directory, county_code: str, branch_id: str) -> list[Addressee]:
     """The branch's superior organisation; the office when the parent is not known."""
-    row = await store.org(conn, branch_id)
-    parent_row = await store.org(conn, row["parent_id"]) if row and row["parent_id"] else None
+    row = await orgs.org(branch_id)
+    parent_row = await orgs.org(row["parent_id"]) if row and row["parent_id"] else None
     if parent_row is not None:
         return [_addressee(parent_row)]
-    return await office(conn, county_code, None)
+    return await office(orgs, county_code, None)
 
 
-async def every_branch(conn: asyncpg.Connection, county_code: str) -> list[Addressee]:
-    return [_addressee(row) for row in await store.branches_of_county(conn, county_code)]
+async def every_branch(orgs: Directory, county_code: str) -> list[Addressee]:
+    return [_addressee(row) for row in await orgs.branches(county_code)]
 
 
 async def resolve(
-    conn: asyncpg.Connection,
+    orgs: Directory,
     audiences: tuple[Audience, ...],
     *,
     county_code: str,
@@ -72,15 +107,15 @@ async def resolve(
     found: list[Addressee] = []
     for audience in audiences:
         if audience is Audience.SECRETARY and branch_id is not None:
-            found.append(await branch(conn, branch_id))
+            found.append(await branch(orgs, branch_id))
         elif audience is Audience.RESPONSIBLE and branch_id is not None:
             # A task's responsible person has no address in the contract: the notice goes to
             # the branch's inbox (shared with the secretary), naming them.
-            found.append(dataclasses.replace(await branch(conn, branch_id), by_email=False))
+            found.append(dataclasses.replace(await branch(orgs, branch_id), by_email=False))
         elif audience is Audience.OFFICE:
-            found += await office(conn, county_code, branch_id)
+            found += await office(orgs, county_code, branch_id)
         elif audience is Audience.PARENT and branch_id is not None:
-            found += await parent(conn, county_code, branch_id)
+            found += await parent(orgs, county_code, branch_id)
         elif audience is Audience.EVERY_BRANCH:
-            found += await every_branch(conn, county_code)
+            found += await every_branch(orgs, county_code)
     return found

@@ -51,6 +51,15 @@ async def ensure_campaign(conn: asyncpg.Connection, campaign_id: str, county_cod
     )
 
 
+async def campaign_names(
+    conn: asyncpg.Connection, campaign_ids: Sequence[str]
+) -> dict[str, str | None]:
+    rows = await conn.fetch(
+        "SELECT campaign_id, name FROM campaigns WHERE campaign_id = ANY($1)", list(campaign_ids)
+    )
+    return {row["campaign_id"]: row["name"] for row in rows}
+
+
 async def campaign(conn: asyncpg.Connection, campaign_id: str | None) -> asyncpg.Record | None:
     if campaign_id is None:
         return None
@@ -150,9 +159,11 @@ async def org(conn: asyncpg.Connection, org_id: str) -> asyncpg.Record | None:
     return row
 
 
-async def org_name(conn: asyncpg.Connection, org_id: str) -> str:
-    name: str | None = await conn.fetchval("SELECT name FROM orgs WHERE org_id = $1", org_id)
-    return name or org_id
+async def orgs(conn: asyncpg.Connection, org_ids: Sequence[str]) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT * FROM orgs WHERE org_id = ANY($1)", list(org_ids)
+    )
+    return rows
 
 
 async def committees(conn: asyncpg.Connection, county_code: str) -> list[asyncpg.Record]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from grassroots.plumbing.handling import HandlerContext
 from reporting.domain import CARD_COLUMNS, Card, CardFacts, Task, deltas
 
 FACTS = {
@@ -39,7 +40,7 @@ class CounterDeltas:
     def add(self, campaign_id: str, changes: Mapping[str, int]) -> None:
         self.changes[campaign_id].update(changes)
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
+    async def flush(self, ctx: HandlerContext) -> None:
         rows = [
             (campaign_id, name, value)
             for campaign_id, counts in self.changes.items()
@@ -47,7 +48,7 @@ class CounterDeltas:
             if value
         ]
         if rows:
-            await conn.execute(
+            await ctx.conn.execute(
                 """INSERT INTO counters (campaign_id, name, value)
                    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
                    ON CONFLICT (campaign_id, name)
@@ -68,9 +69,9 @@ class CampaignTouches:
         if known is None or at > known[1]:
             self.latest[campaign_id] = (known[0] if known else county_code, at)
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
+    async def flush(self, ctx: HandlerContext) -> None:
         if self.latest:
-            await conn.execute(
+            await ctx.conn.execute(
                 """INSERT INTO campaigns (campaign_id, county_code, updated_at)
                    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
                    ON CONFLICT (campaign_id) DO UPDATE

@@ -54,9 +54,10 @@ def file_clock(path: Path) -> Clock:
 
 
 class Deferred(Protocol):
-    """Writes that many events of a batch add to and that are made once, at its end."""
+    """Work that many events of a batch add to and that is done once, at its end (before the
+    transaction commits): summed counters, notices to plan."""
 
-    async def flush(self, conn: asyncpg.Connection) -> None: ...
+    async def flush(self, ctx: HandlerContext) -> None: ...
 
 
 D = TypeVar("D", bound=Deferred)
@@ -73,18 +74,22 @@ class HandlerContext:
     emitted: list[OutgoingRecord] = field(default_factory=list)
     deferred_writes: dict[type[Any], Deferred] = field(default_factory=dict)
 
-    def deferred(self, kind: type[D]) -> D:
-        """The batch's one instance of `kind`, flushed before the transaction commits."""
+    def deferred(self, kind: type[D], make: Callable[[], D] | None = None) -> D:
+        """The batch's one instance of `kind` (made by `make`, or `kind()`), flushed before
+        the transaction commits."""
         found = self.deferred_writes.get(kind)
         if found is None:
-            found = self.deferred_writes[kind] = kind()
+            found = self.deferred_writes[kind] = (make or kind)()
         assert isinstance(found, kind)
         return found
 
     async def flush(self) -> None:
-        for pending in self.deferred_writes.values():
-            await pending.flush(self.conn)
-        self.deferred_writes.clear()
+        """Do the deferred work; what it emits or defers in turn is handled too."""
+        while self.deferred_writes:
+            pending = list(self.deferred_writes.values())
+            self.deferred_writes.clear()
+            for work in pending:
+                await work.flush(self)
 
     def emit(
         self,
