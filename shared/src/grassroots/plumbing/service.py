@@ -153,7 +153,9 @@ def subscribe(
         ack_policy=AckPolicy.MANUAL,
         parser=_tolerant_parser,
         decoder=_no_decoding,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
+        # Prefetched records wait in memory per partition (reporting reads some thirty): 1 MB
+        # each bounds that; a larger record batch is still returned whole, on its own.
+        max_partition_fetch_bytes=1024 * 1024,
         include_in_schema=False,
     )
 
