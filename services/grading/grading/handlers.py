@@ -190,12 +190,10 @@ async def on_result_corrected(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def on_branch_settled(ctx: HandlerContext, event: Any) -> None:
-    await store.save_settlement(
+async def on_branches_settled(ctx: HandlerContext, events: list[Any]) -> None:
+    await store.save_settlements(
         ctx.conn,
-        campaign_id=event.campaignid,
-        branch_id=event.data.branch_id,
-        completion_rate=event.data.completion_rate,
+        [(e.campaignid, e.data.branch_id, Decimal(str(e.data.completion_rate))) for e in events],
     )
 
 
@@ -205,10 +203,11 @@ HANDLERS: dict[str, Handler] = {
     "org.branch_registered": one_at_a_time(on_branches_registered),
     **{event_type: one_at_a_time(on_inputs) for event_type in INPUT_SOURCES},
     "grading.result_corrected": on_result_corrected,
-    "rectification.branch_settled": on_branch_settled,
+    "rectification.branch_settled": one_at_a_time(on_branches_settled),
 }
 
 BATCH_HANDLERS: dict[str, BatchHandler] = {
     "org.branch_registered": on_branches_registered,
+    "rectification.branch_settled": on_branches_settled,
     **{event_type: on_inputs for event_type in INPUT_SOURCES},
 }

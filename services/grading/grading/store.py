@@ -125,16 +125,15 @@ async def save_late_inputs(conn: asyncpg.Connection, inputs: Sequence[LateInputR
     )
 
 
-async def save_settlement(
-    conn: asyncpg.Connection, *, campaign_id: str, branch_id: str, completion_rate: float
+async def save_settlements(
+    conn: asyncpg.Connection, settlements: Sequence[tuple[str, str, Decimal]]
 ) -> None:
-    await conn.execute(
+    """Completion rates (campaign_id, branch_id, rate), in order (executemany: one round trip)."""
+    await conn.executemany(
         """INSERT INTO settlements (campaign_id, branch_id, completion_rate) VALUES ($1, $2, $3)
            ON CONFLICT (campaign_id, branch_id)
            DO UPDATE SET completion_rate = EXCLUDED.completion_rate""",
-        campaign_id,
-        branch_id,
-        Decimal(str(completion_rate)),
+        settlements,
     )
 
 

@@ -81,10 +81,10 @@ async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None
     await _escalate(ctx, [e.data.branch_id for e in latest.values() if e.data.parent_id])
 
 
-async def on_branch_graded(ctx: HandlerContext, event: Any) -> None:
-    data = event.data
-    await store.save_level(
-        ctx.conn, event.campaignid, data.branch_id, data.round.value, data.level.value
+async def on_branches_graded(ctx: HandlerContext, events: list[Any]) -> None:
+    await store.save_levels(
+        ctx.conn,
+        [(e.campaignid, e.data.branch_id, e.data.round.value, e.data.level.value) for e in events],
     )
 
 
@@ -244,6 +244,7 @@ async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
 
 BATCH_HANDLERS: dict[str, BatchHandler] = {
     "org.branch_registered": on_branches_registered,
+    "grading.branch_graded": on_branches_graded,
     "rectification.problem_listed": on_problems_listed,
     "rectification.task_progressed": on_task_events,
     "rectification.task_completed": on_task_events,
@@ -255,6 +256,5 @@ HANDLERS: dict[str, Handler] = {
     "campaign.launched": on_campaign_launched,
     "campaign.phase_opened": on_phase_opened,
     "campaign.phase_closed": on_phase_closed,
-    "grading.branch_graded": on_branch_graded,
     **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
 }

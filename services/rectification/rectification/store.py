@@ -118,16 +118,14 @@ async def escalate_waiting_problems(
     return rows
 
 
-async def save_level(
-    conn: asyncpg.Connection, campaign_id: str, branch_id: str, round_: str, level: str
+async def save_levels(
+    conn: asyncpg.Connection, levels: Sequence[tuple[str, str, str, str]]
 ) -> None:
-    await conn.execute(
+    """Levels (campaign_id, branch_id, round, level), in order (executemany: one round trip)."""
+    await conn.executemany(
         """INSERT INTO levels (campaign_id, branch_id, round, level) VALUES ($1, $2, $3, $4)
            ON CONFLICT (campaign_id, branch_id, round) DO UPDATE SET level = EXCLUDED.level""",
-        campaign_id,
-        branch_id,
-        round_,
-        level,
+        levels,
     )
 
 
