@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +18,19 @@ import httpx
 import pytest
 
 from grassroots.contract.examples import CST, SCORES, envelope
+from notification import inbox_tokens
 from tests.harness import Platform, TopicWatcher, eventually, publish_with_tool
 from tests.receivers import ReceivedEmail, Receivers, SmtpReceiver
 
 pytestmark = pytest.mark.usefixtures("platform")
 
 MAIL_DOMAIN = "pucheng.example.org"
+
+
+def inbox_token(org_id: str) -> dict[str, str]:
+    """The header a secretary's client sends: the token the county office issued for its inbox."""
+    token = inbox_tokens.issue(os.environ["INBOX_TOKEN_SECRET"], org_id)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def at(day: str, clock: str = "09:00:00") -> dt.datetime:
@@ -162,9 +170,17 @@ async def test_a_grading_result_reaches_the_secretary_once_by_email_and_in_the_i
     )
     assert rows == 2
 
-    # The inbox: newest first, paged, unread until read.
+    # The inbox: its own token opens it; newest first, paged, unread until read.
     url = f"{platform.services['notification'].url}/v1/inbox/{c.b('b1')}"
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient() as anyone:
+        assert (await anyone.get(url)).status_code == 401
+        forged = {"Authorization": f"Bearer gri_{c.b('b1')}.{'A' * 43}"}
+        assert (await anyone.get(url, headers=forged)).status_code == 401
+        other = await anyone.get(url, headers=inbox_token(c.b("b2")))
+        assert other.status_code == 403 and c.b("b2") in other.json()["detail"]
+        refused = await anyone.post(f"{url}/x/read", headers=inbox_token(c.b("b2")))
+        assert refused.status_code == 403
+    async with httpx.AsyncClient(headers=inbox_token(c.b("b1"))) as client:
         page = (await client.get(url, params={"page_size": 1})).json()
         assert (page["total"], page["unread"], len(page["items"])) == (2, 2, 1)
         newest = page["items"][0]
@@ -514,7 +530,7 @@ async def test_an_emulation_phase_is_announced_reminded_commended_and_closed_wit
 
     assert len(texts(mail.to(b1), "【表彰】")) == 1  # the branch, and every branch: once
     assert len(texts(mail.to(b1), "截止提醒")) == 2
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers=inbox_token(c.b("b2"))) as client:
         url = f"{platform.services['notification'].url}/v1/inbox/{c.b('b2')}"
         inbox = (await client.get(url)).json()
     assert {item["kind"] for item in inbox["items"]} >= {"phase_opened", "commendation", "circular"}

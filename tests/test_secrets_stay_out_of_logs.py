@@ -18,8 +18,9 @@ SECRET_VARIABLES = (
     "REPORTING_DB_PASSWORD",
     "REPORTING_TOKEN_PEPPER",
     "WEBHOOK_SIGNING_SECRET",
+    "INBOX_TOKEN_SECRET",
 )
-TOKEN = re.compile(r"gr_[A-Za-z0-9_-]{40,}")
+TOKEN = re.compile(r"gr_[A-Za-z0-9_-]{40,}|gri_\S+\.[A-Za-z0-9_-]{43}")
 
 
 def test_a_refused_database_login_does_not_print_the_password() -> None:

@@ -1,17 +1,48 @@
 """The inbox (站内信) of each organisation: GET /v1/inbox/{branch_id}, newest first, paged,
-all / unread / read; POST …/{message_id}/read marks one read (again: no change)."""
+all / unread / read; POST …/{message_id}/read marks one read (again: no change). Each request
+needs the organisation's inbox token (Authorization: Bearer gri_…; see inbox_tokens)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from grassroots.contract.labels import label
 from grassroots.plumbing.service import Runtime
-from notification import delivery_store
+from notification import delivery_store, inbox_tokens
+from notification.config import NotificationSettings
 
-router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
+
+def _settings(request: Request) -> NotificationSettings:
+    """Read once per app, on first use (so importing the app needs no secrets)."""
+    settings: NotificationSettings | None = getattr(request.app.state, "inbox_settings", None)
+    if settings is None:
+        settings = request.app.state.inbox_settings = NotificationSettings()
+    return settings
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(401, detail=reason, headers={"WWW-Authenticate": 'Bearer realm="inbox"'})
+
+
+async def inbox_holder(request: Request, branch_id: str) -> str:
+    """FastAPI dependency: the organisation whose inbox the bearer token opens — this one."""
+    secret = _settings(request).inbox_token_secret
+    if secret is None:
+        raise HTTPException(503, detail="the inbox API is closed: INBOX_TOKEN_SECRET is not set")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("an inbox token is required (Authorization: Bearer gri_…)")
+    org_id = inbox_tokens.org_of(secret.get_secret_value(), token.strip())
+    if org_id is None:
+        raise _unauthorized("not an inbox token of this platform")
+    if org_id != branch_id:
+        raise HTTPException(403, detail=f"this token opens only the inbox of {org_id}")
+    return org_id
+
+
+router = APIRouter(prefix="/v1/inbox", tags=["inbox"], dependencies=[Depends(inbox_holder)])
 
 
 def _runtime(request: Request) -> Runtime:

@@ -1,7 +1,8 @@
 """The notification service's own settings (GRASSROOTS_NOTIFICATION_*), beside ServiceSettings.
 
-Every field has a default, so the service starts without any of them; the signing secret is
-read from WEBHOOK_SIGNING_SECRET (deploy/env.sh exports it) and is never logged.
+Every field has a default, so the service starts without any of them; the webhook signing
+secret is read from WEBHOOK_SIGNING_SECRET and the inbox tokens' key from INBOX_TOKEN_SECRET
+(deploy/env.sh exports both); neither is ever logged.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class NotificationSettings(BaseSettings):
     webhooks: dict[str, list[WebhookEndpoint]] = Field(default_factory=dict)
     webhook_signing_secret: SecretStr | None = Field(
         None, validation_alias="WEBHOOK_SIGNING_SECRET", description="HMAC-SHA256 key."
+    )
+    # The inbox API: closed (503) until it is set; see inbox_tokens.
+    inbox_token_secret: SecretStr | None = Field(
+        None, validation_alias="INBOX_TOKEN_SECRET", description="Key of the inbox tokens."
     )
 
     # Delivery.
