@@ -100,13 +100,23 @@ async def claim(
     pending ones whose time has come, and sending ones whose lease expired (their sender died).
     Each attempt is counted here, before it is made."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"""WITH due AS (
+        # Two index scans that stop at the limit (deliveries_leased, deliveries_due): one
+        # scan with OR sorted every due delivery of a backlog at each claim.
+        f"""WITH expired AS (
                 SELECT notification_id FROM deliveries
-                WHERE channel = $1 AND ($2::text IS NULL OR address = $2)
-                  AND ((status = 'pending' AND next_attempt_at <= now())
-                       OR (status = 'sending' AND lease_until <= now()))
+                WHERE channel = $1 AND status = 'sending' AND lease_until <= now()
+                  AND ($2::text IS NULL OR address = $2)
+                ORDER BY lease_until LIMIT $3
+                FOR UPDATE SKIP LOCKED),
+            pending AS (
+                SELECT notification_id FROM deliveries
+                WHERE channel = $1 AND status = 'pending' AND next_attempt_at <= now()
+                  AND ($2::text IS NULL OR address = $2)
                 ORDER BY next_attempt_at LIMIT $3
-                FOR UPDATE SKIP LOCKED)
+                FOR UPDATE SKIP LOCKED),
+            due AS (
+                (SELECT notification_id FROM expired)
+                UNION ALL (SELECT notification_id FROM pending) LIMIT $3)
             UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1,
                 lease_until = now() + make_interval(secs => $4), claimed_by = $5, claim_token = $6
             FROM due WHERE d.notification_id = due.notification_id
