@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from grading.domain import CRITERIA, BranchInputs, Grade, Incomplete, Input
+from grassroots.plumbing import database
 
 
 async def save_campaign(
@@ -52,10 +53,6 @@ LateInputRow = tuple[str, str, str, str, str, dict[str, Any]]
 """campaign_id, round, branch_id, event_type, event_id, payload"""
 
 
-def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    return [[row[i] for row in rows] for i in range(width)]
-
-
 async def save_branches(conn: asyncpg.Connection, branches: Sequence[BranchRow]) -> None:
     """Upsert organisations (one row per branch_id: the caller keeps the latest)."""
     await conn.execute(
@@ -63,7 +60,7 @@ async def save_branches(conn: asyncpg.Connection, branches: Sequence[BranchRow])
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
            ON CONFLICT (branch_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                kind = EXCLUDED.kind, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id""",
-        *_columns(branches, 5),
+        *database.columns(branches, 5),
     )
 
 
@@ -113,7 +110,7 @@ async def save_inputs(conn: asyncpg.Connection, inputs: Sequence[InputRow]) -> N
                rater_org_id = EXCLUDED.rater_org_id, override_level = EXCLUDED.override_level,
                override_reason = EXCLUDED.override_reason, veto_reason = EXCLUDED.veto_reason,
                event_id = EXCLUDED.event_id, event_time = EXCLUDED.event_time""",
-        *_columns(inputs, 16),
+        *database.columns(inputs, 16),
     )
 
 

@@ -38,7 +38,6 @@ class Handlers:
             "campaign.launched": self.on_campaign_launched,
             "campaign.phase_opened": self.on_phase_opened,
             "campaign.phase_closed": self.on_phase_closed,
-            "org.branch_registered": one_at_a_time(self.on_branches_registered),
             "grading.branch_graded": self.on_branch_graded,
             "grading.branch_incomplete": self.on_branch_incomplete,
             "grading.results_published": self.on_results_published,
@@ -47,8 +46,8 @@ class Handlers:
             "rectification.branch_settled": self.on_branch_settled,
             "rectification.commitment_published": self.on_commitment_published,
             "rectification.commitment_reviewed": self.on_commitment_reviewed,
-            "rectification.task_completed": one_at_a_time(self.on_tasks_completed),
             "emulation.commended": self.on_commended,
+            **{kind: one_at_a_time(handler) for kind, handler in self.batch_table().items()},
         }
 
     def batch_table(self) -> dict[str, BatchHandler]:

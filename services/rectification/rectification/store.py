@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from grassroots.plumbing import database
 from rectification.domain import Commitment, PlannedTask, Settlement, TaskProgress
 
 
@@ -71,10 +72,6 @@ async def close_rectification(
     return previous
 
 
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    return [[row[i] for row in rows] for i in range(width)]
-
-
 async def save_branches(conn: asyncpg.Connection, branches: Sequence[Sequence[Any]]) -> None:
     """Upsert organisations: (branch_id, county_code, kind, name, parent_id), one per branch."""
     await conn.execute(
@@ -82,7 +79,7 @@ async def save_branches(conn: asyncpg.Connection, branches: Sequence[Sequence[An
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
            ON CONFLICT (branch_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                kind = EXCLUDED.kind, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id""",
-        *_columns(branches, 5),
+        *database.columns(branches, 5),
     )
 
 
@@ -97,7 +94,7 @@ async def save_problems(conn: asyncpg.Connection, problems: Sequence[Sequence[An
            ON CONFLICT (campaign_id, branch_id, problem_id) DO UPDATE SET
                description = EXCLUDED.description, source = EXCLUDED.source,
                needs_superior = EXCLUDED.needs_superior""",
-        *_columns(problems, 8),
+        *database.columns(problems, 8),
     )
 
 
@@ -152,7 +149,7 @@ async def listed_problems(
     rows = await conn.fetch(
         """SELECT campaign_id, branch_id, problem_id FROM problems
            WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))""",
-        *_columns(sorted(set(branches)), 2),
+        *database.columns(sorted(set(branches)), 2),
     )
     listed: dict[BranchKey, set[str]] = {}
     for row in rows:
@@ -168,7 +165,7 @@ async def lock_commitments(
            FROM commitments
            WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
            ORDER BY campaign_id, branch_id FOR UPDATE""",
-        *_columns(sorted(set(branches)), 2),
+        *database.columns(sorted(set(branches)), 2),
     )
     return {
         (row["campaign_id"], row["branch_id"]): Commitment(
@@ -186,7 +183,7 @@ async def lock_plans(
         f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
             WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
             ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
-        *_columns(sorted(set(branches)), 2),
+        *database.columns(sorted(set(branches)), 2),
     )
     plans: dict[BranchKey, dict[str, PlannedTask]] = {key: {} for key in branches}
     for row in rows:
@@ -211,7 +208,7 @@ async def save_commitments(
                $5::timestamptz[], $6::text[])
            ON CONFLICT (campaign_id, branch_id) DO UPDATE SET revision = EXCLUDED.revision,
                published_at = EXCLUDED.published_at, review = EXCLUDED.review""",
-        *_columns(keys, 2),
+        *database.columns(keys, 2),
         [c.commitment_id for c in values],
         [c.revision for c in values],
         [c.published_at for c in values],
@@ -241,8 +238,8 @@ async def save_plans(
            WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
              AND (campaign_id, branch_id, task_id)
                  NOT IN (SELECT * FROM unnest($3::text[], $4::text[], $5::text[]))""",
-        *_columns(list(plans), 2),
-        *_columns(rows, 3),
+        *database.columns(list(plans), 2),
+        *database.columns(rows, 3),
     )
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in TASK_COLUMNS)
     await conn.executemany(
@@ -267,7 +264,7 @@ async def lock_tasks(
            WHERE (campaign_id, branch_id, task_id)
                  IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
            ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
-        *_columns(wanted, 3),
+        *database.columns(wanted, 3),
     )
     return {
         (row["campaign_id"], row["branch_id"], row["task_id"]): TaskProgress(
@@ -294,7 +291,7 @@ async def save_task_progress(
                    evidence)
                WHERE tasks.campaign_id = u.campaign_id AND tasks.branch_id = u.branch_id
                  AND tasks.task_id = u.task_id""",
-            *_columns(keys, 3),
+            *database.columns(keys, 3),
             [state.percent for state in states],
             [state.completed_at for state in states],
             [state.evidence for state in states],
@@ -305,7 +302,7 @@ async def save_task_progress(
                    event_id, reported_at)
                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
                    $6::text[], $7::timestamptz[])""",
-            *_columns(reports, 7),
+            *database.columns(reports, 7),
         )
 
 

@@ -180,11 +180,17 @@ async def on_card_events(ctx: HandlerContext, events: list[Any]) -> None:
 
 
 async def on_commended(ctx: HandlerContext, event: Any) -> None:
+    """Each commendation once on its card (a repeated event id counts nothing)."""
     campaign_id = _seen(ctx, event)
-    if await ingest.add_commendation(
+    if not await ingest.add_commendation(
         ctx.conn, campaign_id, event.id, event.data.model_dump(mode="json")
     ):
-        await ingest.count_commendation(ctx.conn, _counters(ctx), campaign_id, event.data.branch_id)
+        return
+    key = (campaign_id, event.data.branch_id)
+    card = (await ingest.lock_cards(ctx.conn, [key]))[key]
+    columns = {"commendations": card.commendations + 1}
+    await ingest.update_cards(ctx.conn, {key: columns})
+    _counters(ctx).add(campaign_id, domain.deltas(card.facts, card.with_columns(columns).facts))
 
 
 async def on_activities_reported(ctx: HandlerContext, events: list[Any]) -> None:

@@ -9,23 +9,9 @@ from typing import Any
 
 import asyncpg
 
+from grassroots.plumbing import database
 from grassroots.plumbing.handling import HandlerContext
-from reporting.domain import CARD_COLUMNS, Card, CardFacts, Task, deltas
-
-FACTS = {
-    "initial_level": "initial_level",
-    "final_level": "final_level",
-    "initial_incomplete": "cardinality(initial_missing) > 0",
-    "final_incomplete": "cardinality(final_missing) > 0",
-    "moved_up": "moved_up",
-    "commitment_published": "commitment_id IS NOT NULL",
-    "review": "review",
-    "commitment_missing": "commitment_missing",
-    "commendations": "commendations",
-}
-# Named apart so that a card's columns stay unambiguous in `UPDATE cards … FROM (old)`.
-OLD_FACTS = ", ".join(f"{sql} AS old_{name}" for name, sql in FACTS.items())
-NEW_FACTS = ", ".join(f"{sql} AS {name}" for name, sql in FACTS.items())
+from reporting.domain import CARD_COLUMNS, Card, Task
 
 TaskKey = tuple[str, str, str]
 """campaign_id, branch_id, task_id"""
@@ -193,6 +179,7 @@ SETTABLE = frozenset(
         "review",
         "guidance",
         "commitment_missing",
+        "commendations",
         "settled_rate",
         "assessment_score",
     }
@@ -241,34 +228,6 @@ async def update_cards(
         )
 
 
-async def change_card(
-    conn: asyncpg.Connection,
-    counters: CounterDeltas,
-    campaign_id: str,
-    branch_id: str,
-    assignments: str,
-    *values: Any,
-) -> None:
-    """Apply `SET <assignments>` to the card ($3… are `values`), creating it first if needed,
-    and move the counters by the difference it makes. `assignments` is always a constant of
-    this module's callers."""
-    update = f"""UPDATE cards SET {assignments}
-        FROM (SELECT {OLD_FACTS} FROM cards
-              WHERE campaign_id = $1 AND branch_id = $2 FOR UPDATE) AS old
-        WHERE cards.campaign_id = $1 AND cards.branch_id = $2
-        RETURNING old.*, {NEW_FACTS}"""
-    row = await conn.fetchrow(update, campaign_id, branch_id, *values)
-    if row is None:
-        await conn.execute(
-            "INSERT INTO cards (campaign_id, branch_id) VALUES ($1, $2)", campaign_id, branch_id
-        )
-        row = await conn.fetchrow(update, campaign_id, branch_id, *values)
-        assert row is not None
-    old = CardFacts(**{name: row[f"old_{name}"] for name in FACTS})
-    new = CardFacts(**{name: row[name] for name in FACTS})
-    counters.add(campaign_id, deltas(old, new))
-
-
 async def save_problems(conn: asyncpg.Connection, problems: Sequence[Mapping[str, Any]]) -> None:
     """Upsert problems (one per key: the caller keeps the latest)."""
     columns = ("campaign_id", "branch_id", "problem_id", "description", "source", "needs_superior")
@@ -311,34 +270,36 @@ def _tasks(rows: Iterable[asyncpg.Record]) -> dict[TaskKey, Task]:
     }
 
 
+async def _lock_tasks(
+    conn: asyncpg.Connection, keys: Iterable[tuple[str, ...]]
+) -> dict[TaskKey, Task]:
+    """The tasks matching `keys` — (campaign_id, branch_id[, task_id]) — locked until the
+    transaction ends."""
+    wanted = sorted(set(keys))
+    width = len(wanted[0]) if wanted else 3
+    matched = ", ".join(("campaign_id", "branch_id", "task_id")[:width])
+    arrays = ", ".join(f"${i}::text[]" for i in range(1, width + 1))
+    rows = await conn.fetch(
+        f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
+            WHERE ({matched}) IN (SELECT * FROM unnest({arrays}))
+            ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
+        *database.columns(wanted, width),
+    )
+    return _tasks(rows)
+
+
 async def lock_tasks_by_key(
     conn: asyncpg.Connection, keys: Iterable[TaskKey]
 ) -> dict[TaskKey, Task]:
     """The tasks that exist among `keys`, locked until the transaction ends."""
-    wanted = sorted(set(keys))
-    rows = await conn.fetch(
-        f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
-            WHERE (campaign_id, branch_id, task_id)
-                  IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
-            ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
-        *([key[i] for key in wanted] for i in range(3)),
-    )
-    return _tasks(rows)
+    return await _lock_tasks(conn, keys)
 
 
 async def lock_tasks_of(
     conn: asyncpg.Connection, branches: Iterable[CardKey]
 ) -> dict[TaskKey, Task]:
     """Every task of the branches' cards, locked until the transaction ends."""
-    wanted = sorted(set(branches))
-    rows = await conn.fetch(
-        f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
-            WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-            ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
-        [key[0] for key in wanted],
-        [key[1] for key in wanted],
-    )
-    return _tasks(rows)
+    return await _lock_tasks(conn, branches)
 
 
 async def save_tasks(conn: asyncpg.Connection, tasks: Mapping[TaskKey, Task]) -> None:
@@ -385,7 +346,7 @@ async def add_activities(
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                $6::date[])
            ON CONFLICT DO NOTHING RETURNING campaign_id, branch_id""",
-        *([row[i] for row in activities] for i in range(6)),
+        *database.columns(activities, 6),
     )
     per_card = Counter((row["campaign_id"], row["branch_id"]) for row in added)
     if not per_card:
@@ -401,9 +362,3 @@ async def add_activities(
     )
     for (campaign_id, _), count in per_card.items():
         counters.add(campaign_id, {"activities": count})
-
-
-async def count_commendation(
-    conn: asyncpg.Connection, counters: CounterDeltas, campaign_id: str, branch_id: str
-) -> None:
-    await change_card(conn, counters, campaign_id, branch_id, "commendations = commendations + 1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,11 @@ import asyncpg
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as `width` column arrays, the arguments of `unnest($1::type[], $2::type[], …)`."""
+    return [[row[i] for row in rows] for i in range(width)]
 
 
 def _encode_jsonb(value: Any) -> bytes:
