@@ -24,8 +24,8 @@ up: deps infra  ## the whole platform, with a demo campaign
 	  python -m reporting.cli token create --county 610526 --label 演示-党委办) && \
 	  echo "Platform up. Dashboard: http://127.0.0.1:8080/?token=$$token" && \
 	  echo "API:  curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8080/v1/campaigns/pucheng-edu-2012/summary"
-	@$(ENV) inbox=$$($(UV) run --frozen python -m notification.cli inbox-token 610526-edu-001) && \
-	  echo "Inbox of 610526-edu-001: curl -H 'Authorization: Bearer $$inbox' http://127.0.0.1:8083/v1/inbox/610526-edu-001" && \
+	@$(ENV) inbox=$$($(UV) run --frozen python -m notification.cli inbox-token 610526-edu-0001) && \
+	  echo "Inbox of 610526-edu-0001: curl -H 'Authorization: Bearer $$inbox' http://127.0.0.1:8083/v1/inbox/610526-edu-0001" && \
 	  echo "(make down to stop)"
 
 down:
