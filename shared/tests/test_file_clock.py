@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from grassroots.plumbing.handling import file_clock
+from grassroots.plumbing.clock import file_clock
 
 MAY_1 = dt.datetime(2012, 5, 1, 9, tzinfo=dt.UTC)
 

@@ -20,7 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from grading.rounds import grade_and_publish
-from grassroots.plumbing import database
+from grading.store import GradingStore
+from grassroots.plumbing import database, outbox
+from grassroots.plumbing.unit_of_work import UnitOfWork
 
 CRITERIA = ("leadership", "membership", "mechanism", "performance", "reputation")
 
@@ -73,9 +75,9 @@ async def main(branches: int) -> None:
             )
             loaded = time.perf_counter() - started
             started = time.perf_counter()
-            result = await grade_and_publish(
-                conn, campaign, "initial", service="grading", now=now, started=started
-            )
+            uow = UnitOfWork(GradingStore(conn), service="grading", now=now, connection=conn)
+            result = await grade_and_publish(uow, campaign, "initial", started=started)
+            await outbox.append(conn, uow.outgoing)  # as the unit of work does on leaving
             seconds = time.perf_counter() - started
         finally:
             await transaction.rollback()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grading.handlers import BATCH_HANDLERS, HANDLERS
-from grading.rounds import compute_closing_rounds
+from grading.handlers import HANDLERS
+from grading.rounds import COMPUTE_CLOSING_ROUNDS
+from grading.store import GradingStore
 from grassroots.contract import Topic
 from grassroots.plumbing.service import ServiceDefinition, build_app
 
@@ -18,9 +19,9 @@ DEFINITION = ServiceDefinition(
         Topic.RECTIFICATION_RESULTS,
     ),
     handlers=HANDLERS,
-    batch_handlers=BATCH_HANDLERS,
+    store=GradingStore,
     migrations=Path(__file__).parent.parent / "migrations",
-    background=(compute_closing_rounds,),
+    jobs=(COMPUTE_CLOSING_ROUNDS,),
 )
 
 app = build_app(DEFINITION)

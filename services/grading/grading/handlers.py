@@ -1,27 +1,38 @@
-"""One handler per consumed event type: parse → load → decide → save + outbox."""
+"""One handler per consumed event type, typed by the event it takes: load → decide → save +
+emit. The table at the end is what the service consumes; all SQL is in `store`."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from prometheus_client import Counter
 
-from grading import store
 from grading.domain import CRITERIA, ROUND_OF_PHASE
+from grading.store import BranchRow, GradingStore, InputRow, LateInputRow, SettlementRow
+from grassroots.contract import AnyEvent
 from grassroots.contract.common import Round, Scores
-from grassroots.contract.grading import Basis, BranchGraded
-from grassroots.plumbing.handling import (
-    BatchHandler,
-    Handler,
-    HandlerContext,
-    Rejected,
-    one_at_a_time,
+from grassroots.contract.events import (
+    CampaignLaunchedEvent,
+    CampaignPhaseClosedEvent,
+    GradingAppraisedEvent,
+    GradingBranchGradedEvent,
+    GradingResultCorrectedEvent,
+    GradingSelfEvaluatedEvent,
+    GradingSuperiorRatedEvent,
+    OrgBranchRegisteredEvent,
+    RectificationBranchSettledEvent,
 )
+from grassroots.contract.grading import Appraised, Basis, BranchGraded, SuperiorRated
+from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
+from grassroots.plumbing.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+Uow = UnitOfWork[GradingStore]
+InputEvent = GradingSelfEvaluatedEvent | GradingAppraisedEvent | GradingSuperiorRatedEvent
 
 LATE_INPUTS = Counter(
     "grassroots_grading_late_inputs_total",
@@ -36,38 +47,34 @@ def result_event_id(campaign_id: str, round_: str, branch_id: str, *, revision: 
     return str(uuid.uuid5(RESULT_NAMESPACE, f"{campaign_id}:{round_}:{branch_id}{revision}"))
 
 
-async def on_campaign_launched(ctx: HandlerContext, event: Any) -> None:
-    await store.save_campaign(
-        ctx.conn,
+async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
+    rules = event.data.rules
+    await uow.store.save_campaign(
         campaign_id=event.data.campaign_id,
         county_code=event.countycode,
         name=event.data.name,
-        rules=event.data.rules.model_dump(mode="json", by_alias=True, exclude_none=True)
-        if event.data.rules
-        else None,
+        rules=rules.model_dump(mode="json", by_alias=True, exclude_none=True) if rules else None,
         launched_at=event.time,
     )
 
 
-async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredEvent]) -> None:
     latest = {event.data.branch_id: event for event in events}  # a later registration wins
-    await store.save_branches(
-        ctx.conn,
+    await uow.store.save_branches(
         [
-            (d.branch_id, e.countycode, d.kind.value, d.name, d.parent_id)
+            BranchRow(d.branch_id, e.countycode, d.kind.value, d.name, d.parent_id)
             for e in latest.values()
             for d in (e.data,)
-        ],
+        ]
     )
 
 
-async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
+async def on_phase_closed(uow: Uow, event: CampaignPhaseClosedEvent) -> None:
     """Closing survey_grading or assessment starts computing its round, behind the barrier."""
     round_ = ROUND_OF_PHASE.get(event.data.phase.value)
     if round_ is None:
         return
-    previous = await store.close_round(
-        ctx.conn,
+    previous = await uow.store.close_round(
         campaign_id=event.data.campaign_id,
         round_=round_,
         county_code=event.countycode,
@@ -85,44 +92,46 @@ async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
 
 
 INPUT_SOURCES = {
-    "grading.self_evaluated": "self",
-    "grading.appraised": "appraisal",
-    "grading.superior_rated": "superior",
+    GradingSelfEvaluatedEvent.event_type: "self",
+    GradingAppraisedEvent.event_type: "appraisal",
+    GradingSuperiorRatedEvent.event_type: "superior",
 }
 
 
-def _input_row(event: Any) -> store.InputRow:
+def _input_row(event: InputEvent) -> InputRow:
     data = event.data
-    superior = event.type == "grading.superior_rated"
-    return (
-        event.campaignid,
+    superior = data if isinstance(data, SuperiorRated) else None
+    return InputRow(
+        _campaign(event),
         data.round.value,
         data.branch_id,
         INPUT_SOURCES[event.type],
-        *(Decimal(str(getattr(data.scores, c))) for c in CRITERIA),
-        data.raters if event.type == "grading.appraised" else None,
-        data.rater_org_id if superior else None,
-        data.override_level.value if superior and data.override_level else None,
-        data.override_reason if superior else None,
-        data.veto_reason,
-        event.id,
-        event.time,
+        **{c: Decimal(str(getattr(data.scores, c))) for c in CRITERIA},
+        raters=data.raters if isinstance(data, Appraised) else None,
+        rater_org_id=superior.rater_org_id if superior else None,
+        override_level=superior.override_level.value
+        if superior and superior.override_level
+        else None,
+        override_reason=superior.override_reason if superior else None,
+        veto_reason=data.veto_reason,
+        event_id=event.id,
+        event_time=event.time,
     )
 
 
-async def on_inputs(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_inputs(uow: Uow, events: Sequence[InputEvent]) -> None:
     """Self-evaluations, appraisals and superior ratings: each the current input of its kind
     until its round is computed; after that kept as late, never applied."""
-    statuses = await store.lock_rounds_for_inputs(
-        ctx.conn, [(e.campaignid, e.data.round.value) for e in events]
+    statuses = await uow.store.lock_rounds_for_inputs(
+        [(_campaign(e), e.data.round.value) for e in events]
     )
-    current: dict[tuple[str, str, str, str], store.InputRow] = {}
-    late: list[store.LateInputRow] = []
+    current: dict[tuple[str, str, str, str], InputRow] = {}
+    late: list[LateInputRow] = []
     for event in events:
         data = event.data
-        if statuses[(event.campaignid, data.round.value)] != "computed":
+        if statuses[(_campaign(event), data.round.value)] != "computed":
             row = _input_row(event)
-            current[row[:4]] = row  # a later input of the same kind replaces an earlier one
+            current[row.key] = row  # a later input of the same kind replaces an earlier one
             continue
         LATE_INPUTS.labels(event.type).inc()
         log.warning(
@@ -133,8 +142,8 @@ async def on_inputs(ctx: HandlerContext, events: list[Any]) -> None:
             data.branch_id,
         )
         late.append(
-            (
-                event.campaignid,
+            LateInputRow(
+                _campaign(event),
                 data.round.value,
                 data.branch_id,
                 event.type,
@@ -143,36 +152,31 @@ async def on_inputs(ctx: HandlerContext, events: list[Any]) -> None:
             )
         )
     if current:
-        await store.save_inputs(ctx.conn, list(current.values()))
+        await uow.store.save_inputs(list(current.values()))
     if late:
-        await store.save_late_inputs(ctx.conn, late)
+        await uow.store.save_late_inputs(late)
 
 
-async def on_result_corrected(ctx: HandlerContext, event: Any) -> None:
+async def on_result_corrected(uow: Uow, event: GradingResultCorrectedEvent) -> None:
     """A published level corrected by the superior: a new branch_graded, basis override."""
     data = event.data
-    campaign_id: str = event.campaignid
-    if await store.lock_round_for_input(ctx.conn, campaign_id, data.round.value) != "computed":
+    campaign_id = _campaign(event)
+    if await uow.store.lock_round_for_input(campaign_id, data.round.value) != "computed":
         raise Rejected(
             f"the {data.round.value} round of {campaign_id} is not published yet: "
             "send grading.superior_rated with override_level instead"
         )
-    published = await store.get_result(ctx.conn, campaign_id, data.round.value, data.branch_id)
+    published = await uow.store.get_result(campaign_id, data.round.value, data.branch_id)
     if published is None or published["level"] is None:
         raise Rejected(f"{data.branch_id} has no published {data.round.value} level to correct")
     event_id = result_event_id(
         campaign_id, data.round.value, data.branch_id, revision=f":correction:{event.id}"
     )
-    await store.correct_result(
-        ctx.conn,
-        campaign_id,
-        data.round.value,
-        data.branch_id,
-        level=data.level.value,
-        event_id=event_id,
+    await uow.store.correct_result(
+        campaign_id, data.round.value, data.branch_id, level=data.level.value, event_id=event_id
     )
-    ctx.emit(
-        "grading.branch_graded",
+    uow.emit(
+        GradingBranchGradedEvent,
         BranchGraded(
             branch_id=data.branch_id,
             round=Round(data.round.value),
@@ -190,24 +194,28 @@ async def on_result_corrected(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def on_branches_settled(ctx: HandlerContext, events: list[Any]) -> None:
-    await store.save_settlements(
-        ctx.conn,
-        [(e.campaignid, e.data.branch_id, Decimal(str(e.data.completion_rate))) for e in events],
+async def on_branches_settled(uow: Uow, events: Sequence[RectificationBranchSettledEvent]) -> None:
+    await uow.store.save_settlements(
+        [
+            SettlementRow(_campaign(e), e.data.branch_id, Decimal(str(e.data.completion_rate)))
+            for e in events
+        ]
     )
 
 
-HANDLERS: dict[str, Handler] = {
-    "campaign.launched": on_campaign_launched,
-    "campaign.phase_closed": on_phase_closed,
-    "org.branch_registered": one_at_a_time(on_branches_registered),
-    **{event_type: one_at_a_time(on_inputs) for event_type in INPUT_SOURCES},
-    "grading.result_corrected": on_result_corrected,
-    "rectification.branch_settled": one_at_a_time(on_branches_settled),
-}
+def _campaign(event: AnyEvent) -> str:
+    """Every grading event is campaign-scoped: the contract requires campaignid."""
+    assert event.campaignid is not None
+    return event.campaignid
 
-BATCH_HANDLERS: dict[str, BatchHandler] = {
-    "org.branch_registered": on_branches_registered,
-    "rectification.branch_settled": on_branches_settled,
-    **{event_type: on_inputs for event_type in INPUT_SOURCES},
-}
+
+HANDLERS: HandlerTable[GradingStore] = HandlerTable(
+    each(CampaignLaunchedEvent, on_campaign_launched),
+    each(CampaignPhaseClosedEvent, on_phase_closed),
+    batch(OrgBranchRegisteredEvent, on_branches_registered),
+    batch(GradingSelfEvaluatedEvent, on_inputs),
+    batch(GradingAppraisedEvent, on_inputs),
+    batch(GradingSuperiorRatedEvent, on_inputs),
+    each(GradingResultCorrectedEvent, on_result_corrected),
+    batch(RectificationBranchSettledEvent, on_branches_settled),
+)

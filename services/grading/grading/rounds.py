@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from typing import Any
 
-import asyncpg
 from prometheus_client import Counter, Histogram
 
-from grading import store
 from grading.domain import Grade, Incomplete, RoundResult, Rules, grade_round
 from grading.handlers import result_event_id
+from grading.store import GradingStore, RoundKey
 from grassroots.contract import Topic
 from grassroots.contract.common import Level, Round, Scores
+from grassroots.contract.events import (
+    GradingBranchGradedEvent,
+    GradingBranchIncompleteEvent,
+    GradingResultsPublishedEvent,
+)
 from grassroots.contract.grading import (
     Basis,
     BranchGraded,
@@ -23,11 +26,8 @@ from grassroots.contract.grading import (
     MissingInput,
     ResultsPublished,
 )
-from grassroots.plumbing import outbox
-from grassroots.plumbing.barrier import run_behind_barrier
-from grassroots.plumbing.handling import HandlerContext
-from grassroots.plumbing.offsets import OffsetsProbe
-from grassroots.plumbing.service import Runtime
+from grassroots.plumbing.jobs import BarrierJob
+from grassroots.plumbing.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -49,51 +49,14 @@ BARRIER_TOPICS = (
 )
 
 
-async def compute_closing_rounds(runtime: Runtime) -> None:
-    """Background job: compute each closing round once the barrier passed."""
-    probe = OffsetsProbe(runtime.settings.kafka_bootstrap_servers, group_id=runtime.definition.name)
-    await probe.start()
-
-    async def waiting(conn: asyncpg.Connection) -> list[tuple[Any, dict[str, int] | None]]:
-        return [
-            ((row["campaign_id"], row["round"]), row["end_offsets"])
-            for row in await store.closing_rounds(conn)
-        ]
-
-    async def save_offsets(conn: asyncpg.Connection, key: Any, offsets: dict[str, int]) -> None:
-        await store.save_end_offsets(conn, key[0], key[1], offsets)
-
-    async def compute(key: Any) -> bool:
-        return await compute_round(runtime, *key)
-
-    try:
-        await run_behind_barrier(
-            runtime.pool,
-            probe,
-            topics=BARRIER_TOPICS,
-            waiting=waiting,
-            save_offsets=save_offsets,
-            compute=compute,
-        )
-    finally:
-        await probe.stop()
-
-
-async def compute_round(runtime: Runtime, campaign_id: str, round_: str) -> bool:
-    """Grade every branch of the round and publish, in one transaction; False if not due."""
+async def compute_round(uow: UnitOfWork[GradingStore], key: RoundKey) -> None:
+    """Grade every branch of the round and publish, in the unit's transaction (nothing when
+    it was computed already, by another replica or before a restart)."""
+    campaign_id, round_ = key
     started = time.perf_counter()
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        result = await grade_and_publish(
-            conn,
-            campaign_id,
-            round_,
-            service=runtime.definition.name,
-            now=runtime.clock(),
-            started=started,
-        )
+    result = await grade_and_publish(uow, campaign_id, round_, started=started)
     if result is None:
-        return False  # computed already (by another replica, or before a restart)
-    runtime.relay.wake()
+        return
     seconds = time.perf_counter() - started
     ROUNDS_COMPUTED.labels(round_).inc()
     ROUND_SECONDS.labels(round_).observe(seconds)
@@ -105,32 +68,25 @@ async def compute_round(runtime: Runtime, campaign_id: str, round_: str) -> bool
         len(result.incomplete),
         seconds,
     )
-    return True
 
 
 async def grade_and_publish(
-    conn: asyncpg.Connection,
-    campaign_id: str,
-    round_: str,
-    *,
-    service: str,
-    now: dt.datetime,
-    started: float,
+    uow: UnitOfWork[GradingStore], campaign_id: str, round_: str, *, started: float
 ) -> RoundResult | None:
-    """Within the caller's transaction: load, grade, write results and the outbox, mark done."""
-    locked = await store.lock_round_for_computing(conn, campaign_id, round_)
+    """Within the unit of work: load, grade, write results and emit them, mark done."""
+    store = uow.store
+    locked = await store.lock_round_for_computing(campaign_id, round_)
     if locked is None:
         return None
     county = locked["county_code"]
-    rules = Rules.from_campaign(await store.get_campaign_rules(conn, campaign_id))
-    branches = await store.load_round(conn, campaign_id, round_, county)
+    rules = Rules.from_campaign(await store.get_campaign_rules(campaign_id))
+    branches = await store.load_round(campaign_id, round_, county)
     result = grade_round(rules, branches, final=round_ == "final")
-    ctx = HandlerContext(conn=conn, service=service, now=now)
     scope: dict[str, Any] = {"countycode": county, "campaignid": campaign_id}
     outcomes: list[tuple[Grade | Incomplete, str]] = []
     for grade in result.graded:
         event_id = result_event_id(campaign_id, round_, grade.branch_id)
-        ctx.emit("grading.branch_graded", _graded(grade, round_), event_id=event_id, **scope)
+        uow.emit(GradingBranchGradedEvent, _graded(grade, round_), event_id=event_id, **scope)
         outcomes.append((grade, event_id))
     for missing in result.incomplete:
         event_id = result_event_id(campaign_id, round_, missing.branch_id)
@@ -139,7 +95,7 @@ async def grade_and_publish(
             round=Round(round_),
             missing=[MissingInput(m) for m in missing.missing],
         )
-        ctx.emit("grading.branch_incomplete", incomplete, event_id=event_id, **scope)
+        uow.emit(GradingBranchIncompleteEvent, incomplete, event_id=event_id, **scope)
         outcomes.append((missing, event_id))
     published = ResultsPublished(
         campaign_id=campaign_id,
@@ -148,16 +104,24 @@ async def grade_and_publish(
         incomplete=len(result.incomplete),
         moved_up=result.moved_up() if round_ == "final" else None,
     )
-    ctx.emit(
-        "grading.results_published",
+    uow.emit(
+        GradingResultsPublishedEvent,
         published,
         event_id=result_event_id(campaign_id, round_, "*published*"),
         **scope,
     )
-    await store.save_results(conn, campaign_id, round_, outcomes)
-    await outbox.append(conn, ctx.emitted)
-    await store.mark_computed(conn, campaign_id, round_, seconds=time.perf_counter() - started)
+    await store.save_results(campaign_id, round_, outcomes)
+    await store.mark_computed(campaign_id, round_, seconds=time.perf_counter() - started)
     return result
+
+
+COMPUTE_CLOSING_ROUNDS: BarrierJob[GradingStore, RoundKey] = BarrierJob(
+    "compute closing rounds",
+    topics=BARRIER_TOPICS,
+    waiting=GradingStore.closing_rounds,
+    save_snapshot=GradingStore.save_end_offsets,
+    run=compute_round,
+)
 
 
 def _graded(grade: Grade, round_: str) -> BranchGraded:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
-from grassroots.contract import CONTENT_TYPE, EVENTS, CloudEvent, ContractViolation, parse_event
+from grassroots.contract import CONTENT_TYPE, EVENTS, AnyEvent, ContractViolation, parse_event
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class BadLine:
 
 @dataclass
 class Checked:
-    good: list[tuple[CloudEvent, bytes]] = field(default_factory=list)
+    good: list[tuple[AnyEvent, bytes]] = field(default_factory=list)
     bad: list[BadLine] = field(default_factory=list)
     blank: int = 0
 
@@ -43,7 +43,7 @@ def check_lines(lines: Iterable[bytes]) -> Checked:
 
 
 async def publish_events(
-    producer: AIOKafkaProducer, events: Iterable[tuple[CloudEvent, bytes]]
+    producer: AIOKafkaProducer, events: Iterable[tuple[AnyEvent, bytes]]
 ) -> int:
     """Publish in order (key = subject) and wait until the broker acknowledged every record."""
     futures = [

@@ -3,6 +3,7 @@ events cut into batches of any size, into a scratch schema of the real PostgreSQ
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import uuid
@@ -10,7 +11,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -18,6 +19,10 @@ from aiokafka import ConsumerRecord
 from grassroots.contract import EVENTS
 from grassroots.plumbing import database
 from grassroots.plumbing.consumer import BatchApplier
+from grassroots.plumbing.service import ServiceDefinition
+from grassroots.plumbing.unit_of_work import open_unit_of_work
+
+S = TypeVar("S")
 
 
 def as_records(
@@ -39,13 +44,20 @@ def as_records(
 
 async def apply_in_batches(
     pool: asyncpg.Pool,
-    applier: BatchApplier,
+    definition: ServiceDefinition[S],
     records: Sequence[ConsumerRecord[bytes, bytes]],
     size: int,
+    *,
+    now: dt.datetime,
 ) -> None:
-    async with pool.acquire() as conn:
-        for start in range(0, len(records), size):
-            await applier.apply(conn, records[start : start + size])
+    """Apply records as the service's consumer does, `size` at a time, each batch in its own
+    unit of work (size 1: every event on its own)."""
+    applier = BatchApplier(service=definition.name, handlers=definition.handlers)
+    for start in range(0, len(records), size):
+        async with open_unit_of_work(
+            pool, definition.store, service=definition.name, now=now
+        ) as uow:
+            await applier.apply(uow, records[start : start + size])
 
 
 async def rows_of(pool: asyncpg.Pool, tables: Iterable[str]) -> dict[str, list[tuple[Any, ...]]]:

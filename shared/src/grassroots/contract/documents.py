@@ -13,8 +13,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import Field
 
-from grassroots.contract.envelope import CloudEvent
-from grassroots.contract.registry import ALL_TOPICS, EVENTS, events_on
+from grassroots.contract.registry import ALL_TOPICS, EVENTS, AnyEvent, events_on
 
 CONTRACT_VERSION = "1.0.0"
 SCHEMA_BASE_URI = "urn:grassroots:contract:schemas:"
@@ -65,7 +64,7 @@ def asyncapi_document() -> dict[str, Any]:
         if topic in INPUT_TOPICS:
             payload = _payload(topic)
 
-            async def receive(event: CloudEvent) -> None:  # documentation only
+            async def receive(event: AnyEvent) -> None:  # documentation only
                 return None
 
             receive.__annotations__["event"] = payload

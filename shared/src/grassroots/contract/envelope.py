@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -13,14 +13,22 @@ CONTENT_TYPE = "application/cloudevents+json"
 CountyCode = Field(pattern=r"^[0-9]{6}$", description="6-digit county code, e.g. 610526 (蒲城县).")
 
 
-class CloudEvent(BaseModel):
-    """Envelope attributes; subclasses fix `type` and `data` for one event type."""
+# Covariant: every declared event (`CloudEvent[SomeData]`) is a `CloudEvent[BaseModel]`.
+DataT = TypeVar("DataT", bound=BaseModel, covariant=True)
+
+
+class CloudEvent(BaseModel, Generic[DataT]):
+    """Envelope attributes; each event type is a subclass of `CloudEvent[<its data model>]`
+    that fixes `type` to a literal (see `grassroots.contract.events`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Which `data` field the subject must equal (branch_id or campaign_id).
     subject_field: ClassVar[str] = "branch_id"
     campaign_scoped: ClassVar[bool] = True
+    # Set for each declared event type from its `type` literal and its topic.
+    event_type: ClassVar[str] = ""
+    topic: ClassVar[str] = ""
 
     specversion: Literal["1.0"] = Field(description='CloudEvents version, always "1.0".')
     id: str = Field(
@@ -52,7 +60,14 @@ class CloudEvent(BaseModel):
     traceparent: str | None = Field(
         None, max_length=55, description="W3C trace context (extension)."
     )
-    data: BaseModel
+    data: DataT = Field(description="The payload.")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        literal = get_args(cls.model_fields["type"].annotation)
+        if len(literal) == 1 and isinstance(literal[0], str):
+            cls.event_type = literal[0]
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -8,12 +8,11 @@ from enum import StrEnum
 
 from pydantic import TypeAdapter, ValidationError
 
-from grassroots.contract.envelope import CloudEvent
-from grassroots.contract.registry import EVENTS, any_event_schema
+from grassroots.contract.registry import EVENTS, AnyEvent, any_event_schema
 
 MAX_RECORD_BYTES = 256 * 1024
 
-_ANY_EVENT: TypeAdapter[CloudEvent] = TypeAdapter(any_event_schema())
+_ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(any_event_schema())
 
 
 class RejectionCode(StrEnum):
@@ -73,7 +72,7 @@ def _describe(error: ValidationError, raw: bytes) -> tuple[RejectionCode, str]:
     return code, "; ".join(messages)
 
 
-def parse_event(raw: bytes, *, topic: str | None = None) -> CloudEvent:
+def parse_event(raw: bytes, *, topic: str | None = None) -> AnyEvent:
     """Validate one record's value; raise ContractViolation naming exactly what is wrong."""
     if len(raw) > MAX_RECORD_BYTES:
         raise ContractViolation(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin, get_type_hints
 
 import asyncpg
 
@@ -18,6 +23,78 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     """Rows as `width` column arrays, the arguments of `unnest($1::type[], $2::type[], …)`."""
     return [[row[i] for row in rows] for i in range(width)]
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """A column's SQL type where the Python type does not say it: Annotated[int, SqlType("bigint")]."""
+
+    name: str
+
+
+_SQL_TYPES: dict[Any, str] = {
+    str: "text",
+    int: "int",
+    bool: "bool",
+    float: "float8",
+    Decimal: "numeric",
+    dt.datetime: "timestamptz",
+    dt.date: "date",
+    bytes: "bytea",
+    dict: "jsonb",
+    list: "jsonb",
+}
+
+
+def _sql_type(annotation: Any) -> str:
+    if get_origin(annotation) is Annotated:
+        found = [m for m in get_args(annotation)[1:] if isinstance(m, SqlType)]
+        if found:
+            return found[0].name
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    annotation = get_origin(annotation) or annotation
+    if annotation not in _SQL_TYPES:
+        raise TypeError(f"no SQL type for {annotation!r}: annotate it with SqlType")
+    return _SQL_TYPES[annotation]
+
+
+@functools.cache
+def _row_columns(row_type: type[Any]) -> tuple[tuple[str, str], ...]:
+    """(column, SQL type) of a NamedTuple row type, from its field annotations."""
+    hints = get_type_hints(row_type, include_extras=True)
+    return tuple((name, _sql_type(hints[name])) for name in row_type._fields)
+
+
+async def upsert(
+    conn: asyncpg.Connection,
+    table: str,
+    rows: Sequence[NamedTuple],
+    *,
+    key: Sequence[str],
+    update: Sequence[str] | None = None,
+    assign: Mapping[str, str] | None = None,
+) -> None:
+    """Insert rows (one NamedTuple type; its fields are the columns) in one statement
+    (`unnest` of one array per column); on a conflict on `key`, set `update` (default: every
+    other column) from the new row, or the SQL of `assign` ({column: expression}); with
+    `update=()` and no `assign`, keep the row there. The caller keeps one row per key."""
+    if not rows:
+        return
+    named = _row_columns(type(rows[0]))
+    names = [name for name, _ in named]
+    arrays = ", ".join(f"${i}::{sql}[]" for i, (_, sql) in enumerate(named, start=1))
+    changes = [
+        f"{c} = EXCLUDED.{c}" for c in (update if update is not None else names) if c not in key
+    ]
+    changes += [f"{c} = {expression}" for c, expression in (assign or {}).items()]
+    action = f"DO UPDATE SET {', '.join(changes)}" if changes else "DO NOTHING"
+    await conn.execute(
+        f"""INSERT INTO {table} ({", ".join(names)}) SELECT * FROM unnest({arrays})
+            ON CONFLICT ({", ".join(key)}) {action}""",
+        *columns(rows, len(names)),
+    )
 
 
 def _encode_jsonb(value: Any) -> bytes:

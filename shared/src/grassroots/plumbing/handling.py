@@ -1,19 +1,26 @@
-"""What a service's event handler receives, and how it refuses an event."""
+"""Handlers typed by the event they take, in one table per service, and how one refuses.
+
+    HANDLERS = HandlerTable(
+        each(CampaignLaunchedEvent, on_campaign_launched),        # one event at a time
+        batch(OrgBranchRegisteredEvent, on_branches_registered),  # set-based, many at once
+    )
+
+`each(kind, handler)` checks with mypy that `handler` takes `kind`; `batch(kind, handler)` that
+it takes a sequence of them — and derives its one-at-a-time handler (a batch of one), so both
+ways run the same code. The service refuses to start when a key is not a consumed contract type.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-import asyncpg
-from pydantic import BaseModel
+from grassroots.contract import EVENTS, AnyEvent
+from grassroots.plumbing.unit_of_work import UnitOfWork
 
-from grassroots.contract import EVENTS, CloudEvent
-from grassroots.plumbing.outbox import OutgoingRecord
+S = TypeVar("S")
+E = TypeVar("E", bound=AnyEvent)
 
 
 class Rejected(Exception):
@@ -24,114 +31,72 @@ class Rejected(Exception):
         self.reason = reason
 
 
-Clock = Callable[[], dt.datetime]
+Handler = Callable[[UnitOfWork[S], E], Awaitable[None]]
+"""async def on_<event>(uow, event: <Type>Event) -> None"""
+
+BatchHandler = Callable[[UnitOfWork[S], Sequence[E]], Awaitable[None]]
+"""async def on_<events>(uow, events: Sequence[<Type>Event]) -> None: the same effect as one
+event at a time in list order, in fewer statements. It may raise; the batch is then applied
+one event at a time."""
 
 
-def system_clock() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+@dataclass(frozen=True)
+class Registration(Generic[S]):
+    """One event class and what handles it (erased: the table holds many event classes)."""
+
+    event_class: type[AnyEvent]
+    one: Handler[S, Any]
+    many: BatchHandler[S, Any] | None = None
+
+    @property
+    def event_type(self) -> str:
+        return self.event_class.event_type
 
 
-def file_clock(path: Path) -> Clock:
-    """A clock that reads 'now' from a file (RFC 3339): the system clock while there is no
-    file; the last value read while the file is being rewritten (never a jump to real time)."""
-    last: list[dt.datetime] = []
-
-    def now() -> dt.datetime:
-        try:
-            text = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return system_clock()
-        except OSError:
-            text = ""
-        try:
-            value = dt.datetime.fromisoformat(text)
-        except ValueError:
-            return last[-1] if last else system_clock()
-        last[:] = [value]
-        return value
-
-    return now
+def each(kind: type[E], handler: Handler[S, E]) -> Registration[S]:
+    """`handler` takes one event of `kind` at a time."""
+    return Registration(kind, handler)
 
 
-class Deferred(Protocol):
-    """Work that many events of a batch add to and that is done once, at its end (before the
-    transaction commits): summed counters, notices to plan."""
+def batch(kind: type[E], handler: BatchHandler[S, E]) -> Registration[S]:
+    """`handler` takes a sequence of `kind` (and of the other types registered to it)."""
 
-    async def flush(self, ctx: HandlerContext) -> None: ...
+    async def one_at_a_time(uow: UnitOfWork[S], event: E) -> None:
+        await handler(uow, [event])
+
+    return Registration(kind, one_at_a_time, handler)
 
 
-D = TypeVar("D", bound=Deferred)
+class HandlerTable(Generic[S]):
+    """A service's handlers keyed by event type; each type once."""
 
+    def __init__(self, *registrations: Registration[S]) -> None:
+        self._by_type: dict[str, Registration[S]] = {}
+        for registration in registrations:
+            event_type = registration.event_type
+            if EVENTS.get(event_type) is None or (
+                EVENTS[event_type].envelope_model is not registration.event_class
+            ):
+                raise ValueError(f"{registration.event_class.__name__} is not a contract type")
+            if event_type in self._by_type:
+                raise ValueError(f"two handlers for {event_type}")
+            self._by_type[event_type] = registration
 
-@dataclass
-class HandlerContext:
-    """The unit of work of an event (or of a batch of them): the open transaction, the clock,
-    what to emit, and what is deferred to the end of the transaction."""
+    def __iter__(self) -> Iterator[Registration[S]]:
+        return iter(self._by_type.values())
 
-    conn: asyncpg.Connection
-    service: str
-    now: dt.datetime
-    emitted: list[OutgoingRecord] = field(default_factory=list)
-    deferred_writes: dict[type[Any], Deferred] = field(default_factory=dict)
+    def get(self, event_type: str) -> Registration[S] | None:
+        return self._by_type.get(event_type)
 
-    def deferred(self, kind: type[D], make: Callable[[], D] | None = None) -> D:
-        """The batch's one instance of `kind` (made by `make`, or `kind()`), flushed before
-        the transaction commits."""
-        found = self.deferred_writes.get(kind)
-        if found is None:
-            found = self.deferred_writes[kind] = (make or kind)()
-        assert isinstance(found, kind)
-        return found
-
-    async def flush(self) -> None:
-        """Do the deferred work; what it emits or defers in turn is handled too."""
-        while self.deferred_writes:
-            pending = list(self.deferred_writes.values())
-            self.deferred_writes.clear()
-            for work in pending:
-                await work.flush(self)
-
-    def emit(
-        self,
-        event_type: str,
-        data: BaseModel,
-        *,
-        countycode: str,
-        campaignid: str | None,
-        event_id: str | None = None,
-        time: dt.datetime | None = None,
-    ) -> CloudEvent:
-        """Append an event of ours to the outbox (committed with the handler's transaction)."""
-        envelope_model: type[CloudEvent] = EVENTS[event_type].envelope_model
-        subject = getattr(data, envelope_model.subject_field)
-        event = envelope_model(
-            specversion="1.0",
-            id=event_id or str(uuid.uuid4()),
-            source=f"/grassroots/{self.service}",
-            type=event_type,
-            time=time or self.now,
-            subject=subject,
-            countycode=countycode,
-            campaignid=campaignid,
-            datacontenttype="application/json",
-            data=data,
+    def check_consumed(self, service: str, topics: Sequence[str]) -> None:
+        """Refuse a handler for a type whose topic the service does not consume."""
+        wrong = sorted(
+            f"{r.event_type} (on {r.event_class.topic})"
+            for r in self
+            if r.event_class.topic not in topics
         )
-        self.emitted.append(OutgoingRecord.for_event(event))
-        return event
-
-
-Handler = Callable[[HandlerContext, Any], Awaitable[None]]
-"""async def on_<event>(ctx, event) -> None; the event is the type's envelope model."""
-
-BatchHandler = Callable[[HandlerContext, list[Any]], Awaitable[None]]
-"""async def on_<events>(ctx, events) -> None: the same effect as the per-event handlers applied
-in list order, in fewer statements. It may raise; the batch is then applied one event at a time."""
-
-
-def one_at_a_time(batch_handler: BatchHandler) -> Handler:
-    """The per-event handler of a set-based one: a batch of one (one code path for both)."""
-
-    async def handle(ctx: HandlerContext, event: Any) -> None:
-        await batch_handler(ctx, [event])
-
-    return handle
+        if wrong:
+            raise ValueError(
+                f"{service} has handlers for types on topics it does not consume: "
+                + ", ".join(wrong)
+            )

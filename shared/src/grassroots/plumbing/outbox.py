@@ -12,7 +12,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
-from grassroots.contract import CONTENT_TYPE, EVENTS, CloudEvent
+from grassroots.contract import CONTENT_TYPE, AnyEvent
 from grassroots.plumbing import metrics
 from grassroots.plumbing.kafka import make_consumer
 
@@ -28,9 +28,9 @@ class OutgoingRecord:
     headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
 
     @classmethod
-    def for_event(cls, event: CloudEvent) -> OutgoingRecord:
+    def for_event(cls, event: AnyEvent) -> OutgoingRecord:
         return cls(
-            topic=EVENTS[event.type].topic,
+            topic=event.topic,
             key=event.subject.encode(),
             value=event.to_json_bytes(),
             headers=(("content-type", CONTENT_TYPE.encode()),),

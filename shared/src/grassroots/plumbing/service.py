@@ -1,21 +1,23 @@
 """Wiring a service: settings, pool and migrations, broker and batch subscriber, outbox relay,
-and the HTTP app with /healthz and /metrics. Services declare what they are; this runs it."""
+jobs, and the HTTP app with /healthz and /metrics. Services declare what they are in a
+`ServiceDefinition`; `Service` runs it."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import uvicorn
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -31,15 +33,19 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from grassroots.contract import dlq_topic
+from grassroots.contract import ALL_TOPICS, dlq_topic
 from grassroots.plumbing import database, metrics
+from grassroots.plumbing.clock import Clock, file_clock, system_clock
 from grassroots.plumbing.consumer import BatchApplier
-from grassroots.plumbing.handling import BatchHandler, Clock, Handler, file_clock, system_clock
+from grassroots.plumbing.handling import HandlerTable
+from grassroots.plumbing.jobs import Job
 from grassroots.plumbing.kafka import ensure_topics, make_broker, make_producer
 from grassroots.plumbing.outbox import OutboxRelay
 from grassroots.plumbing.settings import ServiceSettings
+from grassroots.plumbing.unit_of_work import UnitOfWork, open_unit_of_work
 
 log = logging.getLogger(__name__)
+S = TypeVar("S")  # the service's store
 
 TRANSIENT_ERRORS = (
     OSError,
@@ -51,24 +57,32 @@ TRANSIENT_ERRORS = (
 
 
 @dataclass(frozen=True)
-class ServiceDefinition:
-    """What a service is: its name (= schema = consumer group), topics, handlers, migrations."""
+class ServiceDefinition(Generic[S]):
+    """What a service is: its name (= schema = consumer group), the topics it consumes (listed
+    here once), its handlers, its store, its migrations, its jobs and HTTP routes."""
 
     name: str
     topics: Sequence[str]
-    handlers: Mapping[str, Handler]
+    handlers: HandlerTable[S]
+    # The service's SQL, bound to a unit of work's connection.
+    store: Callable[[asyncpg.Connection], S]
     migrations: Path
-    # Optional set-based versions of some handlers (same effect, fewer statements per batch).
-    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     routers: Sequence[APIRouter] = ()
-    # Long-running tasks (sweeps, schedulers) started after the consumer, given the runtime.
-    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
+    jobs: Sequence[Job[S]] = ()
+    # Long-running tasks that are not jobs (the delivery worker), given the runtime.
+    background: Sequence[Callable[[Runtime[S]], Coroutine[Any, Any, None]]] = ()
     clock: Clock = system_clock
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.topics) - set(ALL_TOPICS))
+        if unknown:
+            raise ValueError(f"{self.name} consumes topics not in the contract: {unknown}")
+        self.handlers.check_consumed(self.name, self.topics)
 
 
 @dataclass
-class Runtime:
-    definition: ServiceDefinition
+class Runtime(Generic[S]):
+    definition: ServiceDefinition[S]
     settings: ServiceSettings
     pool: asyncpg.Pool
     broker: KafkaBroker
@@ -76,6 +90,22 @@ class Runtime:
     applier: BatchApplier
     clock: Clock
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def unit_of_work(
+        self, now: dt.datetime | None = None
+    ) -> AbstractAsyncContextManager[UnitOfWork[S]]:
+        """A transaction with the store; on leaving: deferred work, outbox, commit, relay."""
+        return open_unit_of_work(
+            self.pool,
+            self.definition.store,
+            service=self.definition.name,
+            now=now or self.clock(),
+            committed=self._wake_relay,
+        )
+
+    def _wake_relay(self, uow: UnitOfWork[S]) -> None:
+        if uow.outgoing:
+            self.relay.wake()
 
     async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a batch, retrying through transient outages until the database commits."""
@@ -87,15 +117,13 @@ class Runtime:
             reraise=True,
         ):
             with attempt, metrics.BATCH_SECONDS.labels(service).time():
-                async with self.pool.acquire() as conn:
-                    written = await self.applier.apply(conn, records)
+                async with self.unit_of_work() as uow:
+                    await self.applier.apply(uow, records)
         metrics.BATCH_SIZE.labels(service).observe(len(records))
         committed_ms = time.time() * 1000
         lag = metrics.EVENT_LAG_SECONDS.labels(service)
         for record in records:
             lag.observe(max(0.0, committed_ms - record.timestamp) / 1000)
-        if written:
-            self.relay.wake()
 
 
 def _utf8_headers(record: ConsumerRecord[bytes, bytes]) -> ConsumerRecord[bytes, bytes]:
@@ -137,41 +165,17 @@ async def _connect_with_retry(settings: ServiceSettings, schema: str) -> asyncpg
     raise AssertionError("unreachable")
 
 
-def subscribe(
-    broker: KafkaBroker,
-    runtime_ref: list[Runtime],
-    definition: ServiceDefinition,
-    settings: ServiceSettings,
-) -> None:
-    subscriber = broker.subscriber(
-        *definition.topics,
-        group_id=definition.name,
-        group_instance_id=settings.consumer_instance_id or f"{definition.name}-0",
-        batch=True,
-        max_records=settings.consumer_batch_size,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        parser=_tolerant_parser,
-        decoder=_no_decoding,
-        # Prefetched records wait in memory per partition (reporting reads some thirty): 1 MB
-        # each bounds that; a larger record batch is still returned whole, on its own.
-        max_partition_fetch_bytes=1024 * 1024,
-        include_in_schema=False,
-    )
+class Service(Generic[S]):
+    """A running service: pool and migrations, topics, outbox relay, consumer, jobs."""
 
-    @subscriber
-    async def on_records(body: Any, msg: KafkaMessage) -> None:
-        await runtime_ref[0].apply(msg.raw_message)
-        await msg.ack()  # only after the database transaction committed
+    def __init__(self, definition: ServiceDefinition[S], settings: ServiceSettings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.runtime: Runtime[S] | None = None
+        self._producer: AIOKafkaProducer | None = None
 
-
-def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
-    """The service's ASGI app; its lifespan starts and stops everything."""
-    runtime_ref: list[Runtime] = []
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        config = settings or ServiceSettings()
+    async def start(self) -> Runtime[S]:
+        definition, config = self.definition, self.settings
         name = definition.name
         pool = await _connect_with_retry(config, name)
         async with pool.acquire() as conn:
@@ -192,7 +196,9 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                     [*definition.topics, *(dlq_topic(t) for t in definition.topics)],
                     partitions=config.topic_partitions,
                 )
-        producer = make_producer(config.kafka_bootstrap_servers, client_id=f"{name}-outbox")
+        producer = self._producer = make_producer(
+            config.kafka_bootstrap_servers, client_id=f"{name}-outbox"
+        )
         await producer.start()
         relay = OutboxRelay(
             pool,
@@ -202,45 +208,83 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             bootstrap_servers=config.kafka_bootstrap_servers,
         )
         broker = make_broker(config.kafka_bootstrap_servers, client_id=name)
-        clock = file_clock(config.clock_file) if config.clock_file else definition.clock
-        runtime = Runtime(
+        runtime = self.runtime = Runtime(
             definition,
             config,
             pool,
             broker,
             relay,
-            BatchApplier(
-                service=name,
-                handlers=definition.handlers,
-                batch_handlers=definition.batch_handlers,
-                clock=clock,
-            ),
-            clock,
+            BatchApplier(service=name, handlers=definition.handlers),
+            file_clock(config.clock_file) if config.clock_file else definition.clock,
         )
-        runtime_ref.append(runtime)
-        app.state.runtime = runtime
-        subscribe(broker, runtime_ref, definition, config)
+        self._subscribe(broker)
         relay.start()
         await broker.start()
-        runtime.tasks = [asyncio.create_task(job(runtime)) for job in definition.background]
+        runtime.tasks = [
+            *(asyncio.create_task(job.run_forever(runtime)) for job in definition.jobs),
+            *(asyncio.create_task(task(runtime)) for task in definition.background),
+        ]
         log.info("%s: consuming %s", name, ", ".join(definition.topics))
+        return runtime
+
+    async def stop(self) -> None:
+        runtime = self.runtime
+        if runtime is None:
+            return
+        for task in runtime.tasks:
+            task.cancel()
+        # Let jobs close their own connections before the pool goes.
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await runtime.broker.stop()
+        await runtime.relay.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        await runtime.pool.close()
+
+    def _subscribe(self, broker: KafkaBroker) -> None:
+        name = self.definition.name
+        subscriber = broker.subscriber(
+            *self.definition.topics,
+            group_id=name,
+            group_instance_id=self.settings.consumer_instance_id or f"{name}-0",
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            parser=_tolerant_parser,
+            decoder=_no_decoding,
+            # Prefetched records wait in memory per partition (reporting reads some thirty): 1 MB
+            # each bounds that; a larger record batch is still returned whole, on its own.
+            max_partition_fetch_bytes=1024 * 1024,
+            include_in_schema=False,
+        )
+
+        @subscriber
+        async def on_records(body: Any, msg: KafkaMessage) -> None:
+            assert self.runtime is not None
+            await self.runtime.apply(msg.raw_message)
+            await msg.ack()  # only after the database transaction committed
+
+
+def build_app(definition: ServiceDefinition[S], settings: ServiceSettings | None = None) -> FastAPI:
+    """The service's ASGI app; its lifespan starts and stops the service."""
+    services: list[Service[S]] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = Service(definition, settings or ServiceSettings())
+        services.append(service)
+        app.state.runtime = await service.start()
         try:
             yield
         finally:
-            for task in runtime.tasks:
-                task.cancel()
-            # Let jobs close their own connections before the pool goes.
-            await asyncio.gather(*runtime.tasks, return_exceptions=True)
-            await broker.stop()
-            await relay.stop()
-            await producer.stop()
-            await pool.close()
+            await service.stop()
 
     app = FastAPI(title=f"Grassroots {definition.name}", lifespan=lifespan)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
-        runtime = runtime_ref[0] if runtime_ref else None
+        runtime = services[0].runtime if services else None
         database_up = runtime is not None and await database.ping(runtime.pool)
         broker_up = runtime is not None and await runtime.broker.ping(timeout=2.0)
         status = 200 if database_up and broker_up else 503
@@ -264,7 +308,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     return app
 
 
-def run(definition: ServiceDefinition) -> None:
+def run(definition: ServiceDefinition[Any]) -> None:
     """Entry point of `python -m <service>`."""
     settings = ServiceSettings()
     logging.basicConfig(

@@ -1,0 +1,225 @@
+"""Every event type of the contract as a class a handler can name: `CloudEvent[<data>]` with
+its `type` fixed, e.g. `async def on_launched(uow, event: CampaignLaunchedEvent)` reads a typed
+`event.data.phases`. The registry (`grassroots.contract.registry`) is built from these."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from grassroots.contract import campaign, emulation, grading, notification, org, rectification
+from grassroots.contract.envelope import CloudEvent
+from grassroots.contract.topics import Topic
+
+
+class CampaignLaunchedEvent(CloudEvent[campaign.CampaignLaunched]):
+    """A campaign is launched with its phase windows and rules."""
+
+    subject_field: ClassVar[str] = "campaign_id"
+    topic: ClassVar[str] = Topic.CAMPAIGN_LIFECYCLE
+    type: Literal["campaign.launched"] = Field(description='Always "campaign.launched".')
+
+
+class CampaignPhaseOpenedEvent(CloudEvent[campaign.PhaseOpened]):
+    """A phase of the campaign opened."""
+
+    subject_field: ClassVar[str] = "campaign_id"
+    topic: ClassVar[str] = Topic.CAMPAIGN_LIFECYCLE
+    type: Literal["campaign.phase_opened"] = Field(description='Always "campaign.phase_opened".')
+
+
+class CampaignPhaseClosedEvent(CloudEvent[campaign.PhaseClosed]):
+    """A phase closed: its results are computed, lateness becomes overdue."""
+
+    subject_field: ClassVar[str] = "campaign_id"
+    topic: ClassVar[str] = Topic.CAMPAIGN_LIFECYCLE
+    type: Literal["campaign.phase_closed"] = Field(description='Always "campaign.phase_closed".')
+
+
+class OrgBranchRegisteredEvent(CloudEvent[org.BranchRegistered]):
+    """An organisation registered or updated."""
+
+    campaign_scoped: ClassVar[bool] = False
+    topic: ClassVar[str] = Topic.ORG_BRANCHES
+    type: Literal["org.branch_registered"] = Field(description='Always "org.branch_registered".')
+
+
+class GradingSelfEvaluatedEvent(CloudEvent[grading.SelfEvaluated]):
+    """A branch's self-evaluation (党组织自评)."""
+
+    topic: ClassVar[str] = Topic.GRADING_INPUTS
+    type: Literal["grading.self_evaluated"] = Field(description='Always "grading.self_evaluated".')
+
+
+class GradingAppraisedEvent(CloudEvent[grading.Appraised]):
+    """Members' and the public's appraisal (党员群众评议), averaged."""
+
+    topic: ClassVar[str] = Topic.GRADING_INPUTS
+    type: Literal["grading.appraised"] = Field(description='Always "grading.appraised".')
+
+
+class GradingSuperiorRatedEvent(CloudEvent[grading.SuperiorRated]):
+    """The superior's determination (上级党组织评定), optionally overriding the level."""
+
+    topic: ClassVar[str] = Topic.GRADING_INPUTS
+    type: Literal["grading.superior_rated"] = Field(description='Always "grading.superior_rated".')
+
+
+class GradingResultCorrectedEvent(CloudEvent[grading.ResultCorrected]):
+    """The superior corrects a published level, with a reason."""
+
+    topic: ClassVar[str] = Topic.GRADING_INPUTS
+    type: Literal["grading.result_corrected"] = Field(
+        description='Always "grading.result_corrected".'
+    )
+
+
+class GradingBranchGradedEvent(CloudEvent[grading.BranchGraded]):
+    """A branch's level for a round."""
+
+    topic: ClassVar[str] = Topic.GRADING_RESULTS
+    type: Literal["grading.branch_graded"] = Field(description='Always "grading.branch_graded".')
+
+
+class GradingBranchIncompleteEvent(CloudEvent[grading.BranchIncomplete]):
+    """A branch could not be graded: inputs were missing at phase close."""
+
+    topic: ClassVar[str] = Topic.GRADING_RESULTS
+    type: Literal["grading.branch_incomplete"] = Field(
+        description='Always "grading.branch_incomplete".'
+    )
+
+
+class GradingResultsPublishedEvent(CloudEvent[grading.ResultsPublished]):
+    """A round's results are published (定级结果公布)."""
+
+    subject_field: ClassVar[str] = "campaign_id"
+    topic: ClassVar[str] = Topic.GRADING_RESULTS
+    type: Literal["grading.results_published"] = Field(
+        description='Always "grading.results_published".'
+    )
+
+
+class RectificationProblemListedEvent(CloudEvent[rectification.ProblemListed]):
+    """A branch listed a problem (梳理问题)."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.problem_listed"] = Field(
+        description='Always "rectification.problem_listed".'
+    )
+
+
+class RectificationCommitmentPublishedEvent(CloudEvent[rectification.CommitmentPublished]):
+    """A public commitment (公开承诺) or its revision."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.commitment_published"] = Field(
+        description='Always "rectification.commitment_published".'
+    )
+
+
+class RectificationCommitmentReviewedEvent(CloudEvent[rectification.CommitmentReviewed]):
+    """The superior approved or returned a revision."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.commitment_reviewed"] = Field(
+        description='Always "rectification.commitment_reviewed".'
+    )
+
+
+class RectificationTaskProgressedEvent(CloudEvent[rectification.TaskProgressed]):
+    """A task's progress."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.task_progressed"] = Field(
+        description='Always "rectification.task_progressed".'
+    )
+
+
+class RectificationTaskCompletedEvent(CloudEvent[rectification.TaskCompleted]):
+    """A task completed, with evidence."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.task_completed"] = Field(
+        description='Always "rectification.task_completed".'
+    )
+
+
+class RectificationTaskOverdueEvent(CloudEvent[rectification.TaskOverdue]):
+    """A task passed its deadline incomplete (once)."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_RESULTS
+    type: Literal["rectification.task_overdue"] = Field(
+        description='Always "rectification.task_overdue".'
+    )
+
+
+class RectificationProblemEscalatedEvent(CloudEvent[rectification.ProblemEscalated]):
+    """A problem was escalated to the superior."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_RESULTS
+    type: Literal["rectification.problem_escalated"] = Field(
+        description='Always "rectification.problem_escalated".'
+    )
+
+
+class RectificationCommitmentMissingEvent(CloudEvent[rectification.CommitmentMissing]):
+    """No commitment was published by its due date."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_RESULTS
+    type: Literal["rectification.commitment_missing"] = Field(
+        description='Always "rectification.commitment_missing".'
+    )
+
+
+class RectificationBranchSettledEvent(CloudEvent[rectification.BranchSettled]):
+    """A branch's rectification settled at phase close."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_RESULTS
+    type: Literal["rectification.branch_settled"] = Field(
+        description='Always "rectification.branch_settled".'
+    )
+
+
+class EmulationCommendedEvent(CloudEvent[emulation.Commended]):
+    """A commendation of an organisation or a member."""
+
+    topic: ClassVar[str] = Topic.EMULATION_INPUTS
+    type: Literal["emulation.commended"] = Field(description='Always "emulation.commended".')
+
+
+class EmulationActivityReportedEvent(CloudEvent[emulation.ActivityReported]):
+    """An activity held: themed activity, innovation, pairing, visits, double help."""
+
+    topic: ClassVar[str] = Topic.EMULATION_INPUTS
+    type: Literal["emulation.activity_reported"] = Field(
+        description='Always "emulation.activity_reported".'
+    )
+
+
+class AssessmentBranchReviewedEvent(CloudEvent[emulation.BranchReviewed]):
+    """A branch's summary review (评估小结)."""
+
+    topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
+    type: Literal["assessment.branch_reviewed"] = Field(
+        description='Always "assessment.branch_reviewed".'
+    )
+
+
+class NotificationDeliveredEvent(CloudEvent[notification.NotificationOutcome]):
+    """A notification was delivered."""
+
+    subject_field: ClassVar[str] = "notification_id"
+    campaign_scoped: ClassVar[bool] = False
+    topic: ClassVar[str] = Topic.NOTIFICATION_RESULTS
+    type: Literal["notification.delivered"] = Field(description='Always "notification.delivered".')
+
+
+class NotificationFailedEvent(CloudEvent[notification.NotificationOutcome]):
+    """A notification could not be delivered."""
+
+    subject_field: ClassVar[str] = "notification_id"
+    campaign_scoped: ClassVar[bool] = False
+    topic: ClassVar[str] = Topic.NOTIFICATION_RESULTS
+    type: Literal["notification.failed"] = Field(description='Always "notification.failed".')

@@ -1,0 +1,22 @@
+"""The topics of the platform, and where a topic's dead letters go."""
+
+from __future__ import annotations
+
+
+class Topic:
+    CAMPAIGN_LIFECYCLE = "campaign.lifecycle"
+    ORG_BRANCHES = "org.branches"
+    GRADING_INPUTS = "grading.inputs"
+    GRADING_RESULTS = "grading.results"
+    RECTIFICATION_INPUTS = "rectification.inputs"
+    RECTIFICATION_RESULTS = "rectification.results"
+    EMULATION_INPUTS = "emulation.inputs"
+    ASSESSMENT_INPUTS = "assessment.inputs"
+    NOTIFICATION_RESULTS = "notification.results"
+
+
+ALL_TOPICS: tuple[str, ...] = tuple(value for name, value in vars(Topic).items() if name.isupper())
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"

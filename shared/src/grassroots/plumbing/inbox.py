@@ -1,0 +1,91 @@
+"""The inbox: every consumed event recorded by (source, id) in the applying transaction, so a
+redelivered event changes nothing, and the same key with other content is told apart."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import ConsumerRecord
+
+from grassroots.contract import AnyEvent
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Received:
+    """A record that passed the contract, with its event and a hash of its content."""
+
+    record: ConsumerRecord[bytes, bytes]
+    event: AnyEvent
+    content_hash: bytes
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[bytes, bytes], event: AnyEvent) -> Received:
+        return cls(record, event, hashlib.sha256(event.model_dump_json().encode()).digest())
+
+    @property
+    def key(self) -> Key:
+        return (self.event.source, self.event.id)
+
+
+@dataclass(frozen=True)
+class Sorted:
+    fresh: list[Received]  # first time seen: to apply
+    duplicates: list[Received]  # seen before with the same content: nothing to do
+    conflicting: list[Received]  # seen before with other content: to dead-letter
+
+
+async def record(conn: asyncpg.Connection, received: Sequence[Received]) -> Sorted:
+    """Record the events not seen before; sort all of them by what was known."""
+    if not received:
+        return Sorted([], [], [])
+    inserted = await conn.fetch(
+        """INSERT INTO inbox (source, event_id, type, subject, content_hash, topic,
+                              kafka_partition, kafka_offset)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
+                                $6::text[], $7::int[], $8::bigint[])
+           ON CONFLICT DO NOTHING
+           RETURNING source, event_id""",
+        [r.event.source for r in received],
+        [r.event.id for r in received],
+        [r.event.type for r in received],
+        [r.event.subject for r in received],
+        [r.content_hash for r in received],
+        [r.record.topic for r in received],
+        [r.record.partition for r in received],
+        [r.record.offset for r in received],
+    )
+    new_keys = {(row["source"], row["event_id"]) for row in inserted}
+    fresh: list[Received] = []
+    repeated: list[Received] = []
+    seen: set[Key] = set()
+    for item in received:
+        (fresh if item.key in new_keys and item.key not in seen else repeated).append(item)
+        seen.add(item.key)
+    if not repeated:
+        return Sorted(fresh, [], [])
+    known = {
+        (row["source"], row["event_id"]): bytes(row["content_hash"])
+        for row in await conn.fetch(
+            "SELECT source, event_id, content_hash FROM inbox"
+            " WHERE (source, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            [r.event.source for r in repeated],
+            [r.event.id for r in repeated],
+        )
+    }
+    duplicates = [r for r in repeated if known.get(r.key) == r.content_hash]
+    conflicting = [r for r in repeated if known.get(r.key) != r.content_hash]
+    return Sorted(fresh, duplicates, conflicting)
+
+
+async def mark_rejected(conn: asyncpg.Connection, item: Received, reason: str) -> None:
+    await conn.execute(
+        "UPDATE inbox SET outcome = 'rejected', reason = $3 WHERE source = $1 AND event_id = $2",
+        item.event.source,
+        item.event.id,
+        reason,
+    )
