@@ -1,9 +1,9 @@
-"""docker-compose.yml, the Dockerfiles and their config, checked without a Docker engine.
+"""docker-compose.yml, the Dockerfile and their config, checked without a Docker engine.
 
 The compose file is loaded by deploy/compose-check (a small Go program on the Compose
 Specification's own loader, compose-go, the library `docker compose` is built on), which
 prints a JSON summary; the tests compare that summary with the code: the services'
-packages, their settings classes, the Dockerfiles, the Prometheus config and uv.lock.
+packages, their settings classes, the Dockerfile, the Prometheus config and uv.lock.
 Go is required (CI has it): without it these tests fail, they do not skip.
 """
 
@@ -33,6 +33,8 @@ from grassroots.plumbing.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKER = REPO / "deploy" / "compose-check" / "run.sh"
+# The one Dockerfile; each service is built from it with SERVICE=<name>.
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
 # The four services and the HTTP port each one serves /healthz and /metrics on.
 SERVICES = {"reporting": 8080, "grading": 8081, "rectification": 8082, "notification": 8083}
 INFRA = {"kafka", "postgres", "topics", "prometheus", "grafana"}
@@ -103,7 +105,7 @@ def test_summary_never_prints_a_secret(summary: dict[str, Any]) -> None:
         assert env_example()[name] not in text, f"the value of {name} leaked into the summary"
 
 
-# ------------------------------------------------------------ images and Dockerfiles
+# ------------------------------------------------------------- images and the Dockerfile
 
 
 def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
@@ -118,25 +120,107 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
     return instructions
 
 
+def build_stages(instructions: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    stages: list[list[tuple[str, str]]] = []
+    for keyword, rest in instructions:
+        if keyword == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append((keyword, rest))
+    return stages
+
+
+def expand(text: str, values: dict[str, str]) -> str:
+    """$NAME and ${NAME} replaced for the names in values, as the builder does for ARGs."""
+    return re.sub(r"\$(?:\{(\w+)\}|(\w+))", lambda m: values.get(m[1] or m[2], m[0]), text)
+
+
+def env_assignments(rest: str) -> dict[str, str]:
+    """The NAME=value pairs of an ENV instruction."""
+    return dict(word.partition("=")[::2] for word in shlex.split(rest))
+
+
+def required_build_args() -> set[str]:
+    """The ARGs of the Dockerfile without a default: every build must pass them."""
+    return {
+        rest
+        for keyword, rest in dockerfile_instructions(DOCKERFILE)
+        if keyword == "ARG" and "=" not in rest
+    }
+
+
+def workspace_members(distribution: str) -> set[str]:
+    """Folders of the workspace members `uv sync --package <distribution>` installs."""
+    packages = locked_packages()
+    sources = [packages[dist]["source"] for dist in locked_closure(distribution)]
+    return {source["editable"] for source in sources if "editable" in source}
+
+
+def test_one_dockerfile_for_every_service() -> None:
+    found = {
+        path
+        for pattern in ("Dockerfile*", "*/Dockerfile*", "*/*/Dockerfile*")
+        for path in REPO.glob(pattern)
+    }
+    assert found == {DOCKERFILE}, sorted(str(path.relative_to(REPO)) for path in found)
+    # BuildKit would read it instead of the root .dockerignore.
+    assert not DOCKERFILE.with_name("Dockerfile.dockerignore").exists()
+
+
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_is_built_from_its_dockerfile(
+def test_service_is_built_from_the_dockerfile(
     name: str, services: dict[str, dict[str, Any]]
 ) -> None:
     service = services[name]
     assert service.get("build") == {
         "context": ".",
-        "dockerfile": f"services/{name}/Dockerfile",
-    }, f"{name} must be built with context . and services/{name}/Dockerfile"
-    assert (REPO / "services" / name / "Dockerfile").is_file()
+        "dockerfile": DOCKERFILE.relative_to(REPO).as_posix(),
+        "args": {"SERVICE": name, "HTTP_PORT": str(SERVICES[name])},
+    }, f"{name} must be built with context ., {DOCKERFILE.relative_to(REPO)} and its own args"
     # The image's CMD is what runs; compose must not replace it.
     assert not service.get("command"), f"{name}: compose overrides the image's CMD"
     assert not service.get("entrypoint"), f"{name}: compose overrides the entrypoint"
 
 
+def test_every_build_names_a_service_package(summary: dict[str, Any]) -> None:
+    builds = {s["name"]: s["build"] for s in summary["services"] if s.get("build")}
+    assert set(SERVICES) <= set(builds)
+    for compose_name, build in builds.items():
+        assert build["context"] == "."
+        assert build["dockerfile"] == DOCKERFILE.relative_to(REPO).as_posix()
+        args = build.get("args") or {}
+        assert set(args) == required_build_args(), f"{compose_name}: build args {args}"
+        service = args["SERVICE"]
+        folder = REPO / "services" / service
+        assert (folder / "pyproject.toml").is_file(), f"{compose_name}: SERVICE={service}"
+        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        assert project["name"] == f"grassroots-{service}", f"{compose_name}: {folder}"
+        assert (folder / service / "__main__.py").is_file(), f"{compose_name}: no __main__"
+        assert args["HTTP_PORT"] == str(SERVICES[service]), f"{compose_name}: {args}"
+
+
+def test_dockerfile_declares_every_variable_in_its_stage() -> None:
+    """An ARG does not cross FROM; used undeclared, it expands to "" without an error."""
+    for stage in build_stages(dockerfile_instructions(DOCKERFILE)):
+        declared = {"PATH"}  # the base image's
+        for keyword, rest in stage[1:]:
+            if keyword not in {"CMD", "HEALTHCHECK"}:  # these expand at run time, in a shell
+                used = set(re.findall(r"\$\{?([A-Za-z_]\w*)", rest))
+                assert used <= declared, f"{keyword} {rest}: {used - declared} undeclared here"
+            if keyword == "ARG":
+                declared.add(rest.partition("=")[0])
+            elif keyword == "ENV":
+                declared |= set(env_assignments(rest))
+
+
 @pytest.mark.parametrize("name", SERVICES)
-def test_dockerfile(name: str) -> None:
-    path = REPO / "services" / name / "Dockerfile"
-    instructions = dockerfile_instructions(path)
+def test_dockerfile(name: str, services: dict[str, dict[str, Any]]) -> None:
+    """The Dockerfile as the builder sees it with the build args compose passes for name."""
+    args = services[name]["build"]["args"]
+    instructions = [
+        (keyword, rest if keyword in {"CMD", "HEALTHCHECK"} else expand(rest, args))
+        for keyword, rest in dockerfile_instructions(DOCKERFILE)
+    ]
     by_keyword: dict[str, list[str]] = {}
     for keyword, rest in instructions:
         by_keyword.setdefault(keyword, []).append(rest)
@@ -145,30 +229,54 @@ def test_dockerfile(name: str) -> None:
     assert bases and all(base == "python:3.11-slim" for base in bases), bases
     runs = " ".join(by_keyword.get("RUN", []))
     assert "pip install uv==0.13.8" in runs
-    assert re.search(
-        rf"uv sync --frozen --no-dev --package grassroots-{name}(?! --no-install)", runs
-    )
 
-    # What is copied from the build context exists, and is only what uv needs.
-    allowed = ("pyproject.toml", "uv.lock", "shared/", f"services/{name}/")
-    for rest in by_keyword.get("COPY", []):
+    # Two syncs: the locked dependencies alone (a layer that survives source edits), then
+    # the workspace members. Before each, only what it needs is copied from the context:
+    # the root files and the pyproject.toml, then the folder, of each member it installs.
+    sync = f"uv sync --frozen --no-dev --package grassroots-{name}"
+    runs_at = [i for i, (keyword, _) in enumerate(instructions) if keyword == "RUN"]
+    deps = next(i for i in runs_at if f"{sync} --no-install-workspace" in instructions[i][1])
+    code = next(i for i in runs_at if re.search(rf"{sync}(?! --no-install)", instructions[i][1]))
+    assert deps < code
+    manifests: set[str] = set()
+    folders: set[str] = set()
+    for i, (keyword, rest) in enumerate(instructions):
         words = shlex.split(rest)
-        if any(word.startswith("--from") for word in words):
+        if keyword != "COPY" or any(word.startswith("--from") for word in words):
             continue
-        for source in [w for w in words if not w.startswith("--")][:-1]:
-            assert (REPO / source).exists(), f"{path}: COPY {source} does not exist"
-            assert source.startswith(allowed), f"{path}: copies {source}, not needed for {name}"
+        assert i < code, f"COPY {rest} after the last sync"
+        *sources, target = [word for word in words if not word.startswith("--")]
+        for source in sources:
+            assert (REPO / source).exists(), f"COPY {source} does not exist"
+            # The repository's layout: workspace globs and editable installs rely on it.
+            where = source if source.endswith("/") else f"{Path(source).parent}/"
+            assert target == where, f"COPY {rest}: {source} belongs in {where}"
+            (manifests if i < deps else folders).add(source)
+    members = workspace_members(f"grassroots-{name}")
+    assert manifests == {"pyproject.toml", "uv.lock"} | {f"{m}/pyproject.toml" for m in members}
+    assert folders == {f"{m}/" for m in members}, f"the members it installs are {members}"
 
-    final_stage = instructions[max(i for i, (k, _) in enumerate(instructions) if k == "FROM") :]
+    final_stage = build_stages(instructions)[-1]
     users = [rest for keyword, rest in final_stage if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in {"root", "0"}, "must run as a non-root user"
-    assert any("/.venv/bin" in rest for keyword, rest in final_stage if keyword == "ENV")
+    env: dict[str, str] = {}
+    for keyword, rest in final_stage:
+        if keyword == "ENV":
+            env |= env_assignments(rest)
+    assert "/app/.venv/bin" in env["PATH"].split(":")
+
+    # The port: exposed, the service's setting, and what the healthcheck asks (read at run
+    # time, so that a GRASSROOTS_HTTP_PORT set by compose is the one probed).
+    assert env["GRASSROOTS_HTTP_PORT"] == str(SERVICES[name])
     assert by_keyword.get("EXPOSE") == [str(SERVICES[name])]
     healthcheck = " ".join(by_keyword.get("HEALTHCHECK", []))
     assert "urllib" in healthcheck and "/healthz" in healthcheck
+    assert "os.environ['GRASSROOTS_HTTP_PORT']" in healthcheck, healthcheck
 
+    # Exec-form CMD does not expand ARGs: SERVICE comes from the image's environment.
     cmd = json.loads(by_keyword["CMD"][-1])
-    assert cmd == ["python", "-m", name], f"{path}: CMD {cmd}"
+    assert cmd == ["sh", "-c", 'exec python -m "$SERVICE"'], f"CMD {cmd}"
+    assert env["SERVICE"] == name
     assert (REPO / "services" / name / name / "__main__.py").is_file()
 
 
@@ -264,6 +372,7 @@ def test_http_port_is_the_published_container_port(
     ports = service["ports"]
     assert len(ports) == 1, f"{name} publishes {ports}"
     assert env.get("GRASSROOTS_HTTP_PORT") == str(ports[0]["target"])
+    assert service["build"]["args"]["HTTP_PORT"] == str(ports[0]["target"]), "EXPOSE, healthcheck"
     assert ports[0]["target"] == SERVICES[name]
     assert ports[0]["published"] == str(SERVICES[name])
 

@@ -49,6 +49,8 @@ type port struct {
 type build struct {
 	Context    string `json:"context"`
 	Dockerfile string `json:"dockerfile"`
+	// Build arguments; null for one named without a value (taken from the environment).
+	Args map[string]*string `json:"args,omitempty"`
 }
 
 type volume struct {
@@ -168,6 +170,16 @@ func describe(wd string, s types.ServiceConfig, secrets []string) service {
 	}
 	if s.Build != nil {
 		d.Build = &build{Context: relative(wd, s.Build.Context), Dockerfile: s.Build.Dockerfile}
+		if len(s.Build.Args) > 0 {
+			d.Build.Args = map[string]*string{}
+		}
+		for name, value := range s.Build.Args {
+			if value != nil {
+				v := redact(name, *value, secrets)
+				value = &v
+			}
+			d.Build.Args[name] = value
+		}
 	}
 	for _, p := range s.Ports {
 		d.Ports = append(d.Ports, port{HostIP: p.HostIP, Published: p.Published, Target: p.Target, Protocol: p.Protocol})
