@@ -36,9 +36,10 @@ from bench.profiling import Profiler
 from grassroots.contract import ContractViolation, parse_event
 from grassroots.contract.common import Phase
 from grassroots.plumbing import database
-from grassroots.plumbing.handling import HandlerContext, Rejected
+from grassroots.plumbing.handling import Rejected
 from grassroots.plumbing.kafka import make_broker, make_consumer
 from grassroots.plumbing.service import ServiceDefinition
+from grassroots.plumbing.unit_of_work import UnitOfWork
 from grassroots.simulation import CampaignSimulation
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ NAIVE_TOPIC = "bench.naive.applied"
 CLOCK = dt.datetime(2012, 3, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
-def definition(service: str) -> ServiceDefinition:
-    found: ServiceDefinition = importlib.import_module(f"{service}.app").DEFINITION
+def definition(service: str) -> ServiceDefinition[Any]:
+    found: ServiceDefinition[Any] = importlib.import_module(f"{service}.app").DEFINITION
     return found
 
 
@@ -264,7 +265,7 @@ async def naive_consumer(
     group: str,
     stop: asyncio.Event,
 ) -> None:
-    handlers = definition(service).handlers
+    wiring = definition(service)
     broker = make_broker(bootstrap, client_id="bench-naive")  # idempotent, acks=all
 
     async def no_decoding(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -283,7 +284,6 @@ async def naive_consumer(
             event = parse_event(record.value, topic=record.topic)
         except ContractViolation:
             return
-        ctx = HandlerContext(conn=None, service=service, now=CLOCK)
         inbox_row = (
             event.source,
             event.id,
@@ -300,16 +300,17 @@ async def naive_consumer(
             " ON CONFLICT DO NOTHING RETURNING true"
         )
         async with pool.acquire() as conn:
-            ctx.conn = conn
-            handler = handlers.get(event.type)
+            uow = UnitOfWork(wiring.store(conn), service=service, now=CLOCK, connection=conn)
+            registration = wiring.handlers.get(event.type)
             try:
                 async with conn.transaction():
-                    if await conn.fetchval(insert, *inbox_row, "applied") and handler:
-                        await handler(ctx, event)
+                    if await conn.fetchval(insert, *inbox_row, "applied") and registration:
+                        await registration.one(uow, event)
+                        await uow.flush()
             except Rejected:
-                ctx.emitted.clear()
+                uow.outgoing.clear()
                 await conn.execute(insert, *inbox_row, "rejected")
-        for out in ctx.emitted:  # no outbox: publish and wait, event by event
+        for out in uow.outgoing:  # no outbox: publish and wait, event by event
             await broker.publish(out.value, topic=out.topic, key=out.key)
         await broker.publish(event.id.encode(), topic=NAIVE_TOPIC, key=record.key)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import json
 import random
 import subprocess
@@ -31,23 +32,9 @@ from grassroots.plumbing.kafka import auth_options
 from grassroots.simulation import CampaignSimulation
 from tests.harness import REPO, SERVICES, Platform, TopicWatcher, admin_connection, bootstrap
 
+# What each service consumes, from its definition (written once, in its app.py).
 CONSUMES = {
-    "grading": {"campaign.lifecycle", "org.branches", "grading.inputs", "rectification.results"},
-    "rectification": {
-        "campaign.lifecycle",
-        "org.branches",
-        "rectification.inputs",
-        "grading.results",
-    },
-    "notification": {
-        "campaign.lifecycle",
-        "org.branches",
-        "grading.results",
-        "rectification.results",
-        "rectification.inputs",
-        "emulation.inputs",
-    },
-    "reporting": {spec.topic for spec in EVENTS.values()},
+    name: set(importlib.import_module(f"{name}.app").DEFINITION.topics) for name in SERVICES
 }
 FAULT_KINDS = [*(f"kill {name}" for name in SERVICES), "crash kafka", "crash postgres"]
 RESULT_TOPICS = ("grading.results", "rectification.results")

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,14 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from grassroots.contract import Topic
+from grassroots.contract.events import OrgBranchRegisteredEvent
 from grassroots.contract.examples import envelope
 from grassroots.plumbing import database
-from grassroots.plumbing.consumer import BatchApplier, Parsed, runs
-from grassroots.plumbing.handling import HandlerContext, Rejected
+from grassroots.plumbing.consumer import BatchApplier, runs
+from grassroots.plumbing.handling import HandlerTable, Rejected, batch
+from grassroots.plumbing.inbox import Received
+from grassroots.plumbing.outbox import OutgoingRecord
+from grassroots.plumbing.unit_of_work import UnitOfWork
 
 NOW = dt.datetime(2012, 4, 1, tzinfo=dt.UTC)
 REGISTERED = "org.branch_registered"
@@ -59,36 +63,47 @@ def record(branch: str, name: str, *, partition: int = 0, offset: int = 0) -> Co
     )
 
 
+class Names:
+    """A store of one table, as a service's store is."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(self, rows: list[tuple[str, str]]) -> None:
+        await self.conn.executemany("INSERT INTO names VALUES ($1, $2)", rows)
+
+
 class Calls:
     def __init__(self) -> None:
         self.batches: list[int] = []
-        self.singles = 0
 
-    async def save(self, ctx: HandlerContext, events: list[Any]) -> None:
+    async def save(
+        self, uow: UnitOfWork[Names], events: Sequence[OrgBranchRegisteredEvent]
+    ) -> None:
         """Writes the good ones first (plain inserts: a second write of one fails), then refuses."""
-        await ctx.conn.executemany(
-            "INSERT INTO names VALUES ($1, $2)",
-            [(e.data.branch_id, e.data.name) for e in events if e.data.name != "refused"],
+        self.batches.append(len(events))
+        await uow.store.insert(
+            [(e.data.branch_id, e.data.name) for e in events if e.data.name != "refused"]
         )
         for event in events:
             if event.data.name == "refused":
                 raise Rejected(f"{event.data.branch_id} is refused")
 
-    async def batch(self, ctx: HandlerContext, events: list[Any]) -> None:
-        self.batches.append(len(events))
-        await self.save(ctx, events)
-
-    async def single(self, ctx: HandlerContext, event: Any) -> None:
-        self.singles += 1
-        await self.save(ctx, [event])
-
     def applier(self) -> BatchApplier:
         return BatchApplier(
-            service="test",
-            handlers={REGISTERED: self.single},
-            batch_handlers={REGISTERED: self.batch},
-            clock=lambda: NOW,
+            service="test", handlers=HandlerTable(batch(OrgBranchRegisteredEvent, self.save))
         )
+
+
+async def apply(
+    conn: asyncpg.Connection, applier: BatchApplier, records: list[ConsumerRecord]
+) -> list[OutgoingRecord]:
+    """Apply in one transaction, as the unit of work does; what went to the outbox."""
+    async with conn.transaction():
+        uow = UnitOfWork(Names(conn), service="test", now=NOW, connection=conn)
+        await applier.apply(uow, records)
+        await uow.flush()
+    return uow.outgoing
 
 
 async def names(conn: asyncpg.Connection) -> dict[str, str]:
@@ -100,8 +115,8 @@ async def test_a_batch_is_applied_together_by_its_batch_handler(
 ) -> None:
     calls = Calls()
     records = [record(f"b{i}", f"支部{i}", offset=i) for i in range(5)]
-    out = await calls.applier().apply(conn, records)
-    assert (calls.batches, calls.singles, out) == ([5], 0, [])
+    out = await apply(conn, calls.applier(), records)
+    assert (calls.batches, out) == ([5], [])
     assert await names(conn) == {f"b{i}": f"支部{i}" for i in range(5)}
 
 
@@ -110,8 +125,8 @@ async def test_one_refused_event_is_dead_lettered_and_the_others_applied_once(
 ) -> None:
     calls = Calls()
     records = [record("b1", "一支部"), record("b2", "refused", offset=1), record("b3", "三支部")]
-    out = await calls.applier().apply(conn, records)
-    assert calls.batches == [3] and calls.singles == 3
+    out = await apply(conn, calls.applier(), records)
+    assert calls.batches == [3, 1, 1, 1]  # together, then each alone
     assert await names(conn) == {"b1": "一支部", "b3": "三支部"}
     assert [(o.topic, dict(o.headers)["dlq-reason"]) for o in out] == [
         (f"{Topic.ORG_BRANCHES}.dlq", b"b2 is refused")
@@ -124,9 +139,9 @@ async def test_one_refused_event_is_dead_lettered_and_the_others_applied_once(
     ]
 
 
-def parsed(topic: str, partition: int, offset: int, kind: str) -> Parsed:
+def parsed(topic: str, partition: int, offset: int, kind: str) -> Received:
     event: Any = type("Event", (), {"type": kind})()
-    return Parsed(
+    return Received(
         ConsumerRecord(topic, partition, offset, 0, 0, b"", b"", None, 0, 0, []), event, b""
     )
 

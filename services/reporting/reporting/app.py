@@ -7,13 +7,14 @@ from pathlib import Path
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.service import ServiceDefinition, build_app
 from reporting import api, dashboard
-from reporting.handlers import BATCH_HANDLERS, HANDLERS
+from reporting.handlers import HANDLERS
+from reporting.store.ingest import ReportingStore
 
 DEFINITION = ServiceDefinition(
     name="reporting",
     topics=ALL_TOPICS,
     handlers=HANDLERS,
-    batch_handlers=BATCH_HANDLERS,
+    store=ReportingStore,
     migrations=Path(__file__).parent.parent / "migrations",
     routers=(api.router, dashboard.router),
 )

@@ -7,7 +7,15 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+
+from grassroots.contract.emulation import BranchReviewed
+from grassroots.contract.grading import BranchGraded, BranchIncomplete
+from grassroots.contract.rectification import (
+    BranchSettled,
+    CommitmentMissing,
+    CommitmentReviewed,
+    CommitmentTask,
+)
 
 LEVELS = ("strong", "fairly_strong", "average", "weak")
 ROUNDS = ("initial", "final")
@@ -210,10 +218,21 @@ class Card:
 CARD_COLUMNS = frozenset(Card.__dataclass_fields__)
 
 
-def card_columns(event_type: str, data: Any, card: Card) -> dict[str, object] | None:
+CardData = (
+    BranchGraded
+    | BranchIncomplete
+    | CommitmentReviewed
+    | CommitmentMissing
+    | BranchSettled
+    | BranchReviewed
+)
+"""What the events that set columns of a card carry."""
+
+
+def card_columns(data: CardData, card: Card) -> dict[str, object] | None:
     """The columns an event sets on its branch's card; None: it leaves the card as it is (a
     review of a superseded revision)."""
-    if event_type == "grading.branch_graded":
+    if isinstance(data, BranchGraded):
         round_ = data.round.value
         columns: dict[str, object] = {
             f"{round_}_level": data.level.value,
@@ -225,38 +244,38 @@ def card_columns(event_type: str, data: Any, card: Card) -> dict[str, object] | 
         if round_ == "final":
             columns["moved_up"] = bool(data.moved_up)
         return columns
-    if event_type == "grading.branch_incomplete":
+    if isinstance(data, BranchIncomplete):
         round_ = data.round.value
         return {
             f"{round_}_missing": [m.value for m in data.missing],
             f"{round_}_level": None,
             f"{round_}_total": None,
         }
-    if event_type == "rectification.commitment_reviewed":
+    if isinstance(data, CommitmentReviewed):
         if card.commitment_revision != data.revision:
             return None
         return {"review": data.decision.value, "guidance": data.guidance}
-    if event_type == "rectification.commitment_missing":
+    if isinstance(data, CommitmentMissing):
         return {"commitment_missing": True}
-    if event_type == "rectification.branch_settled":
+    if isinstance(data, BranchSettled):
         return {"settled_rate": data.completion_rate}
-    if event_type == "assessment.branch_reviewed":
+    if isinstance(data, BranchReviewed):
         return {"assessment_score": data.score}
-    raise ValueError(f"{event_type} does not set columns of a card")
+    raise ValueError(f"{type(data).__name__} does not set columns of a card")
 
 
-def replan(tasks: Mapping[str, Task], plan: Iterable[Mapping[str, Any]]) -> dict[str, Task]:
+def replan(tasks: Mapping[str, Task], plan: Iterable[CommitmentTask]) -> dict[str, Task]:
     """The tasks after a newer revision (task_id → task): its tasks are the plan, progress and
     flags kept; tasks it dropped leave the plan (their history stays)."""
     after = {task_id: replace(task, in_plan=False) for task_id, task in tasks.items()}
     for planned in plan:
-        known = tasks.get(planned["task_id"]) or Task()
-        after[planned["task_id"]] = replace(
+        known = tasks.get(planned.task_id) or Task()
+        after[planned.task_id] = replace(
             known,
             in_plan=True,
-            title=planned["title"],
-            responsible=planned["responsible"],
-            deadline=dt.date.fromisoformat(planned["deadline"]),
-            kind=planned["kind"],
+            title=planned.title,
+            responsible=planned.responsible,
+            deadline=planned.deadline,
+            kind=planned.kind.value,
         )
     return after

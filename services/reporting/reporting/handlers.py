@@ -1,5 +1,5 @@
-"""One handler per consumed event type, and set-based versions of the frequent ones: the read
-models follow every topic.
+"""One handler per consumed event type, typed by the event it takes, and set-based versions of
+the frequent ones: the read models follow every topic. All SQL is in `store`.
 
 Reporting keeps what the other services decided (levels, overdue, settlements) and the inputs
 people see on a card (problems, commitments, progress). It never re-judges an input; it only
@@ -10,31 +10,90 @@ Counters and campaigns' `updated_at` are collected over a batch and written once
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from collections.abc import Sequence
 
-from grassroots.plumbing.handling import BatchHandler, Handler, HandlerContext, one_at_a_time
+from grassroots.contract import AnyEvent
+from grassroots.contract.events import (
+    AssessmentBranchReviewedEvent,
+    CampaignLaunchedEvent,
+    CampaignPhaseClosedEvent,
+    CampaignPhaseOpenedEvent,
+    EmulationActivityReportedEvent,
+    EmulationCommendedEvent,
+    GradingBranchGradedEvent,
+    GradingBranchIncompleteEvent,
+    GradingResultsPublishedEvent,
+    OrgBranchRegisteredEvent,
+    RectificationBranchSettledEvent,
+    RectificationCommitmentMissingEvent,
+    RectificationCommitmentPublishedEvent,
+    RectificationCommitmentReviewedEvent,
+    RectificationProblemEscalatedEvent,
+    RectificationProblemListedEvent,
+    RectificationTaskCompletedEvent,
+    RectificationTaskOverdueEvent,
+    RectificationTaskProgressedEvent,
+)
+from grassroots.plumbing.handling import HandlerTable, batch, each
+from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import domain
-from reporting.store import ingest
-from reporting.store.ingest import CampaignTouches, CounterDeltas
+from reporting.deferred import CampaignTouches, CounterDeltas
+from reporting.store.ingest import (
+    ActivityRow,
+    BranchRow,
+    CampaignSeenRow,
+    CardKey,
+    CommendationRow,
+    ProblemRow,
+    ReportingStore,
+    TaskKey,
+)
+
+Uow = UnitOfWork[ReportingStore]
+TaskEvent = (
+    RectificationTaskProgressedEvent
+    | RectificationTaskCompletedEvent
+    | RectificationTaskOverdueEvent
+)
+CardEvent = (
+    GradingBranchGradedEvent
+    | GradingBranchIncompleteEvent
+    | RectificationCommitmentReviewedEvent
+    | RectificationCommitmentMissingEvent
+    | RectificationBranchSettledEvent
+    | AssessmentBranchReviewedEvent
+)
 
 
-def _seen(ctx: HandlerContext, event: Any) -> str:
+def _campaign(event: AnyEvent) -> str:
+    """Every event reporting files under a campaign is campaign-scoped: the contract requires
+    campaignid."""
+    assert event.campaignid is not None
+    return event.campaignid
+
+
+def _seen(uow: Uow, event: AnyEvent) -> str:
     """Note the event's campaign (its `updated_at` is the latest event time seen)."""
-    campaign_id: str = event.campaignid
-    ctx.deferred(CampaignTouches).add(campaign_id, event.countycode, event.time)
+    campaign_id = _campaign(event)
+    uow.deferred(CampaignTouches).add(campaign_id, event.countycode, event.time)
     return campaign_id
 
 
-def _counters(ctx: HandlerContext) -> CounterDeltas:
-    return ctx.deferred(CounterDeltas)
+def _counters(uow: Uow) -> CounterDeltas:
+    return uow.deferred(CounterDeltas)
 
 
-async def on_campaign_launched(ctx: HandlerContext, event: Any) -> None:
+async def _touch(uow: Uow, event: AnyEvent) -> str:
+    """Known now (the campaign row must exist before it is updated)."""
+    campaign_id = _campaign(event)
+    await uow.store.touch_campaigns([CampaignSeenRow(campaign_id, event.countycode, event.time)])
+    return campaign_id
+
+
+async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
     data = event.data
-    await ingest.touch_campaign(ctx.conn, event.campaignid, event.countycode, event.time)
-    await ingest.launch_campaign(
-        ctx.conn,
+    await _touch(uow, event)
+    await uow.store.launch_campaign(
         campaign_id=data.campaign_id,
         county_code=event.countycode,
         name=data.name,
@@ -43,77 +102,83 @@ async def on_campaign_launched(ctx: HandlerContext, event: Any) -> None:
     )
 
 
-async def on_phase_opened(ctx: HandlerContext, event: Any) -> None:
-    await ingest.touch_campaign(ctx.conn, event.campaignid, event.countycode, event.time)
-    await ingest.mark_phase(
-        ctx.conn, event.campaignid, event.data.phase.value, "opened_at", event.time
-    )
+async def on_phase_opened(uow: Uow, event: CampaignPhaseOpenedEvent) -> None:
+    campaign_id = await _touch(uow, event)
+    await uow.store.mark_phase(campaign_id, event.data.phase.value, "opened_at", event.time)
 
 
-async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
-    await ingest.touch_campaign(ctx.conn, event.campaignid, event.countycode, event.time)
-    await ingest.mark_phase(
-        ctx.conn, event.campaignid, event.data.phase.value, "closed_at", event.time
-    )
+async def on_phase_closed(uow: Uow, event: CampaignPhaseClosedEvent) -> None:
+    campaign_id = await _touch(uow, event)
+    await uow.store.mark_phase(campaign_id, event.data.phase.value, "closed_at", event.time)
 
 
-async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredEvent]) -> None:
     latest = {event.data.branch_id: event for event in events}  # a later registration wins
-    await ingest.save_branches(
-        ctx.conn,
+    await uow.store.save_branches(
         [
-            {
-                "branch_id": e.data.branch_id,
-                "county_code": e.countycode,
-                "kind": e.data.kind.value,
-                "name": e.data.name,
-                "unit": e.data.unit,
-                "township": e.data.township,
-                "parent_id": e.data.parent_id,
-                "secretary_name": e.data.secretary.name,
-                "member_count": e.data.member_count,
-            }
+            BranchRow(
+                branch_id=d.branch_id,
+                county_code=e.countycode,
+                kind=d.kind.value,
+                name=d.name,
+                unit=d.unit,
+                township=d.township,
+                parent_id=d.parent_id,
+                secretary_name=d.secretary.name,
+                member_count=d.member_count,
+            )
             for e in latest.values()
-        ],
+            for d in (e.data,)
+        ]
     )
 
 
-async def on_results_published(ctx: HandlerContext, event: Any) -> None:
-    _seen(ctx, event)
+async def on_results_published(uow: Uow, event: GradingResultsPublishedEvent) -> None:
+    _seen(uow, event)
 
 
-async def on_problems_listed(ctx: HandlerContext, events: list[Any]) -> None:
-    latest = {}
+async def on_problems_listed(uow: Uow, events: Sequence[RectificationProblemListedEvent]) -> None:
+    latest: dict[tuple[str, str, str], ProblemRow] = {}
     for event in events:
-        problem = {**event.data.model_dump(mode="json"), "campaign_id": _seen(ctx, event)}
-        latest[(problem["campaign_id"], problem["branch_id"], problem["problem_id"])] = problem
-    await ingest.save_problems(ctx.conn, list(latest.values()))
+        d = event.data
+        problem = ProblemRow(
+            _seen(uow, event),
+            d.branch_id,
+            d.problem_id,
+            d.description,
+            d.source.value,
+            d.needs_superior,
+        )
+        latest[(problem.campaign_id, problem.branch_id, problem.problem_id)] = problem
+    await uow.store.save_problems(list(latest.values()))
 
 
-async def on_problem_escalated(ctx: HandlerContext, event: Any) -> None:
+async def on_problem_escalated(uow: Uow, event: RectificationProblemEscalatedEvent) -> None:
     data = event.data
-    await ingest.mark_escalated(
-        ctx.conn, _seen(ctx, event), data.branch_id, data.problem_id, data.to_org_id
+    await uow.store.mark_escalated(
+        _seen(uow, event), data.branch_id, data.problem_id, data.to_org_id
     )
 
 
-async def on_commitments_published(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_commitments_published(
+    uow: Uow, events: Sequence[RectificationCommitmentPublishedEvent]
+) -> None:
     """A newer revision becomes the card's commitment (review pending again) and its tasks the
     plan; an older or repeated revision leaves the card as it is."""
-    keys = [(_seen(ctx, e), e.data.branch_id) for e in events]
-    cards_before = await ingest.lock_cards(ctx.conn, keys)
-    tasks_before = await ingest.lock_tasks_of(ctx.conn, keys)
+    keys = [(_seen(uow, e), e.data.branch_id) for e in events]
+    cards_before = await uow.store.lock_cards(keys)
+    tasks_before = await uow.store.lock_tasks_of(keys)
     cards = dict(cards_before)
-    plans: dict[ingest.CardKey, dict[str, domain.Task]] = {key: {} for key in keys}
+    plans: dict[CardKey, dict[str, domain.Task]] = {key: {} for key in keys}
     for (campaign_id, branch_id, task_id), task in tasks_before.items():
         plans[(campaign_id, branch_id)][task_id] = task
-    changes: dict[ingest.CardKey, dict[str, object]] = {}
+    changes: dict[CardKey, dict[str, object]] = {}
     for key, event in zip(keys, events, strict=True):
         data = event.data
         current = cards[key].commitment_revision
         if current is not None and data.revision <= current:
             continue
-        columns = {
+        columns: dict[str, object] = {
             "commitment_id": data.commitment_id,
             "commitment_revision": data.revision,
             "review": "pending",
@@ -121,12 +186,12 @@ async def on_commitments_published(ctx: HandlerContext, events: list[Any]) -> No
         }
         changes.setdefault(key, {}).update(columns)
         cards[key] = cards[key].with_columns(columns)
-        plans[key] = domain.replan(plans[key], [t.model_dump(mode="json") for t in data.tasks])
+        plans[key] = domain.replan(plans[key], data.tasks)
     tasks = {(*key, task_id): task for key, plan in plans.items() for task_id, task in plan.items()}
-    await ingest.update_cards(ctx.conn, changes)
+    await uow.store.update_cards(changes)
     changed_tasks = {k: t for k, t in tasks.items() if tasks_before.get(k) != t}
-    await ingest.save_tasks(ctx.conn, changed_tasks)
-    counters = _counters(ctx)
+    await uow.store.save_tasks(changed_tasks)
+    counters = _counters(uow)
     for key in changes:
         counters.add(key[0], domain.deltas(cards_before[key].facts, cards[key].facts))
     for task_key, task in changed_tasks.items():
@@ -134,104 +199,105 @@ async def on_commitments_published(ctx: HandlerContext, events: list[Any]) -> No
         counters.add(task_key[0], domain.deltas(old.facts if old else None, task.facts))
 
 
-def _task_after(task: domain.Task | None, event: Any) -> domain.Task | None:
-    data = event.data
-    if event.type == "rectification.task_progressed":
-        return domain.progressed(task, data.percent, data.note)
-    if event.type == "rectification.task_completed":
+def _task_after(task: domain.Task | None, event: TaskEvent) -> domain.Task | None:
+    if isinstance(event, RectificationTaskProgressedEvent):
+        return domain.progressed(task, event.data.percent, event.data.note)
+    if isinstance(event, RectificationTaskCompletedEvent):
         return domain.completed(task)
-    deadline: dt.date = data.deadline
-    return domain.overdue(task, deadline, data.responsible)
+    return domain.overdue(task, event.data.deadline, event.data.responsible)
 
 
-async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_task_events(uow: Uow, events: Sequence[TaskEvent]) -> None:
     """Progress, completions and overdue notices, applied in order to the tasks they name."""
-    keys = [(_seen(ctx, e), e.data.branch_id, e.data.task_id) for e in events]
-    before = await ingest.lock_tasks_by_key(ctx.conn, keys)
+    keys: list[TaskKey] = [(_seen(uow, e), e.data.branch_id, e.data.task_id) for e in events]
+    before = await uow.store.lock_tasks_by_key(keys)
     tasks = dict(before)
     for key, event in zip(keys, events, strict=True):
         after = _task_after(tasks.get(key), event)
         if after is not None:
             tasks[key] = after
     changed = {key: task for key, task in tasks.items() if before.get(key) != task}
-    await ingest.save_tasks(ctx.conn, changed)
-    counters = _counters(ctx)
+    await uow.store.save_tasks(changed)
+    counters = _counters(uow)
     for key, task in changed.items():
         old = before.get(key)
         counters.add(key[0], domain.deltas(old.facts if old else None, task.facts))
 
 
-async def on_card_events(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
     """Levels, incomplete rounds, reviews, missing commitments, settlements and assessment
     scores: each sets columns of its branch's card; the counters move by what changed."""
-    keys = [(_seen(ctx, e), e.data.branch_id) for e in events]
-    before = await ingest.lock_cards(ctx.conn, keys)
+    keys = [(_seen(uow, e), e.data.branch_id) for e in events]
+    before = await uow.store.lock_cards(keys)
     cards = dict(before)
-    changes: dict[ingest.CardKey, dict[str, object]] = {}
+    changes: dict[CardKey, dict[str, object]] = {}
     for key, event in zip(keys, events, strict=True):
-        columns = domain.card_columns(event.type, event.data, cards[key])
+        columns = domain.card_columns(event.data, cards[key])
         if columns is not None:
             changes.setdefault(key, {}).update(columns)
             cards[key] = cards[key].with_columns(columns)
-    await ingest.update_cards(ctx.conn, changes)
-    counters = _counters(ctx)
+    await uow.store.update_cards(changes)
+    counters = _counters(uow)
     for key in changes:
         counters.add(key[0], domain.deltas(before[key].facts, cards[key].facts))
 
 
-async def on_commended(ctx: HandlerContext, event: Any) -> None:
+async def on_commended(uow: Uow, event: EmulationCommendedEvent) -> None:
     """Each commendation once on its card (a repeated event id counts nothing)."""
-    campaign_id = _seen(ctx, event)
-    if not await ingest.add_commendation(
-        ctx.conn, campaign_id, event.id, event.data.model_dump(mode="json")
-    ):
-        return
-    key = (campaign_id, event.data.branch_id)
-    card = (await ingest.lock_cards(ctx.conn, [key]))[key]
-    columns = {"commendations": card.commendations + 1}
-    await ingest.update_cards(ctx.conn, {key: columns})
-    _counters(ctx).add(campaign_id, domain.deltas(card.facts, card.with_columns(columns).facts))
-
-
-async def on_activities_reported(ctx: HandlerContext, events: list[Any]) -> None:
-    await ingest.add_activities(
-        ctx.conn,
-        _counters(ctx),
-        [
-            (_seen(ctx, e), e.data.branch_id, e.id, e.data.kind.value, e.data.title, e.data.held_on)
-            for e in events
-        ],
+    data = event.data
+    campaign_id = _seen(uow, event)
+    commendation = CommendationRow(
+        campaign_id, data.branch_id, event.id, data.honour.value, data.title, data.member_name
     )
+    if not await uow.store.add_commendation(commendation):
+        return
+    key = (campaign_id, data.branch_id)
+    card = (await uow.store.lock_cards([key]))[key]
+    columns = {"commendations": card.commendations + 1}
+    await uow.store.update_cards({key: columns})
+    _counters(uow).add(campaign_id, domain.deltas(card.facts, card.with_columns(columns).facts))
 
 
-CARD_EVENTS = (
-    "grading.branch_graded",
-    "grading.branch_incomplete",
-    "rectification.commitment_reviewed",
-    "rectification.commitment_missing",
-    "rectification.branch_settled",
-    "assessment.branch_reviewed",
+async def on_activities_reported(
+    uow: Uow, events: Sequence[EmulationActivityReportedEvent]
+) -> None:
+    """Each activity once on its card and in its campaign's summary."""
+    added = await uow.store.add_activities(
+        [
+            ActivityRow(
+                _seen(uow, e),
+                e.data.branch_id,
+                e.id,
+                e.data.kind.value,
+                e.data.title,
+                e.data.held_on,
+            )
+            for e in events
+        ]
+    )
+    counters = _counters(uow)
+    for (campaign_id, _), count in added.items():
+        counters.add(campaign_id, {"activities": count})
+
+
+HANDLERS: HandlerTable[ReportingStore] = HandlerTable(
+    each(CampaignLaunchedEvent, on_campaign_launched),
+    each(CampaignPhaseOpenedEvent, on_phase_opened),
+    each(CampaignPhaseClosedEvent, on_phase_closed),
+    batch(OrgBranchRegisteredEvent, on_branches_registered),
+    each(GradingResultsPublishedEvent, on_results_published),
+    batch(RectificationProblemListedEvent, on_problems_listed),
+    each(RectificationProblemEscalatedEvent, on_problem_escalated),
+    batch(EmulationActivityReportedEvent, on_activities_reported),
+    batch(RectificationCommitmentPublishedEvent, on_commitments_published),
+    batch(RectificationTaskProgressedEvent, on_task_events),
+    batch(RectificationTaskCompletedEvent, on_task_events),
+    batch(RectificationTaskOverdueEvent, on_task_events),
+    batch(GradingBranchGradedEvent, on_card_events),
+    batch(GradingBranchIncompleteEvent, on_card_events),
+    batch(RectificationCommitmentReviewedEvent, on_card_events),
+    batch(RectificationCommitmentMissingEvent, on_card_events),
+    batch(RectificationBranchSettledEvent, on_card_events),
+    batch(AssessmentBranchReviewedEvent, on_card_events),
+    each(EmulationCommendedEvent, on_commended),
 )
-TASK_EVENTS = (
-    "rectification.task_progressed",
-    "rectification.task_completed",
-    "rectification.task_overdue",
-)
-BATCH_HANDLERS: dict[str, BatchHandler] = {
-    "org.branch_registered": on_branches_registered,
-    "rectification.problem_listed": on_problems_listed,
-    "emulation.activity_reported": on_activities_reported,
-    "rectification.commitment_published": on_commitments_published,
-    **{event_type: on_task_events for event_type in TASK_EVENTS},
-    **{event_type: on_card_events for event_type in CARD_EVENTS},
-}
-
-HANDLERS: dict[str, Handler] = {
-    "campaign.launched": on_campaign_launched,
-    "campaign.phase_opened": on_phase_opened,
-    "campaign.phase_closed": on_phase_closed,
-    "grading.results_published": on_results_published,
-    "rectification.problem_escalated": on_problem_escalated,
-    "emulation.commended": on_commended,
-    **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
-}

@@ -3,20 +3,25 @@
 The replay runs the live handlers through the same batch applier, inside ONE transaction: the
 API keeps answering from the old read models until the new ones commit (readers and the live
 consumer wait on the table locks meanwhile; the live consumer then skips, by its inbox, what the
-replay already applied). API tokens are kept. Refusals found again are not dead-lettered twice.
+replay already applied). Each batch is one unit of work on that connection. API tokens are kept.
+Refusals found again are not dead-lettered twice: the replay drops its dead letters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from rich.progress import Progress
 
 from grassroots.contract import ALL_TOPICS
+from grassroots.plumbing.clock import system_clock
 from grassroots.plumbing.consumer import BatchApplier
-from grassroots.plumbing.handling import system_clock
 from grassroots.plumbing.kafka import make_consumer
-from reporting.handlers import BATCH_HANDLERS, HANDLERS
+from grassroots.plumbing.unit_of_work import UnitOfWork
+from reporting.handlers import HANDLERS
+from reporting.store.ingest import ReportingStore
 
 READ_MODELS = (
     "campaigns",
@@ -33,6 +38,19 @@ READ_MODELS = (
 BATCH = 1000
 
 
+async def _apply(
+    applier: BatchApplier,
+    conn: asyncpg.Connection,
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+) -> None:
+    """One batch as a unit of work within the replay's transaction. What it sends to the
+    outbox (dead letters only: reporting emits no events) is dropped, not written: the live
+    consumer dead-lettered these records already."""
+    uow = UnitOfWork(ReportingStore(conn), service="reporting", now=system_clock(), connection=conn)
+    await applier.apply(uow, records)
+    await uow.flush()
+
+
 async def rebuild(
     conn: asyncpg.Connection, bootstrap_servers: str, *, show_progress: bool = True
 ) -> int:
@@ -41,12 +59,7 @@ async def rebuild(
         bootstrap_servers, enable_auto_commit=False, max_partition_fetch_bytes=8 * 1024 * 1024
     )
     await consumer.start()
-    applier = BatchApplier(
-        service="reporting",
-        handlers=HANDLERS,
-        batch_handlers=BATCH_HANDLERS,
-        clock=system_clock,
-    )
+    applier = BatchApplier(service="reporting", handlers=HANDLERS)
     read = 0
     try:
         cluster = await consumer._client.fetch_all_metadata()
@@ -60,7 +73,6 @@ async def rebuild(
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         async with conn.transaction():
-            outbox_before = await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
             await conn.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
             with Progress(disable=not show_progress) as progress:
                 bar = progress.add_task("replaying", total=total)
@@ -70,11 +82,9 @@ async def rebuild(
                             await consumer.getmany(tp, timeout_ms=2000, max_records=BATCH)
                         ).get(tp, [])
                         batch = [r for r in batch if r.offset < ends[tp]]
-                        await applier.apply(conn, batch)
+                        await _apply(applier, conn, batch)
                         read += len(batch)
                         progress.advance(bar, len(batch))
-            # The live consumer dead-lettered these records already.
-            await conn.execute("DELETE FROM outbox WHERE id > $1", outbox_before)
     finally:
         await consumer.stop()
     return read

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from grassroots.contract.calendar import COUNTY_TIME
 from reporting.domain import (
     LEVELS,
     ROUNDS,
@@ -15,8 +16,6 @@ from reporting.domain import (
     rank_lagging,
     task_status,
 )
-
-COUNTY_TIME = dt.timezone(dt.timedelta(hours=8))
 
 
 def number(value: Decimal | float | None) -> float | None:

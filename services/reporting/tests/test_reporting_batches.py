@@ -17,10 +17,9 @@ import pytest
 from grassroots.contract.common import Phase
 from grassroots.contract.examples import envelope
 from grassroots.plumbing import metrics
-from grassroots.plumbing.consumer import BatchApplier
 from grassroots.simulation import CampaignSimulation
 from grassroots.testing import apply_in_batches, as_records, rows_of, scratch_schemas
-from reporting.handlers import BATCH_HANDLERS, HANDLERS
+from reporting.app import DEFINITION
 from reporting.rebuild import READ_MODELS
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
@@ -117,17 +116,13 @@ async def test_batches_and_single_events_give_the_same_read_models(
     mixed.sort(key=lambda e: e["type"] != "org.branch_registered")  # stable: order kept
     mixed += random.Random(5).sample(mixed, 30)
     stream = as_records(mixed)
-    clock = lambda: dt.datetime(2012, 12, 1, tzinfo=dt.UTC)  # noqa: E731
-    together = BatchApplier(
-        service="reporting", handlers=HANDLERS, batch_handlers=BATCH_HANDLERS, clock=clock
-    )
-    alone = BatchApplier(service="reporting", handlers=HANDLERS, clock=clock)
+    now = dt.datetime(2012, 12, 1, tzinfo=dt.UTC)
     batched, single = schemas
     one_by_one = metrics.BATCHES_ONE_BY_ONE.labels("reporting")
     before = one_by_one._value.get()
-    await apply_in_batches(batched, together, stream, 500)
+    await apply_in_batches(batched, DEFINITION, stream, 500, now=now)
     assert one_by_one._value.get() == before  # every batch applied together
-    await apply_in_batches(single, alone, stream, 1)
+    await apply_in_batches(single, DEFINITION, stream, 1, now=now)
 
     tables = [table for table in READ_MODELS if table != "inbox"]  # received at other times
     expected = await rows_of(single, tables)

@@ -1,0 +1,173 @@
+"""The reporting rules on their own: what an event sets on a card, how the summary counters move
+when a card or a task changes, and how a newer revision re-plans the tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from grassroots.contract.emulation import BranchReviewed
+from grassroots.contract.examples import DATA
+from grassroots.contract.grading import BranchGraded, BranchIncomplete
+from grassroots.contract.rectification import (
+    BranchSettled,
+    CommitmentMissing,
+    CommitmentReviewed,
+    CommitmentTask,
+    TaskCompleted,
+)
+from reporting.domain import (
+    Card,
+    CardFacts,
+    Task,
+    TaskFacts,
+    card_columns,
+    completed,
+    deltas,
+    overdue,
+    progressed,
+    replan,
+)
+
+GRADED = BranchGraded.model_validate(DATA["grading.branch_graded"])
+
+
+def reviewed(revision: int) -> CommitmentReviewed:
+    return CommitmentReviewed.model_validate(
+        DATA["rectification.commitment_reviewed"] | {"revision": revision}
+    )
+
+
+def planned(task_id: str, title: str = "更新党员活动室") -> CommitmentTask:
+    return CommitmentTask.model_validate(
+        DATA["rectification.commitment_published"]["tasks"][0]
+        | {"task_id": task_id, "title": title}
+    )
+
+
+def test_a_grade_sets_its_round_and_clears_what_was_missing() -> None:
+    assert card_columns(GRADED, Card()) == {
+        "initial_level": "fairly_strong",
+        "initial_total": 83.8,
+        "initial_scores": GRADED.scores.model_dump(),
+        "initial_basis": "computed",
+        "initial_missing": [],
+    }
+    final = BranchGraded.model_validate(DATA["grading.branch_graded"] | {"round": "final"})
+    columns = card_columns(final, Card())
+    assert columns is not None and columns["final_level"] == "fairly_strong"
+    assert columns["moved_up"] is False  # the final round always says
+
+
+def test_an_incomplete_round_clears_its_level() -> None:
+    data = BranchIncomplete.model_validate(DATA["grading.branch_incomplete"])
+    assert card_columns(data, Card(initial_level="weak")) == {
+        "initial_missing": ["appraisal"],
+        "initial_level": None,
+        "initial_total": None,
+    }
+
+
+def test_a_review_applies_only_to_the_cards_revision() -> None:
+    card = Card(commitment_id="c-0007", commitment_revision=2, review="pending")
+    assert card_columns(reviewed(1), card) is None
+    assert card_columns(reviewed(2), card) == {"review": "returned", "guidance": "请细化整改措施"}
+    assert card_columns(reviewed(1), Card()) is None  # nothing published yet
+
+
+def test_missing_settled_and_assessed_set_one_column_each() -> None:
+    missing = CommitmentMissing.model_validate(DATA["rectification.commitment_missing"])
+    settled = BranchSettled.model_validate(DATA["rectification.branch_settled"])
+    assessed = BranchReviewed.model_validate(DATA["assessment.branch_reviewed"])
+    assert card_columns(missing, Card()) == {"commitment_missing": True}
+    assert card_columns(settled, Card()) == {"settled_rate": 0.8}
+    assert card_columns(assessed, Card()) == {"assessment_score": 86}
+
+
+def test_other_data_sets_no_card_column() -> None:
+    done = TaskCompleted.model_validate(DATA["rectification.task_completed"])
+    with pytest.raises(ValueError, match="TaskCompleted does not set columns of a card"):
+        card_columns(done, Card())  # type: ignore[arg-type]
+
+
+def test_deltas_name_only_the_counters_that_change() -> None:
+    assert deltas(None, CardFacts(initial_level="weak")) == {"level:initial:weak": 1}
+    assert deltas(CardFacts(initial_level="weak"), CardFacts(initial_level="strong")) == {
+        "level:initial:weak": -1,
+        "level:initial:strong": 1,
+    }
+    assert deltas(CardFacts(moved_up=True), CardFacts(moved_up=True)) == {}
+
+
+def test_a_missing_commitment_stops_counting_once_published_and_reviews_count_if_published() -> (
+    None
+):
+    missing = Card(commitment_missing=True)
+    published = missing.with_columns({"commitment_id": "c-1", "review": "approved"})
+    assert deltas(None, missing.facts) == {"commitments:missing": 1}
+    assert deltas(missing.facts, published.facts) == {
+        "commitments:missing": -1,
+        "commitments:published": 1,
+        "commitments:approved": 1,
+    }
+    assert deltas(None, CardFacts(review="approved")) == {}  # no commitment, no review count
+
+
+def test_tasks_count_only_in_the_plan_and_completed_wins_over_overdue() -> None:
+    assert deltas(None, TaskFacts(overdue=True)) == {}
+    assert deltas(TaskFacts(overdue=True), TaskFacts(in_plan=True, overdue=True)) == {
+        "tasks:total": 1,
+        "tasks:overdue": 1,
+    }
+    assert deltas(
+        TaskFacts(in_plan=True, overdue=True), TaskFacts(in_plan=True, overdue=True, completed=True)
+    ) == {"tasks:completed": 1, "tasks:overdue": -1}
+    assert deltas(TaskFacts(in_plan=True, completed=True), TaskFacts(completed=True)) == {
+        "tasks:total": -1,
+        "tasks:completed": -1,
+    }
+
+
+def test_a_newer_revision_replans_keeping_progress_and_dropping_what_it_left_out() -> None:
+    before = {
+        "t-1": Task(percent=40, in_plan=True, overdue=True, title="旧", kind="gradual"),
+        "t-2": Task(percent=10, in_plan=True, title="删去"),
+    }
+    after = replan(before, [planned("t-1", "新"), planned("t-3")])
+    assert after == {
+        "t-1": Task(
+            percent=40,
+            in_plan=True,
+            overdue=True,
+            deadline=dt.date(2012, 6, 30),
+            responsible="王建国",
+            title="新",
+            kind="gradual",
+        ),
+        "t-2": Task(percent=10, in_plan=False, title="删去"),
+        "t-3": Task(
+            in_plan=True,
+            deadline=dt.date(2012, 6, 30),
+            responsible="王建国",
+            title="更新党员活动室",
+            kind="gradual",
+        ),
+    }
+
+
+def test_progress_completion_and_overdue_of_a_task() -> None:
+    task = Task(percent=50, in_plan=True)
+    assert progressed(task, 70, None) == Task(percent=70, in_plan=True)
+    assert progressed(task, 30, None) is None  # backwards needs a note
+    assert progressed(task, 30, "返工") == Task(percent=30, in_plan=True)
+    assert progressed(Task(percent=50), 70, None) is None  # not in the plan
+    assert completed(None) is None
+    assert completed(task) == Task(percent=100, in_plan=True, completed=True)
+    assert overdue(None, dt.date(2012, 6, 1), "李四") == Task(
+        overdue=True, deadline=dt.date(2012, 6, 1), responsible="李四"
+    )
+    known = Task(in_plan=True, deadline=dt.date(2012, 6, 30), responsible="王建国")
+    assert overdue(known, dt.date(2012, 6, 1), "李四") == Task(
+        in_plan=True, overdue=True, deadline=dt.date(2012, 6, 30), responsible="王建国"
+    )
