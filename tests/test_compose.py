@@ -150,7 +150,7 @@ def test_dockerfile(name: str) -> None:
     )
 
     # What is copied from the build context exists, and is only what uv needs.
-    allowed = ("pyproject.toml", "uv.lock", "shared/", f"services/{name}/")
+    allowed = ("pyproject.toml", "uv.lock", "contract/", "shared/", f"services/{name}/")
     for rest in by_keyword.get("COPY", []):
         words = shlex.split(rest)
         if any(word.startswith("--from") for word in words):
@@ -392,14 +392,19 @@ def runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
 def third_party_imports(name: str) -> set[str]:
     """Top-level third-party modules reached from `python -m <name>` and the `grassroots` CLI,
     following the workspace's own modules (grassroots.*, <name>.*) transitively."""
-    roots = {"grassroots": REPO / "shared/src/grassroots", name: REPO / "services" / name / name}
+    # `grassroots` is a namespace package: the contract (contract/src) and the plumbing (shared/src).
+    roots = {
+        "grassroots": [REPO / "contract/src/grassroots", REPO / "shared/src/grassroots"],
+        name: [REPO / "services" / name / name],
+    }
 
     def module_file(module: str) -> Path | None:
         top, *rest = module.split(".")
-        base = roots[top].joinpath(*rest)
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
+        for root in roots[top]:
+            base = root.joinpath(*rest)
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
         return None
 
     found: set[str] = set()
