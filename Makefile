@@ -38,7 +38,7 @@ status:
 lint: deps
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy shared/src services tests bench
+	@$(UV) run --frozen mypy contract/src contract/tests shared/src services tests bench
 
 contract: deps  ## regenerate the JSON Schemas, the AsyncAPI and the OpenAPI documents
 	@$(UV) run --frozen grassroots contract write

@@ -501,14 +501,19 @@ def runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
 def third_party_imports(name: str) -> set[str]:
     """Top-level third-party modules reached from `python -m <name>` and the `grassroots` CLI,
     following the workspace's own modules (grassroots.*, <name>.*) transitively."""
-    roots = {"grassroots": REPO / "shared/src/grassroots", name: REPO / "services" / name / name}
+    # `grassroots` is a namespace package: the contract (contract/src) and the plumbing (shared/src).
+    roots = {
+        "grassroots": [REPO / "contract/src/grassroots", REPO / "shared/src/grassroots"],
+        name: [REPO / "services" / name / name],
+    }
 
     def module_file(module: str) -> Path | None:
         top, *rest = module.split(".")
-        base = roots[top].joinpath(*rest)
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
+        for root in roots[top]:
+            base = root.joinpath(*rest)
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
         return None
 
     found: set[str] = set()

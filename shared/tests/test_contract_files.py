@@ -1,12 +1,14 @@
-"""The checked-in machine-readable contract is exactly what the code generates."""
+"""The checked-in machine-readable contract (contract/schemas/, contract/asyncapi.json) is exactly
+what the code generates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from grassroots.contract import EVENTS, documents
+from grassroots import contract_documents as documents
+from grassroots.contract import CONTRACT_VERSION, EVENTS, json_schemas
 
-CONTRACT = Path(__file__).resolve().parents[1] / "contract"
+CONTRACT = Path(__file__).resolve().parents[2] / "contract"
 
 
 def test_checked_in_schemas_and_asyncapi_match_the_code() -> None:
@@ -29,3 +31,17 @@ def test_asyncapi_names_every_topic() -> None:
     document = documents.asyncapi_document()
     assert document["asyncapi"] == "3.0.0"
     assert set(document["channels"]) == {spec.topic for spec in EVENTS.values()}
+
+
+def test_the_generator_writes_beside_the_contract_package() -> None:
+    assert documents.CONTRACT_FOLDER == CONTRACT
+    assert (CONTRACT / "pyproject.toml").is_file()
+
+
+def test_the_contract_package_reads_the_checked_in_files() -> None:
+    # In the workspace (an editable install) the package finds them in contract/.
+    for event_type in EVENTS:
+        assert (
+            json_schemas.json_schema(event_type) == documents.json_schemas()[f"{event_type}.json"]
+        )
+    assert json_schemas.asyncapi()["info"]["version"] == CONTRACT_VERSION

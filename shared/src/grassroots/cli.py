@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from grassroots.contract import CONTENT_TYPE, EVENTS, documents, parse_event
+from grassroots import contract_documents
+from grassroots.contract import kafka_record, parse_event
 from grassroots.contract.common import Phase
 from grassroots.plumbing.kafka import ensure_topics, make_producer, platform_topics
 from grassroots.publishing import Checked, check_lines, publish_events
@@ -28,7 +29,6 @@ Bootstrap = Annotated[
     str,
     typer.Option(envvar="GRASSROOTS_KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers."),
 ]
-CONTRACT_FOLDER = Path(__file__).resolve().parents[2] / "contract"
 
 
 @app.command()
@@ -73,9 +73,9 @@ def create_topics(
 
 
 @contract_app.command("write")
-def write_contract(folder: Path = CONTRACT_FOLDER) -> None:
-    """Regenerate the JSON Schemas and the AsyncAPI document from the models."""
-    changed = documents.write(folder)
+def write_contract(folder: Path = contract_documents.CONTRACT_FOLDER) -> None:
+    """Regenerate the JSON Schemas and the AsyncAPI document from the models (in contract/)."""
+    changed = contract_documents.write(folder)
     typer.echo(f"{len(changed)} files changed" + "".join(f"\n  {name}" for name in changed))
 
 
@@ -180,13 +180,14 @@ async def _simulate(
                 futures = []
                 for event in chunk:
                     raw = json.dumps(event, ensure_ascii=False).encode()
-                    parse_event(raw)  # the generator must produce only valid events
+                    # The generator must produce only valid events; they go out as generated.
+                    record = kafka_record(parse_event(raw), value=raw)
                     futures.append(
                         await producer.send(
-                            EVENTS[event["type"]].topic,
-                            value=raw,
-                            key=event["subject"].encode(),
-                            headers=[("content-type", CONTENT_TYPE.encode())],
+                            record.topic,
+                            value=record.value,
+                            key=record.key,
+                            headers=list(record.headers),
                         )
                     )
                 day = chunk[-1]["time"][:10]

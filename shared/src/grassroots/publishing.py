@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
-from grassroots.contract import CONTENT_TYPE, EVENTS, AnyEvent, ContractViolation, parse_event
+from grassroots.contract import AnyEvent, ContractViolation, kafka_record, parse_event
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,12 @@ async def publish_events(
     producer: AIOKafkaProducer, events: Iterable[tuple[AnyEvent, bytes]]
 ) -> int:
     """Publish in order (key = subject) and wait until the broker acknowledged every record."""
+    records = [kafka_record(event, value=raw) for event, raw in events]  # the bytes as given
     futures = [
         await producer.send(
-            EVENTS[event.type].topic,
-            value=raw,
-            key=event.subject.encode(),
-            headers=[("content-type", CONTENT_TYPE.encode())],
+            record.topic, value=record.value, key=record.key, headers=list(record.headers)
         )
-        for event, raw in events
+        for record in records
     ]
     await asyncio.gather(*futures)
     return len(futures)

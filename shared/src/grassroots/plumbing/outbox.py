@@ -12,7 +12,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
-from grassroots.contract import CONTENT_TYPE, AnyEvent
+from grassroots.contract import AnyEvent, kafka_record
 from grassroots.plumbing import metrics
 from grassroots.plumbing.kafka import make_consumer
 
@@ -29,12 +29,8 @@ class OutgoingRecord:
 
     @classmethod
     def for_event(cls, event: AnyEvent) -> OutgoingRecord:
-        return cls(
-            topic=event.topic,
-            key=event.subject.encode(),
-            value=event.to_json_bytes(),
-            headers=(("content-type", CONTENT_TYPE.encode()),),
-        )
+        """The event's record (topic, key, value, headers: `grassroots.contract.kafka_record`)."""
+        return cls(*kafka_record(event))
 
 
 async def append(conn: asyncpg.Connection, records: Sequence[OutgoingRecord]) -> None:

@@ -13,7 +13,6 @@ the transaction commits and the relay is woken. An exception rolls all of it bac
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Generic, Protocol, TypeVar
@@ -21,7 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import asyncpg
 from pydantic import BaseModel
 
-from grassroots.contract import CloudEvent
+from grassroots.contract import CloudEvent, new_event
 from grassroots.plumbing import outbox
 from grassroots.plumbing.outbox import OutgoingRecord
 
@@ -94,17 +93,14 @@ class UnitOfWork(Generic[S]):
         time: dt.datetime | None = None,
     ) -> CloudEvent[DataT]:
         """Append an event of ours to the outbox (committed with the unit's transaction)."""
-        event = kind(
-            specversion="1.0",
-            id=event_id or str(uuid.uuid4()),
+        event = new_event(
+            kind,
+            data,
             source=f"/grassroots/{self.service}",
-            type=kind.event_type,
-            time=time or self.now,
-            subject=getattr(data, kind.subject_field),
             countycode=countycode,
             campaignid=campaignid,
-            datacontenttype="application/json",
-            data=data,
+            event_id=event_id,
+            time=time or self.now,
         )
         self.outgoing.append(OutgoingRecord.for_event(event))
         self.events.append(event)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from grassroots.contract import EVENTS, ContractViolation, RejectionCode, parse_event
+from grassroots.contract.events import OrgBranchRegisteredEvent
 from grassroots.contract.examples import DATA, SCORES, envelope
 
 
@@ -114,7 +115,9 @@ def test_a_secretary_email_that_is_no_address_is_refused_with_why(address: str) 
     assert "data.secretary.email" in reason
     assert "needs one @ and a domain" in reason
     accepted = {**data, "secretary": {"name": "王", "email": "wang.li@school.pucheng.cn"}}
-    assert parse_event(raw(envelope("org.branch_registered", accepted))).data.secretary.email
+    accepted_event = parse_event(raw(envelope("org.branch_registered", accepted)))
+    assert isinstance(accepted_event, OrgBranchRegisteredEvent)
+    assert accepted_event.data.secretary.email
 
 
 def test_unknown_fields_in_data_are_refused() -> None:

@@ -1,6 +1,8 @@
 """The machine-readable contract, generated from the models: JSON Schemas and AsyncAPI 3.0.
 
-`grassroots contract write` regenerates the checked-in files; a test fails when they drift.
+`grassroots contract write` regenerates the checked-in files in contract/ (beside the
+grassroots-contract package, whose wheel ships them); a test fails when they drift. This lives
+here, not in the contract package, because the AsyncAPI document is rendered by FastStream.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import Field
 
+import grassroots.contract
+from grassroots.contract import CONTRACT_VERSION
 from grassroots.contract.registry import ALL_TOPICS, EVENTS, AnyEvent, events_on
 
-CONTRACT_VERSION = "1.0.0"
+# The grassroots-contract project folder of this checkout (contract/, beside src/).
+CONTRACT_FOLDER = Path(grassroots.contract.__file__).resolve().parents[3]
 SCHEMA_BASE_URI = "urn:grassroots:contract:schemas:"
 
 # Topics county systems publish to; the rest are published by the platform.
@@ -102,7 +107,7 @@ def expected_files() -> dict[str, str]:
     return files
 
 
-def write(folder: Path) -> list[str]:
+def write(folder: Path = CONTRACT_FOLDER) -> list[str]:
     """Regenerate the folder; return the files that changed."""
     changed = []
     (folder / "schemas").mkdir(parents=True, exist_ok=True)
