@@ -16,9 +16,11 @@ import time
 import uuid
 from pathlib import Path
 
-from grassroots.plumbing import database
-from rectification.domain import COUNTY_TIME
+from grassroots.contract.calendar import COUNTY_TIME
+from grassroots.plumbing import database, outbox
+from grassroots.plumbing.unit_of_work import UnitOfWork
 from rectification.jobs import settle, sweep
+from rectification.store import RectificationStore
 
 TASKS_PER_BRANCH = 5
 
@@ -34,6 +36,12 @@ async def main(branches: int) -> None:
     sweep_at = dt.datetime(2012, 5, 20, 9, tzinfo=COUNTY_TIME)
     closed = dt.datetime(2012, 6, 30, 18, tzinfo=COUNTY_TIME)
     async with pool.acquire() as conn:
+
+        def unit(now: dt.datetime) -> UnitOfWork[RectificationStore]:
+            return UnitOfWork(
+                RectificationStore(conn), service="rectification", now=now, connection=conn
+            )
+
         await database.migrate(conn, "rectification", Path(__file__).parents[1] / "migrations")
         transaction = conn.transaction()
         await transaction.start()
@@ -99,10 +107,14 @@ async def main(branches: int) -> None:
             )
             await conn.execute("ANALYZE tasks, branches, commitments")
             started = time.perf_counter()
-            overdue = await sweep(conn, now=sweep_at, service="rectification")
+            uow = unit(sweep_at)
+            overdue = await sweep(uow)
+            await outbox.append(conn, uow.outgoing)  # as the unit of work does on leaving
             swept = time.perf_counter() - started
             started = time.perf_counter()
-            again = await sweep(conn, now=sweep_at, service="rectification")
+            uow = unit(sweep_at)
+            again = await sweep(uow)
+            await outbox.append(conn, uow.outgoing)
             swept_again = time.perf_counter() - started
             await conn.execute(
                 "UPDATE campaigns SET settlement = 'closing', closed_at = $2"
@@ -111,7 +123,9 @@ async def main(branches: int) -> None:
                 closed,
             )
             started = time.perf_counter()
-            settled = await settle(conn, campaign, service="rectification", now=closed)
+            uow = unit(closed)
+            settled = await settle(uow, campaign)
+            await outbox.append(conn, uow.outgoing)
             settling = time.perf_counter() - started
         finally:
             await transaction.rollback()

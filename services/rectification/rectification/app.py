@@ -1,4 +1,4 @@
-"""Wiring only: what the rectification service consumes and how it handles it."""
+"""Wiring only: what the rectification service consumes, how it handles it, and its jobs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 
 from grassroots.contract import Topic
 from grassroots.plumbing.service import ServiceDefinition, build_app
-from rectification.handlers import BATCH_HANDLERS, HANDLERS
-from rectification.jobs import settle_closed_campaigns, sweep_periodically
+from rectification.handlers import HANDLERS
+from rectification.jobs import SETTLE_CLOSED_CAMPAIGNS, SWEEP
+from rectification.store import RectificationStore
 
 DEFINITION = ServiceDefinition(
     name="rectification",
@@ -18,9 +19,9 @@ DEFINITION = ServiceDefinition(
         Topic.GRADING_RESULTS,
     ),
     handlers=HANDLERS,
-    batch_handlers=BATCH_HANDLERS,
+    store=RectificationStore,
     migrations=Path(__file__).parent.parent / "migrations",
-    background=(sweep_periodically, settle_closed_campaigns),
+    jobs=(SWEEP, SETTLE_CLOSED_CAMPAIGNS),
 )
 
 app = build_app(DEFINITION)

@@ -1,7 +1,8 @@
 """Rectification (集中整改) as pure rules: commitments, reviews, progress, deadlines, settlement.
 
-Times are given, never read: `now` comes in as an argument. Deadlines are calendar days in the
-county's time (UTC+8): a task due on 30 June is overdue from 1 July 00:00 +08:00.
+Times are given, never read: `now` comes in as an argument. Deadlines are calendar days of the
+county calendar (`grassroots.contract.calendar`): a task due on 30 June is overdue from 1 July
+00:00 +08:00.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-COUNTY_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
-DEFAULT_COMMITMENT_DUE_DAYS = 15
+from grassroots.contract.calendar import is_overdue
+
 LEVEL_URGENCY = {"weak": 0, "average": 1, "fairly_strong": 2, "strong": 3}  # named first: weak
 
 
@@ -51,28 +52,6 @@ class Settlement:
     tasks_completed: int
     tasks_overdue: int
     completion_rate: Decimal
-
-
-def overdue_from(deadline: dt.date) -> dt.datetime:
-    """The instant a task due on `deadline` becomes overdue: the next day, 00:00 county time."""
-    return dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(), tzinfo=COUNTY_TIME)
-
-
-def is_overdue(deadline: dt.date, now: dt.datetime) -> bool:
-    return now >= overdue_from(deadline)
-
-
-def county_today(now: dt.datetime) -> dt.date:
-    """Tasks with a deadline before this day are overdue at `now`."""
-    return now.astimezone(COUNTY_TIME).date()
-
-
-def commitment_due_at(rectification_opened_at: dt.datetime, due_days: int) -> dt.datetime:
-    return rectification_opened_at + dt.timedelta(days=due_days)
-
-
-def commitment_due_on(rectification_opened_at: dt.datetime, due_days: int) -> dt.date:
-    return commitment_due_at(rectification_opened_at, due_days).astimezone(COUNTY_TIME).date()
 
 
 def commitment_refusals(

@@ -1,22 +1,31 @@
-"""One handler per consumed event type: parse → load → decide → save + outbox."""
+"""One handler per consumed event type, typed by the event it takes: load → decide → save +
+emit. The table at the end is what the service consumes; all SQL is in `store`."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
-from grassroots.contract.rectification import ProblemEscalated
-from grassroots.plumbing.handling import (
-    BatchHandler,
-    Handler,
-    HandlerContext,
-    Rejected,
-    one_at_a_time,
+from grassroots.contract import AnyEvent
+from grassroots.contract.calendar import DEFAULT_COMMITMENT_DUE_DAYS
+from grassroots.contract.events import (
+    CampaignLaunchedEvent,
+    CampaignPhaseClosedEvent,
+    CampaignPhaseOpenedEvent,
+    GradingBranchGradedEvent,
+    OrgBranchRegisteredEvent,
+    RectificationCommitmentPublishedEvent,
+    RectificationCommitmentReviewedEvent,
+    RectificationProblemEscalatedEvent,
+    RectificationProblemListedEvent,
+    RectificationTaskCompletedEvent,
+    RectificationTaskProgressedEvent,
 )
-from rectification import store
+from grassroots.contract.rectification import ProblemEscalated
+from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
+from grassroots.plumbing.unit_of_work import UnitOfWork
 from rectification.domain import (
-    DEFAULT_COMMITMENT_DUE_DAYS,
     Commitment,
     PlannedTask,
     TaskPlan,
@@ -26,8 +35,24 @@ from rectification.domain import (
     review_refusal,
     revision_refusal,
 )
+from rectification.store import (
+    BranchKey,
+    BranchRow,
+    CampaignRow,
+    CommitmentRow,
+    HistoryRow,
+    LevelRow,
+    ProblemRow,
+    ProgressReportRow,
+    RectificationStore,
+    TaskKey,
+    TaskProgressRow,
+)
 
-PUBLISHED = "rectification.commitment_published"
+Uow = UnitOfWork[RectificationStore]
+CommitmentEvent = RectificationCommitmentPublishedEvent | RectificationCommitmentReviewedEvent
+TaskEvent = RectificationTaskProgressedEvent | RectificationTaskCompletedEvent
+
 RESULT_NAMESPACE = uuid.UUID("7a3c1e52-2f4b-4b8e-9d7c-5e2f1a0b3c44")
 
 
@@ -36,97 +61,99 @@ def result_event_id(*parts: str) -> str:
     return str(uuid.uuid5(RESULT_NAMESPACE, ":".join(parts)))
 
 
-async def on_campaign_launched(ctx: HandlerContext, event: Any) -> None:
+def _campaign(event: AnyEvent) -> str:
+    """Every campaign-scoped event carries campaignid: the contract requires it."""
+    assert event.campaignid is not None
+    return event.campaignid
+
+
+async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
     data = event.data
     rules = data.rules
-    await store.save_campaign(
-        ctx.conn,
-        campaign_id=data.campaign_id,
-        county_code=event.countycode,
-        starts_on=min(w.opens_on for w in data.phases),
-        ends_on=max(w.closes_on for w in data.phases),
-        commitment_due_days=(
-            rules.commitment_due_days
-            if rules and rules.commitment_due_days is not None
-            else DEFAULT_COMMITMENT_DUE_DAYS
-        ),
+    await uow.store.save_campaign(
+        CampaignRow(
+            campaign_id=data.campaign_id,
+            county_code=event.countycode,
+            starts_on=min(w.opens_on for w in data.phases),
+            ends_on=max(w.closes_on for w in data.phases),
+            commitment_due_days=(
+                rules.commitment_due_days
+                if rules and rules.commitment_due_days is not None
+                else DEFAULT_COMMITMENT_DUE_DAYS
+            ),
+        )
     )
 
 
-async def on_phase_opened(ctx: HandlerContext, event: Any) -> None:
+async def on_phase_opened(uow: Uow, event: CampaignPhaseOpenedEvent) -> None:
     if event.data.phase.value == "rectification":
-        await store.open_rectification(
-            ctx.conn, event.data.campaign_id, event.countycode, event.time
-        )
+        await uow.store.open_rectification(event.data.campaign_id, event.countycode, event.time)
 
 
-async def on_phase_closed(ctx: HandlerContext, event: Any) -> None:
+async def on_phase_closed(uow: Uow, event: CampaignPhaseClosedEvent) -> None:
     """Closing rectification starts the settlement, behind the barrier (see jobs)."""
     if event.data.phase.value == "rectification":
-        await store.close_rectification(
-            ctx.conn, event.data.campaign_id, event.countycode, event.time
-        )
+        await uow.store.close_rectification(event.data.campaign_id, event.countycode, event.time)
 
 
-async def on_branches_registered(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredEvent]) -> None:
     latest = {event.data.branch_id: event for event in events}  # a later registration wins
-    await store.save_branches(
-        ctx.conn,
+    await uow.store.save_branches(
         [
-            (e.data.branch_id, e.countycode, e.data.kind.value, e.data.name, e.data.parent_id)
+            BranchRow(d.branch_id, e.countycode, d.kind.value, d.name, d.parent_id)
             for e in latest.values()
-        ],
+            for d in (e.data,)
+        ]
     )
     # Problems listed before the registration waited for the parent.
-    await _escalate(ctx, [e.data.branch_id for e in latest.values() if e.data.parent_id])
+    await _escalate(uow, [e.data.branch_id for e in latest.values() if e.data.parent_id])
 
 
-async def on_branches_graded(ctx: HandlerContext, events: list[Any]) -> None:
-    await store.save_levels(
-        ctx.conn,
-        [(e.campaignid, e.data.branch_id, e.data.round.value, e.data.level.value) for e in events],
-    )
+async def on_branches_graded(uow: Uow, events: Sequence[GradingBranchGradedEvent]) -> None:
+    levels = [
+        LevelRow(_campaign(e), e.data.branch_id, e.data.round.value, e.data.level.value)
+        for e in events
+    ]
+    latest = {level.key: level for level in levels}  # a later level of the round wins
+    await uow.store.save_levels(list(latest.values()))
 
 
-async def on_problems_listed(ctx: HandlerContext, events: list[Any]) -> None:
-    problems: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+async def on_problems_listed(uow: Uow, events: Sequence[RectificationProblemListedEvent]) -> None:
+    problems: dict[tuple[str, str, str], ProblemRow] = {}
     for event in events:
         data = event.data
-        key = (event.campaignid, data.branch_id, data.problem_id)
+        key = (_campaign(event), data.branch_id, data.problem_id)
         first = problems.get(key)
-        problems[key] = (
-            *key[:2],
-            first[2] if first else event.countycode,
-            data.problem_id,
-            data.description,
-            data.source.value,
-            data.needs_superior,
-            first[7] if first else event.time,  # listed when first listed
+        problems[key] = ProblemRow(
+            campaign_id=key[0],
+            branch_id=key[1],
+            county_code=first.county_code if first else event.countycode,
+            problem_id=data.problem_id,
+            description=data.description,
+            source=data.source.value,
+            needs_superior=data.needs_superior,
+            listed_at=first.listed_at if first else event.time,  # listed when first listed
         )
-    await store.save_problems(ctx.conn, list(problems.values()))
-    await _escalate(ctx, sorted({e.data.branch_id for e in events if e.data.needs_superior}))
+    await uow.store.save_problems(list(problems.values()))
+    await _escalate(uow, sorted({e.data.branch_id for e in events if e.data.needs_superior}))
 
 
-async def _escalate(ctx: HandlerContext, branch_ids: list[str]) -> None:
+async def _escalate(uow: Uow, branch_ids: list[str]) -> None:
     if not branch_ids:
         return
-    for row in await store.escalate_waiting_problems(ctx.conn, branch_ids):
-        ctx.emit(
-            "rectification.problem_escalated",
+    for row in await uow.store.escalate_waiting_problems(branch_ids):
+        uow.emit(
+            RectificationProblemEscalatedEvent,
             ProblemEscalated(
-                branch_id=row["branch_id"],
-                problem_id=row["problem_id"],
-                to_org_id=row["escalated_to"],
+                branch_id=row.branch_id, problem_id=row.problem_id, to_org_id=row.escalated_to
             ),
-            countycode=row["county_code"],
-            campaignid=row["campaign_id"],
-            event_id=result_event_id(
-                row["campaign_id"], "escalated", row["branch_id"], row["problem_id"]
-            ),
+            countycode=row.county_code,
+            campaignid=row.campaign_id,
+            event_id=result_event_id(row.campaign_id, "escalated", row.branch_id, row.problem_id),
         )
 
 
-def _revision_plan(event: Any) -> dict[str, PlannedTask]:
+def _revision_plan(event: RectificationCommitmentPublishedEvent) -> dict[str, PlannedTask]:
     data = event.data
     return {
         t.task_id: PlannedTask(
@@ -145,22 +172,27 @@ def _revision_plan(event: Any) -> dict[str, PlannedTask]:
     }
 
 
-async def on_commitment_events(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_commitment_events(uow: Uow, events: Sequence[CommitmentEvent]) -> None:
     """Publications (a revision replaces the plan, progress kept for the tasks it keeps) and
     reviews (of the latest revision only), in order; every one recorded in the history."""
-    keys = [(e.campaignid, e.data.branch_id) for e in events]
-    published = [key for key, e in zip(keys, events, strict=True) if e.type == PUBLISHED]
-    commitments = await store.lock_commitments(ctx.conn, keys)
-    plans = await store.lock_plans(ctx.conn, published) if published else {}
-    listed = await store.listed_problems(ctx.conn, published) if published else {}
-    windows = await store.campaign_windows(ctx.conn, [k[0] for k in published])
+    store = uow.store
+    keys: list[BranchKey] = [(_campaign(e), e.data.branch_id) for e in events]
+    published = [
+        key
+        for key, e in zip(keys, events, strict=True)
+        if isinstance(e, RectificationCommitmentPublishedEvent)
+    ]
+    commitments = await store.lock_commitments(keys)
+    plans = await store.lock_plans(published) if published else {}
+    listed = await store.listed_problems(published) if published else {}
+    windows = await store.campaign_windows([k[0] for k in published])
     before = dict(commitments)
-    history: list[tuple[Any, ...]] = []
+    history: list[HistoryRow] = []
     for key, event in zip(keys, events, strict=True):
-        data = event.data
         stored = commitments.get(key)
         current = stored.current if stored else None
-        if event.type == PUBLISHED:
+        if isinstance(event, RectificationCommitmentPublishedEvent):
+            data = event.data
             refusals = [revision_refusal(current, data.commitment_id, data.revision)]
             refusals += commitment_refusals(
                 [TaskPlan(t.task_id, t.problem_id, t.deadline) for t in data.tasks],
@@ -171,63 +203,68 @@ async def on_commitment_events(ctx: HandlerContext, events: list[Any]) -> None:
                 raise Rejected("; ".join(r for r in refusals if r))
             commitments[key] = Commitment(data.commitment_id, data.revision, event.time)
             plans[key] = replan(plans[key], _revision_plan(event))
-            tasks = [t.model_dump(mode="json") for t in data.tasks]
             history.append(
-                (
+                HistoryRow(
                     *key,
-                    data.commitment_id,
-                    data.revision,
-                    "published",
-                    None,
-                    None,
-                    tasks,
-                    event.id,
-                    event.time,
+                    commitment_id=data.commitment_id,
+                    revision=data.revision,
+                    action="published",
+                    actor=None,
+                    guidance=None,
+                    tasks=[t.model_dump(mode="json") for t in data.tasks],
+                    event_id=event.id,
+                    happened_at=event.time,
                 )
             )
             continue
-        refusal = review_refusal(current, data.commitment_id, data.revision)
+        review = event.data
+        refusal = review_refusal(current, review.commitment_id, review.revision)
         if refusal:
             raise Rejected(refusal)
         assert stored is not None
-        commitments[key] = replace(stored, review=data.decision.value)
+        commitments[key] = replace(stored, review=review.decision.value)
         history.append(
-            (
+            HistoryRow(
                 *key,
-                data.commitment_id,
-                data.revision,
-                data.decision.value,
-                data.reviewer_org_id,
-                data.guidance,
-                None,
-                event.id,
-                event.time,
+                commitment_id=review.commitment_id,
+                revision=review.revision,
+                action=review.decision.value,
+                actor=review.reviewer_org_id,
+                guidance=review.guidance,
+                tasks=None,
+                event_id=event.id,
+                happened_at=event.time,
             )
         )
-    changed = {key: c for key, c in commitments.items() if before.get(key) != c}
-    await store.save_commitments(ctx.conn, changed, history)
-    await store.save_plans(ctx.conn, plans)
+    changed = [
+        CommitmentRow(*key, c.commitment_id, c.revision, c.published_at, c.review)
+        for key, c in commitments.items()
+        if before.get(key) != c
+    ]
+    await store.save_commitments(changed, history)
+    await store.save_plans(plans)
 
 
-async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
+async def on_task_events(uow: Uow, events: Sequence[TaskEvent]) -> None:
     """Progress and completions, in order, on tasks of the latest commitments."""
-    keys = [(e.campaignid, e.data.branch_id, e.data.task_id) for e in events]
-    tasks = await store.lock_tasks(ctx.conn, keys)
+    keys: list[TaskKey] = [(_campaign(e), e.data.branch_id, e.data.task_id) for e in events]
+    tasks = await uow.store.lock_tasks(keys)
     before = dict(tasks)
-    reports = []
+    reports: list[ProgressReportRow] = []
     for key, event in zip(keys, events, strict=True):
-        data = event.data
         task = tasks.get(key)
         if task is None:
             raise Rejected(
-                f"task {data.task_id} is not in the latest commitment of {data.branch_id}"
+                f"task {event.data.task_id} is not in the latest commitment of "
+                f"{event.data.branch_id}"
             )
-        if event.type == "rectification.task_completed":
+        if isinstance(event, RectificationTaskCompletedEvent):
             if task.completed_at is None:  # completing it again changes nothing
                 tasks[key] = replace(
-                    task, percent=100, completed_at=event.time, evidence=data.evidence
+                    task, percent=100, completed_at=event.time, evidence=event.data.evidence
                 )
             continue
+        data = event.data
         refusal = progress_refusal(
             completed=task.completed_at is not None,
             current_percent=task.percent,
@@ -237,24 +274,24 @@ async def on_task_events(ctx: HandlerContext, events: list[Any]) -> None:
         if refusal:
             raise Rejected(f"task {data.task_id}: {refusal}")
         tasks[key] = replace(task, percent=data.percent)
-        reports.append((*key, data.percent, data.note, event.id, event.time))
-    changed = {key: task for key, task in tasks.items() if before[key] != task}
-    await store.save_task_progress(ctx.conn, changed, reports)
+        reports.append(ProgressReportRow(*key, data.percent, data.note, event.id, event.time))
+    changed = [
+        TaskProgressRow(*key, task.percent, task.completed_at, task.evidence)
+        for key, task in tasks.items()
+        if before[key] != task
+    ]
+    await uow.store.save_task_progress(changed, reports)
 
 
-BATCH_HANDLERS: dict[str, BatchHandler] = {
-    "org.branch_registered": on_branches_registered,
-    "grading.branch_graded": on_branches_graded,
-    "rectification.problem_listed": on_problems_listed,
-    "rectification.task_progressed": on_task_events,
-    "rectification.task_completed": on_task_events,
-    PUBLISHED: on_commitment_events,
-    "rectification.commitment_reviewed": on_commitment_events,
-}
-
-HANDLERS: dict[str, Handler] = {
-    "campaign.launched": on_campaign_launched,
-    "campaign.phase_opened": on_phase_opened,
-    "campaign.phase_closed": on_phase_closed,
-    **{event_type: one_at_a_time(handler) for event_type, handler in BATCH_HANDLERS.items()},
-}
+HANDLERS: HandlerTable[RectificationStore] = HandlerTable(
+    each(CampaignLaunchedEvent, on_campaign_launched),
+    each(CampaignPhaseOpenedEvent, on_phase_opened),
+    each(CampaignPhaseClosedEvent, on_phase_closed),
+    batch(OrgBranchRegisteredEvent, on_branches_registered),
+    batch(GradingBranchGradedEvent, on_branches_graded),
+    batch(RectificationProblemListedEvent, on_problems_listed),
+    batch(RectificationTaskProgressedEvent, on_task_events),
+    batch(RectificationTaskCompletedEvent, on_task_events),
+    batch(RectificationCommitmentPublishedEvent, on_commitment_events),
+    batch(RectificationCommitmentReviewedEvent, on_commitment_events),
+)

@@ -1,36 +1,38 @@
 """Time-driven work and the settlement: overdue tasks and missing commitments on the injectable
 clock (periodic, idempotent: the same sweep twice emits nothing new), and one settlement per
-branch when rectification closes, behind the phase-close barrier."""
+branch when rectification closes, behind the phase-close barrier. Each run is one unit of work;
+the jobs are declared in `app.py`."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
 from collections import defaultdict
-from typing import Any
 
-import asyncpg
 from prometheus_client import Counter, Histogram
 
 from grassroots.contract import Topic
-from grassroots.contract.rectification import BranchSettled, CommitmentMissing, TaskOverdue
-from grassroots.plumbing import outbox
-from grassroots.plumbing.barrier import run_behind_barrier
-from grassroots.plumbing.handling import HandlerContext
-from grassroots.plumbing.offsets import OffsetsProbe
-from grassroots.plumbing.service import Runtime
-from rectification import store
-from rectification.domain import (
-    TaskState,
-    commitment_due_on,
-    county_today,
-    naming_order,
-    settle_branch,
+from grassroots.contract.calendar import commitment_due_on, county_today
+from grassroots.contract.events import (
+    RectificationBranchSettledEvent,
+    RectificationCommitmentMissingEvent,
+    RectificationTaskOverdueEvent,
 )
+from grassroots.contract.rectification import BranchSettled, CommitmentMissing, TaskOverdue
+from grassroots.plumbing.jobs import BarrierJob, PeriodicJob
+from grassroots.plumbing.unit_of_work import UnitOfWork
+from rectification.domain import TaskState, naming_order, settle_branch
 from rectification.handlers import result_event_id
+from rectification.store import (
+    MissingRow,
+    OverdueTask,
+    RectificationStore,
+    SettlementRow,
+    UncommittedBranch,
+)
 
 log = logging.getLogger(__name__)
+
+Uow = UnitOfWork[RectificationStore]
 
 SWEEP_FINDINGS = Counter(
     "grassroots_rectification_sweep_findings_total",
@@ -45,120 +47,99 @@ SETTLEMENT_SECONDS = Histogram(
 BARRIER_TOPICS = (Topic.CAMPAIGN_LIFECYCLE, Topic.ORG_BRANCHES, Topic.RECTIFICATION_INPUTS)
 
 
-def _emit_overdue(ctx: HandlerContext, rows: list[asyncpg.Record]) -> None:
-    for row in rows:
-        ctx.emit(
-            "rectification.task_overdue",
+def _emit_overdue(uow: Uow, tasks: list[OverdueTask]) -> None:
+    for task in tasks:
+        uow.emit(
+            RectificationTaskOverdueEvent,
             TaskOverdue(
-                branch_id=row["branch_id"],
-                task_id=row["task_id"],
-                deadline=row["deadline"],
-                responsible=row["responsible"],
+                branch_id=task.branch_id,
+                task_id=task.task_id,
+                deadline=task.deadline,
+                responsible=task.responsible,
             ),
-            countycode=row["county_code"],
-            campaignid=row["campaign_id"],
+            countycode=task.county_code,
+            campaignid=task.campaign_id,
             event_id=result_event_id(
-                row["campaign_id"],
-                "overdue",
-                row["branch_id"],
-                row["task_id"],
-                row["deadline"].isoformat(),
+                task.campaign_id, "overdue", task.branch_id, task.task_id, task.deadline.isoformat()
             ),
         )
 
 
-async def sweep_once(runtime: Runtime) -> int:
-    """One sweep at the clock's now; returns how many events it emitted."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        if not await store.lock_sweep(conn):
-            return 0
-        emitted = await sweep(conn, now=runtime.clock(), service=runtime.definition.name)
-    if emitted:
-        runtime.relay.wake()
-    return emitted
+async def sweep_once(uow: Uow) -> int:
+    """The periodic job: one sweep at the unit's now, unless another replica is sweeping;
+    returns how many events it emitted."""
+    if not await uow.store.lock_sweep():
+        return 0
+    return await sweep(uow)
 
 
-async def sweep(conn: asyncpg.Connection, *, now: dt.datetime, service: str) -> int:
-    """Within the caller's transaction: flag overdue tasks and name missing commitments, once."""
-    ctx = HandlerContext(conn=conn, service=service, now=now)
-    overdue = await store.mark_overdue(conn, deadline_before=county_today(now), marked_at=now)
-    _emit_overdue(ctx, overdue)
-    per_campaign: dict[str, list[asyncpg.Record]] = defaultdict(list)
-    for row in await store.branches_without_commitment(conn, now):
-        per_campaign[row["campaign_id"]].append(row)
-    missing = []
+async def sweep(uow: Uow) -> int:
+    """Within the unit of work: flag overdue tasks and name missing commitments, once; returns
+    how many events it emitted."""
+    store, now = uow.store, uow.now
+    emitted_before = len(uow.events)
+    overdue = await store.mark_overdue(deadline_before=county_today(now), marked_at=now)
+    _emit_overdue(uow, overdue)
+    per_campaign: dict[str, list[UncommittedBranch]] = defaultdict(list)
+    for row in await store.branches_without_commitment(now):
+        per_campaign[row.campaign_id].append(row)
+    missing: list[MissingRow] = []
     for campaign_id, rows in sorted(per_campaign.items()):
-        rows_by_branch = {row["branch_id"]: row for row in rows}
-        levels = {row["branch_id"]: row["level"] for row in rows}
+        rows_by_branch = {row.branch_id: row for row in rows}
+        levels = {row.branch_id: row.level for row in rows}
         for branch_id in naming_order(levels, rows_by_branch):
             row = rows_by_branch[branch_id]
-            due = commitment_due_on(row["rectification_opened_at"], row["commitment_due_days"])
-            missing.append((campaign_id, branch_id, due))
-            ctx.emit(
-                "rectification.commitment_missing",
+            due = commitment_due_on(row.rectification_opened_at, row.commitment_due_days)
+            missing.append(MissingRow(campaign_id, branch_id, due, now))
+            uow.emit(
+                RectificationCommitmentMissingEvent,
                 CommitmentMissing(branch_id=branch_id, due=due),
-                countycode=row["county_code"],
+                countycode=row.county_code,
                 campaignid=campaign_id,
                 event_id=result_event_id(campaign_id, "missing", branch_id),
             )
-    await store.save_missing(conn, missing, now)
-    await outbox.append(conn, ctx.emitted)
+    await store.save_missing(missing)
     SWEEP_FINDINGS.labels("task_overdue").inc(len(overdue))
     SWEEP_FINDINGS.labels("commitment_missing").inc(len(missing))
-    return len(ctx.emitted)
+    return len(uow.events) - emitted_before
 
 
-async def sweep_periodically(runtime: Runtime) -> None:
-    while True:
-        try:
-            await sweep_once(runtime)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sweep failed; retrying at the next interval")
-        await asyncio.sleep(runtime.settings.sweep_interval_seconds)
-
-
-async def settle_campaign(runtime: Runtime, campaign_id: str) -> bool:
-    """Overdue first, then one branch_settled per branch, in one transaction."""
+async def settle_campaign(uow: Uow, campaign_id: str) -> bool:
+    """The barrier job's work for one closed campaign: overdue first, then one branch_settled
+    per branch, in the unit's transaction (nothing when it was settled already)."""
     with SETTLEMENT_SECONDS.time():
-        async with runtime.pool.acquire() as conn, conn.transaction():
-            settled = await settle(
-                conn, campaign_id, service=runtime.definition.name, now=runtime.clock()
-            )
+        settled = await settle(uow, campaign_id)
     if settled is None:
         return False
-    runtime.relay.wake()
     log.info("%s settled: %d branches", campaign_id, settled)
     return True
 
 
-async def settle(
-    conn: asyncpg.Connection, campaign_id: str, *, service: str, now: dt.datetime
-) -> int | None:
-    """Within the caller's transaction; the number of branches settled, None if not closing."""
-    campaign = await store.lock_campaign_for_settling(conn, campaign_id)
+async def settle(uow: Uow, campaign_id: str) -> int | None:
+    """Within the unit of work; the number of branches settled, None if not closing."""
+    store = uow.store
+    campaign = await store.lock_campaign_for_settling(campaign_id)
     if campaign is None:
         return None
-    closed_at: dt.datetime = campaign["closed_at"]
-    county = campaign["county_code"]
-    ctx = HandlerContext(conn=conn, service=service, now=now)
+    closed_at = campaign.closed_at
+    county = campaign.county_code
     overdue = await store.mark_overdue(
-        conn, deadline_before=county_today(closed_at), marked_at=closed_at, campaign_id=campaign_id
+        deadline_before=county_today(closed_at), marked_at=closed_at, campaign_id=campaign_id
     )
-    _emit_overdue(ctx, overdue)
+    _emit_overdue(uow, overdue)
     tasks: dict[str, list[TaskState]] = defaultdict(list)
-    for row in await store.tasks_to_settle(conn, campaign_id, county):
-        branch_tasks = tasks[row["branch_id"]]
-        if row["task_id"] is not None:
-            branch_tasks.append(TaskState(row["task_id"], row["deadline"], row["completed"]))
+    for row in await store.tasks_to_settle(campaign_id, county):
+        branch_tasks = tasks[row.branch_id]
+        if row.task_id is not None:
+            assert row.deadline is not None and row.completed is not None
+            branch_tasks.append(TaskState(row.task_id, row.deadline, row.completed))
     settlements = [
         (branch_id, settle_branch(branch_tasks, closed_at))
         for branch_id, branch_tasks in tasks.items()
     ]
     for branch_id, settlement in settlements:
-        ctx.emit(
-            "rectification.branch_settled",
+        uow.emit(
+            RectificationBranchSettledEvent,
             BranchSettled(
                 branch_id=branch_id,
                 tasks_total=settlement.tasks_total,
@@ -170,35 +151,29 @@ async def settle(
             campaignid=campaign_id,
             event_id=result_event_id(campaign_id, "settled", branch_id),
         )
-    await store.save_settlements(conn, campaign_id, settlements)
-    await outbox.append(conn, ctx.emitted)
-    await store.mark_settled(conn, campaign_id, now)
+    await store.save_settlements(
+        [
+            SettlementRow(
+                campaign_id,
+                branch_id,
+                s.tasks_total,
+                s.tasks_completed,
+                s.tasks_overdue,
+                s.completion_rate,
+            )
+            for branch_id, s in settlements
+        ]
+    )
+    await store.mark_settled(campaign_id, uow.now)
     return len(settlements)
 
 
-async def settle_closed_campaigns(runtime: Runtime) -> None:
-    probe = OffsetsProbe(runtime.settings.kafka_bootstrap_servers, group_id=runtime.definition.name)
-    await probe.start()
+SWEEP: PeriodicJob[RectificationStore] = PeriodicJob("sweep", run=sweep_once)
 
-    async def waiting(conn: asyncpg.Connection) -> list[tuple[Any, dict[str, int] | None]]:
-        return [
-            (row["campaign_id"], row["end_offsets"]) for row in await store.closing_campaigns(conn)
-        ]
-
-    async def save_offsets(conn: asyncpg.Connection, key: Any, offsets: dict[str, int]) -> None:
-        await store.save_end_offsets(conn, key, offsets)
-
-    async def compute(key: Any) -> bool:
-        return await settle_campaign(runtime, key)
-
-    try:
-        await run_behind_barrier(
-            runtime.pool,
-            probe,
-            topics=BARRIER_TOPICS,
-            waiting=waiting,
-            save_offsets=save_offsets,
-            compute=compute,
-        )
-    finally:
-        await probe.stop()
+SETTLE_CLOSED_CAMPAIGNS: BarrierJob[RectificationStore, str] = BarrierJob(
+    "settle closed campaigns",
+    topics=BARRIER_TOPICS,
+    waiting=RectificationStore.closing_campaigns,
+    save_snapshot=RectificationStore.save_end_offsets,
+    run=settle_campaign,
+)

@@ -16,10 +16,9 @@ import pytest
 from grassroots.contract.common import Phase
 from grassroots.contract.examples import envelope
 from grassroots.plumbing import metrics
-from grassroots.plumbing.consumer import BatchApplier
 from grassroots.simulation import CampaignSimulation
 from grassroots.testing import apply_in_batches, as_records, rows_of, scratch_schemas
-from rectification.handlers import BATCH_HANDLERS, HANDLERS
+from rectification.app import DEFINITION
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 TABLES = (
@@ -83,19 +82,15 @@ async def test_batches_and_single_events_give_the_same_state_and_events(
     campaign = next(e["campaignid"] for e in events if e["type"] == "campaign.launched")
     bad = bad_events(events, campaign)
     stream = as_records(events + bad)  # the bad ones in a batch of their own, at the end
-    clock = lambda: dt.datetime(2012, 6, 10, tzinfo=dt.UTC)  # noqa: E731
-    together = BatchApplier(
-        service="rectification", handlers=HANDLERS, batch_handlers=BATCH_HANDLERS, clock=clock
-    )
-    alone = BatchApplier(service="rectification", handlers=HANDLERS, clock=clock)
+    now = dt.datetime(2012, 6, 10, tzinfo=dt.UTC)
     batched, single = schemas
     one_by_one = metrics.BATCHES_ONE_BY_ONE.labels("rectification")
     before = one_by_one._value.get()
-    await apply_in_batches(batched, together, stream[: len(events)], 1000)
-    await apply_in_batches(batched, together, stream[len(events) :], 1000)
+    await apply_in_batches(batched, DEFINITION, stream[: len(events)], 1000, now=now)
+    await apply_in_batches(batched, DEFINITION, stream[len(events) :], 1000, now=now)
     # Only the batch with the bad events was applied one event at a time.
     assert one_by_one._value.get() - before == 1
-    await apply_in_batches(single, alone, stream, 1)
+    await apply_in_batches(single, DEFINITION, stream, 1, now=now)
 
     expected = await rows_of(single, TABLES)
     assert await rows_of(batched, TABLES) == expected

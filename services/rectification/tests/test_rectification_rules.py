@@ -9,16 +9,18 @@ from decimal import Decimal
 import pytest
 
 from grassroots.contract import ContractViolation, parse_event
+from grassroots.contract.calendar import (
+    COUNTY_TIME,
+    commitment_due_at,
+    commitment_due_on,
+    is_overdue,
+)
 from grassroots.contract.examples import DATA, envelope
 from rectification.domain import (
-    COUNTY_TIME,
     CurrentCommitment,
     TaskPlan,
     TaskState,
-    commitment_due_at,
-    commitment_due_on,
     commitment_refusals,
-    is_overdue,
     naming_order,
     progress_refusal,
     review_refusal,
