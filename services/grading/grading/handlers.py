@@ -11,7 +11,7 @@ from decimal import Decimal
 from prometheus_client import Counter
 
 from grading.domain import CRITERIA, ROUND_OF_PHASE
-from grading.store import BranchRow, GradingStore, InputRow, LateInputRow, SettlementRow
+from grading.store import GradingStore, InputRow, LateInputRow, SettlementRow
 from grassroots.contract import AnyEvent
 from grassroots.contract.common import Round, Scores
 from grassroots.contract.events import (
@@ -27,6 +27,7 @@ from grassroots.contract.events import (
 )
 from grassroots.contract.grading import Appraised, Basis, BranchGraded, SuperiorRated
 from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
+from grassroots.plumbing.store import OrganisationRow
 from grassroots.plumbing.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,7 @@ async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
 
 
 async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredEvent]) -> None:
-    latest = {event.data.branch_id: event for event in events}  # a later registration wins
-    await uow.store.save_branches(
-        [
-            BranchRow(d.branch_id, e.countycode, d.kind.value, d.name, d.parent_id)
-            for e in latest.values()
-            for d in (e.data,)
-        ]
-    )
+    await uow.store.save_branches(OrganisationRow.latest(events))
 
 
 async def on_phase_closed(uow: Uow, event: CampaignPhaseClosedEvent) -> None:

@@ -11,17 +11,10 @@ import asyncpg
 
 from grading.domain import CRITERIA, BranchInputs, Grade, Incomplete, Input
 from grassroots.plumbing import database
+from grassroots.plumbing.store import OrganisationRow, Store
 
 RoundKey = tuple[str, str]
 """(campaign_id, round)"""
-
-
-class BranchRow(NamedTuple):
-    branch_id: str
-    county_code: str
-    kind: str
-    name: str
-    parent_id: str | None
 
 
 class InputRow(NamedTuple):
@@ -64,11 +57,8 @@ class SettlementRow(NamedTuple):
     completion_rate: Decimal
 
 
-class GradingStore:
+class GradingStore(Store):
     """Every SQL statement of the service, on one unit of work's connection."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
 
     async def save_campaign(
         self,
@@ -97,7 +87,7 @@ class GradingStore:
         )
         return rules
 
-    async def save_branches(self, branches: Sequence[BranchRow]) -> None:
+    async def save_branches(self, branches: Sequence[OrganisationRow]) -> None:
         """Upsert organisations (one row per branch_id: the caller keeps the latest)."""
         await database.upsert(self.conn, "branches", branches, key=("branch_id",))
 

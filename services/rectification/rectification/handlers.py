@@ -24,6 +24,7 @@ from grassroots.contract.events import (
 )
 from grassroots.contract.rectification import ProblemEscalated
 from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
+from grassroots.plumbing.store import OrganisationRow
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from rectification.domain import (
     Commitment,
@@ -37,7 +38,6 @@ from rectification.domain import (
 )
 from rectification.store import (
     BranchKey,
-    BranchRow,
     CampaignRow,
     CommitmentRow,
     HistoryRow,
@@ -97,16 +97,10 @@ async def on_phase_closed(uow: Uow, event: CampaignPhaseClosedEvent) -> None:
 
 
 async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredEvent]) -> None:
-    latest = {event.data.branch_id: event for event in events}  # a later registration wins
-    await uow.store.save_branches(
-        [
-            BranchRow(d.branch_id, e.countycode, d.kind.value, d.name, d.parent_id)
-            for e in latest.values()
-            for d in (e.data,)
-        ]
-    )
+    organisations = OrganisationRow.latest(events)
+    await uow.store.save_branches(organisations)
     # Problems listed before the registration waited for the parent.
-    await _escalate(uow, [e.data.branch_id for e in latest.values() if e.data.parent_id])
+    await _escalate(uow, [o.branch_id for o in organisations if o.parent_id])
 
 
 async def on_branches_graded(uow: Uow, events: Sequence[GradingBranchGradedEvent]) -> None:

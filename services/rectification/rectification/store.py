@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-import asyncpg
-
 from grassroots.plumbing import database
+from grassroots.plumbing.store import OrganisationRow, Store
 from rectification.domain import Commitment, PlannedTask, TaskProgress
 
 BranchKey = tuple[str, str]
@@ -36,14 +35,6 @@ class SeenCampaignRow(NamedTuple):
 
     campaign_id: str
     county_code: str
-
-
-class BranchRow(NamedTuple):
-    branch_id: str
-    county_code: str
-    kind: str
-    name: str
-    parent_id: str | None
 
 
 class LevelRow(NamedTuple):
@@ -202,11 +193,8 @@ class SettlementRow(NamedTuple):
     completion_rate: Decimal
 
 
-class RectificationStore:
+class RectificationStore(Store):
     """Every SQL statement of the service, on one unit of work's connection."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
 
     # Campaigns and their phases.
 
@@ -262,7 +250,7 @@ class RectificationStore:
 
     # Organisations, levels and problems.
 
-    async def save_branches(self, branches: Sequence[BranchRow]) -> None:
+    async def save_branches(self, branches: Sequence[OrganisationRow]) -> None:
         """Upsert organisations (one row per branch_id: the caller keeps the latest)."""
         await database.upsert(self.conn, "branches", branches, key=("branch_id",))
 

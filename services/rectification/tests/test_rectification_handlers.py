@@ -31,13 +31,13 @@ from grassroots.contract.events import (
 )
 from grassroots.contract.examples import DATA, envelope
 from grassroots.plumbing.handling import Rejected
+from grassroots.plumbing.store import OrganisationRow
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from rectification import handlers, jobs
 from rectification.domain import Commitment, PlannedTask, TaskProgress
 from rectification.handlers import result_event_id
 from rectification.store import (
     BranchKey,
-    BranchRow,
     CampaignRow,
     CommitmentRow,
     EscalatedProblem,
@@ -66,7 +66,7 @@ class FakeStore(RectificationStore):
 
     def __init__(self) -> None:
         self.campaigns: dict[str, dict[str, Any]] = {}
-        self.branches: dict[str, BranchRow] = {}
+        self.branches: dict[str, OrganisationRow] = {}
         self.levels: dict[tuple[str, str, str], str] = {}
         self.problems: dict[tuple[str, str, str], ProblemRow] = {}
         self.escalated: dict[tuple[str, str, str], str] = {}
@@ -105,7 +105,7 @@ class FakeStore(RectificationStore):
         found = {c: self.campaigns.get(c, {}) for c in campaign_ids}
         return {c: (v["starts_on"], v["ends_on"]) for c, v in found.items() if "starts_on" in v}
 
-    async def save_branches(self, branches: Sequence[BranchRow]) -> None:
+    async def save_branches(self, branches: Sequence[OrganisationRow]) -> None:
         self.branches.update((b.branch_id, b) for b in branches)
 
     async def save_levels(self, levels: Sequence[LevelRow]) -> None:

@@ -11,6 +11,7 @@ import asyncpg
 
 from grassroots.plumbing import database
 from grassroots.plumbing.database import SqlType
+from grassroots.plumbing.store import Store
 from reporting.domain import CARD_COLUMNS, Card, Task
 
 CardKey = tuple[str, str]
@@ -156,11 +157,8 @@ def _tasks(rows: Iterable[asyncpg.Record]) -> dict[TaskKey, Task]:
     }
 
 
-class ReportingStore:
+class ReportingStore(Store):
     """Every write of the read models, on one unit of work's connection."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
 
     async def touch_campaigns(self, campaigns: Sequence[CampaignSeenRow]) -> None:
         """Known from any of their events (one row per campaign); `updated_at` is the latest
