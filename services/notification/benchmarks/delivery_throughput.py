@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import AbstractAsyncContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
@@ -34,11 +35,13 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
 from grassroots.plumbing import database
-from grassroots.plumbing.handling import system_clock
+from grassroots.plumbing.clock import system_clock
 from grassroots.plumbing.service import Runtime
-from notification import delivery_store
+from grassroots.plumbing.unit_of_work import UnitOfWork, open_unit_of_work
 from notification.config import NotificationSettings
 from notification.delivery import DeliveryWorker
+from notification.delivery_store import NewDelivery
+from notification.store import NotificationStore
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 BODY = "城关中学党支部王建国同志：\n定级结果已公布，定为“较强”等次，综合得分83.80分。\n" * 5
@@ -88,10 +91,10 @@ def receive(ports: Connection, stop: Event) -> None:
     server.shutdown()
 
 
-def rows(count: int, channel: str, address: str) -> list[delivery_store.NewDelivery]:
+def rows(count: int, channel: str, address: str) -> list[NewDelivery]:
     body = json.dumps({"text": BODY}, ensure_ascii=False) if channel == "webhook" else BODY
     return [
-        delivery_store.NewDelivery(
+        NewDelivery(
             notification_id=str(uuid.uuid4()),
             cause_source="/bench",
             cause_event_id=f"e-{i}",
@@ -110,24 +113,28 @@ def rows(count: int, channel: str, address: str) -> list[delivery_store.NewDeliv
     ]
 
 
+def unit_of_work(pool: asyncpg.Pool) -> AbstractAsyncContextManager[UnitOfWork[NotificationStore]]:
+    return open_unit_of_work(pool, NotificationStore, service="notification", now=system_clock())
+
+
 async def run(
     dsn: str,
     schema: str,
     settings: NotificationSettings,
-    deliveries: list[delivery_store.NewDelivery],
+    deliveries: list[NewDelivery],
 ) -> float:
     pool = await database.create_pool(dsn, schema, size=6)
     try:
-        async with pool.acquire() as conn, conn.transaction():
-            await delivery_store.insert_deliveries(conn, deliveries)
-        runtime = SimpleNamespace(
+        async with unit_of_work(pool) as uow:
+            await uow.store.deliveries.insert_deliveries(deliveries)
+        runtime = SimpleNamespace(  # what the worker uses of a Runtime: no broker, no relay
             pool=pool,
             settings=SimpleNamespace(consumer_instance_id=None, database_url=SecretStr(dsn)),
             definition=SimpleNamespace(name="notification"),
             clock=system_clock,
-            relay=SimpleNamespace(wake=lambda: None),
+            unit_of_work=lambda: unit_of_work(pool),
         )
-        worker = DeliveryWorker(cast(Runtime, runtime), settings)
+        worker = DeliveryWorker(cast(Runtime[NotificationStore], runtime), settings)
         started = time.perf_counter()
         task = asyncio.create_task(worker.run())
         while True:

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from grassroots.contract.labels import label
 from grassroots.plumbing.service import Runtime
-from notification import delivery_store, inbox_tokens
+from notification import inbox_tokens
 from notification.config import NotificationSettings
+from notification.store import NotificationStore
 
 
 def _settings(request: Request) -> NotificationSettings:
@@ -45,8 +46,8 @@ async def inbox_holder(request: Request, branch_id: str) -> str:
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"], dependencies=[Depends(inbox_holder)])
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def _runtime(request: Request) -> Runtime[NotificationStore]:
+    runtime: Runtime[NotificationStore] = request.app.state.runtime
     return runtime
 
 
@@ -59,9 +60,9 @@ async def inbox(
     page_size: int = Query(20, ge=1, le=100),
 ) -> dict[str, Any]:
     runtime = _runtime(request)
-    async with runtime.pool.acquire() as conn:
-        rows, total, unread = await delivery_store.inbox_page(
-            conn, branch_id, state=state, limit=page_size, offset=(page - 1) * page_size
+    async with runtime.unit_of_work() as uow:
+        rows, total, unread = await uow.store.deliveries.inbox_page(
+            branch_id, state=state, limit=page_size, offset=(page - 1) * page_size
         )
     return {
         "branch_id": branch_id,
@@ -90,8 +91,8 @@ async def inbox(
 @router.post("/{branch_id}/{message_id}/read")
 async def mark_read(request: Request, branch_id: str, message_id: str) -> dict[str, Any]:
     runtime = _runtime(request)
-    async with runtime.pool.acquire() as conn:
-        read_at = await delivery_store.mark_read(conn, branch_id, message_id, runtime.clock())
+    async with runtime.unit_of_work() as uow:
+        read_at = await uow.store.deliveries.mark_read(branch_id, message_id, uow.now)
     if read_at is None:
         raise HTTPException(404, f"no message {message_id} in the inbox of {branch_id}")
     return {"message_id": message_id, "read": True, "read_at": read_at.isoformat()}

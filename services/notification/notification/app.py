@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 from grassroots.contract import Topic
-from grassroots.plumbing.service import Runtime, ServiceDefinition, build_app
+from grassroots.plumbing.service import ServiceDefinition, build_app
 from notification import api
-from notification.config import NotificationSettings
 from notification.delivery import deliver_continuously
-from notification.handlers import Handlers
-from notification.jobs import issue_close_circulars, sweep_periodically
-from notification.planning import Planner
+from notification.handlers import HANDLERS
+from notification.jobs import CLOSE_CIRCULARS, SWEEP
+from notification.store import NotificationStore
 
-SETTINGS = NotificationSettings()
-PLANNER = Planner(SETTINGS)
-
-
-def _job(
-    job: Callable[[Runtime, Any], Coroutine[Any, Any, None]], argument: Any
-) -> Callable[[Runtime], Coroutine[Any, Any, None]]:
-    async def run(runtime: Runtime) -> None:
-        await job(runtime, argument)
-
-    run.__name__ = job.__name__
-    return run
-
-
-HANDLERS = Handlers(PLANNER)
 DEFINITION = ServiceDefinition(
     name="notification",
     topics=(
@@ -40,15 +22,12 @@ DEFINITION = ServiceDefinition(
         Topic.RECTIFICATION_INPUTS,
         Topic.EMULATION_INPUTS,
     ),
-    handlers=HANDLERS.table(),
-    batch_handlers=HANDLERS.batch_table(),
+    handlers=HANDLERS,
+    store=NotificationStore,
     migrations=Path(__file__).parent.parent / "migrations",
     routers=(api.router,),
-    background=(
-        _job(deliver_continuously, SETTINGS),
-        _job(sweep_periodically, PLANNER),
-        _job(issue_close_circulars, PLANNER),
-    ),
+    jobs=(SWEEP, CLOSE_CIRCULARS),
+    background=(deliver_continuously,),
 )
 
 app = build_app(DEFINITION)

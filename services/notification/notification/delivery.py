@@ -5,7 +5,7 @@
   slots and nothing else (and never holds rows it is not sending).
 - A claim (FOR UPDATE SKIP LOCKED, several replicas may run) marks the rows `sending` with a
   lease and counts the attempt before it is made; the outcome is recorded in its own short
-  transaction, with notification.delivered / .failed written to the outbox in it.
+  unit of work, with notification.delivered / .failed written to the outbox in it.
 - Failures: permanent ones (no or invalid address, SMTP 5xx, webhook 4xx) fail at once;
   others are retried with exponential backoff and jitter until `max_attempts`.
 - The crash window: a process that dies after a send and before recording it leaves the row
@@ -33,15 +33,14 @@ import asyncpg
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from grassroots.plumbing import outbox
-from grassroots.plumbing.handling import HandlerContext
 from grassroots.plumbing.service import TRANSIENT_ERRORS, Runtime
-from notification import delivery_store
 from notification.channels import EmailSender, WebhookSender
 from notification.config import NotificationSettings
+from notification.delivery_store import WAKE_CHANNEL
 from notification.domain import AttemptResult, Next, next_step, retry_delay
 from notification.metrics import ATTEMPT_SECONDS, BACKLOG, DELIVERIES, LATENCY, RETRIES
-from notification.planning import emit_outcome
+from notification.planning import SETTINGS, emit_outcome
+from notification.store import NotificationStore
 
 log = logging.getLogger(__name__)
 BACKLOG_EVERY_SECONDS = 5.0
@@ -60,7 +59,7 @@ class Lane:
 
 
 class DeliveryWorker:
-    def __init__(self, runtime: Runtime, settings: NotificationSettings) -> None:
+    def __init__(self, runtime: Runtime[NotificationStore], settings: NotificationSettings) -> None:
         self.runtime = runtime
         self.settings = settings
         self.instance = runtime.settings.consumer_instance_id or f"{runtime.definition.name}-0"
@@ -95,8 +94,8 @@ class DeliveryWorker:
                             await self._fill(lane)
                         if time.monotonic() - last_backlog > BACKLOG_EVERY_SECONDS:
                             last_backlog = time.monotonic()
-                            async with self.runtime.pool.acquire() as conn:
-                                BACKLOG.set(await delivery_store.backlog(conn))
+                            async with self.runtime.unit_of_work() as uow:
+                                BACKLOG.set(await uow.store.deliveries.backlog())
                     except asyncio.CancelledError:
                         raise
                     except Exception:
@@ -117,29 +116,23 @@ class DeliveryWorker:
         configured are failed (no lane would ever claim them)."""
         async for attempt in self._retrying():
             with attempt:
-                async with self.runtime.pool.acquire() as conn, conn.transaction():
-                    released = await delivery_store.release_claims_of_previous_run(
-                        conn, self.instance, self.process_token
+                async with self.runtime.unit_of_work() as uow:
+                    released = await uow.store.deliveries.release_claims_of_previous_run(
+                        self.instance, self.process_token
                     )
-                    retired = await delivery_store.fail_unconfigured_webhooks(
-                        conn,
-                        sorted(self.settings.webhook_urls()),
-                        "webhook endpoint not configured",
+                    retired = await uow.store.deliveries.fail_unconfigured_webhooks(
+                        sorted(self.settings.webhook_urls()), "webhook endpoint not configured"
                     )
-                    ctx = HandlerContext(conn, self.runtime.definition.name, self.runtime.clock())
                     for row in retired:
                         emit_outcome(
-                            ctx,
+                            uow,
                             row,
                             delivered=False,
                             attempts=row["attempts"],
                             error="webhook endpoint not configured",
                         )
-                    await outbox.append(conn, ctx.emitted)
         if released:
             log.info("delivery worker: %d deliveries of the previous run are due again", released)
-        if retired:
-            self.runtime.relay.wake()
 
     async def _listen(self) -> None:
         """LISTEN for planned deliveries (NOTIFY is sent on commit); polling covers the rest."""
@@ -151,9 +144,7 @@ class DeliveryWorker:
         try:
             dsn = self.runtime.settings.database_url.get_secret_value()
             self.listener = await asyncpg.connect(dsn, timeout=5)
-            await self.listener.add_listener(
-                delivery_store.WAKE_CHANNEL, lambda *_: self.wake.set()
-            )
+            await self.listener.add_listener(WAKE_CHANNEL, lambda *_: self.wake.set())
         except (OSError, asyncpg.PostgresError, TimeoutError) as error:
             log.warning("delivery worker: cannot LISTEN (%r); polling", error)
             self.listener = None
@@ -163,9 +154,8 @@ class DeliveryWorker:
         if free <= 0:
             return
         token = f"{self.process_token}:{next(self.claims)}"
-        async with self.runtime.pool.acquire() as conn:
-            rows = await delivery_store.claim(
-                conn,
+        async with self.runtime.unit_of_work() as uow:
+            rows = await uow.store.deliveries.claim(
                 channel=lane.channel,
                 address=lane.address,
                 limit=free,
@@ -202,7 +192,7 @@ class DeliveryWorker:
         finished: asyncpg.Record | None = None
         async for attempt in self._retrying():
             with attempt:
-                async with self.runtime.pool.acquire() as conn, conn.transaction():
+                async with self.runtime.unit_of_work() as uow:
                     if step is Next.RETRY:
                         delay = retry_delay(
                             row["attempts"],
@@ -211,31 +201,28 @@ class DeliveryWorker:
                             jitter=self.jitter.random(),
                         )
                         error = result.error or "unknown error"
-                        if await delivery_store.reschedule(
-                            conn, notification_id, token, delay, error
+                        if await uow.store.deliveries.reschedule(
+                            notification_id, token, delay, error
                         ):
                             RETRIES.labels(channel).inc()
                         return
                     status = "delivered" if step is Next.DELIVERED else "failed"
-                    finished = await delivery_store.finish(
-                        conn, notification_id, token, status, result.error
+                    finished = await uow.store.deliveries.finish(
+                        notification_id, token, status, result.error
                     )
                     if finished is None:
                         return  # our lease expired and another claim owns the row now
-                    ctx = HandlerContext(conn, self.runtime.definition.name, self.runtime.clock())
                     emit_outcome(
-                        ctx,
+                        uow,
                         finished,
                         delivered=step is Next.DELIVERED,
                         attempts=finished["attempts"],
                         error=result.error,
                     )
-                    await outbox.append(conn, ctx.emitted)
         if finished is None:
             return
         DELIVERIES.labels(channel, status).inc()
         LATENCY.labels(channel).observe(float(finished["latency"]))
-        self.runtime.relay.wake()
 
     def _retrying(self) -> AsyncRetrying:
         """Through a database outage, for as long as a lease lasts."""
@@ -247,5 +234,6 @@ class DeliveryWorker:
         )
 
 
-async def deliver_continuously(runtime: Runtime, settings: NotificationSettings) -> None:
-    await DeliveryWorker(runtime, settings).run()
+async def deliver_continuously(runtime: Runtime[NotificationStore]) -> None:
+    """The service's background task: the worker, on the service's settings."""
+    await DeliveryWorker(runtime, SETTINGS).run()

@@ -1,7 +1,7 @@
 """Who hears what, and when — as pure rules. No I/O, no clock: times come in as arguments.
 
-Days are calendar days in county time (UTC+8), as everywhere on the platform: a task due on
-30 June is overdue from 1 July 00:00 +08:00.
+Days are calendar days in county time (UTC+8), as everywhere on the platform
+(grassroots.contract.calendar): a task due on 30 June is overdue from 1 July 00:00 +08:00.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import validate_email
 from pydantic_core import PydanticCustomError
 
-COUNTY_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
+from grassroots.contract.calendar import at_county_hour, county_today, overdue_from
 
 
 class Kind(StrEnum):
@@ -176,14 +176,6 @@ def http_status_result(status: int) -> AttemptResult:
 # ------------------------------------------------------------------ time-driven notices
 
 
-def at_county_hour(day: dt.date, hour: int) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=COUNTY_TIME)
-
-
-def county_today(now: dt.datetime) -> dt.date:
-    return now.astimezone(COUNTY_TIME).date()
-
-
 @dataclass(frozen=True)
 class ReminderDecision:
     send: int | None  # the offset (days before) to remind with now, if any
@@ -213,15 +205,6 @@ def reminder_due(
 
 def days_left(deadline: dt.date, now: dt.datetime) -> int:
     return (deadline - county_today(now)).days
-
-
-def commitment_due_on(rectification_opened_at: dt.datetime, due_days: int) -> dt.date:
-    """As rectification decides it: `due_days` after the phase actually opened."""
-    return (rectification_opened_at + dt.timedelta(days=due_days)).astimezone(COUNTY_TIME).date()
-
-
-def overdue_from(deadline: dt.date) -> dt.datetime:
-    return at_county_hour(deadline + dt.timedelta(days=1), 0)
 
 
 def escalation_due_at(deadline: dt.date, escalation_days: int) -> dt.datetime:

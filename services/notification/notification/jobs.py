@@ -20,35 +20,27 @@ settlements), then behind the barrier for this service to have applied them.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 from typing import Any
 
 import asyncpg
 
 from grassroots.contract import Topic
-from grassroots.plumbing import outbox
-from grassroots.plumbing.barrier import run_behind_barrier
-from grassroots.plumbing.handling import HandlerContext
-from grassroots.plumbing.offsets import OffsetsProbe
-from grassroots.plumbing.service import Runtime
-from notification import store
+from grassroots.contract.calendar import commitment_due_on, county_today
+from grassroots.plumbing.jobs import BarrierJob, PeriodicJob
 from notification.domain import (
     Kind,
     LaggingFact,
     Reason,
     circular_period,
-    commitment_due_on,
-    county_today,
     days_left,
     escalate_deadlines_before,
     lagging_branches,
     reminder_due,
 )
-from notification.planning import Notice, Planner, time_driven_cause
+from notification.planning import PLANNER, Notice, Planner, time_driven_cause
+from notification.store import CircularKey, NotificationStore, ReminderRow, Uow
 
-log = logging.getLogger(__name__)
 BARRIER_TOPICS = (
     Topic.ORG_BRANCHES,
     Topic.GRADING_RESULTS,
@@ -57,90 +49,89 @@ BARRIER_TOPICS = (
 )
 
 
-async def sweep(ctx: HandlerContext, planner: Planner) -> int:
-    """Within the caller's transaction: everything due at ctx.now; how many deliveries."""
+async def sweep(uow: Uow, planner: Planner) -> int:
+    """Within the caller's transaction: everything due at uow.now; how many deliveries."""
     planned = 0
-    for phase in await store.open_phases(ctx.conn, county_today(ctx.now)):
-        planned += await remind_phase_closing(ctx, planner, phase)
+    for phase in await uow.store.open_phases(county_today(uow.now)):
+        planned += await remind_phase_closing(uow, planner, phase)
         if phase["phase"] == "rectification":
-            planned += await remind_commitment_due(ctx, planner, phase)
-    planned += await escalate_overdue(ctx, planner)
+            planned += await remind_commitment_due(uow, planner, phase)
+    planned += await escalate_overdue(uow, planner)
     # A campaign left open long after its plan ended is not circulated for ever.
     period = dt.timedelta(days=planner.settings.circular_period_days)
-    for campaign in await store.running_campaigns(ctx.conn, county_today(ctx.now - period)):
-        planned += await issue_periodic_circular(ctx, planner, campaign)
+    for campaign in await uow.store.running_campaigns(county_today(uow.now - period)):
+        planned += await issue_periodic_circular(uow, planner, campaign)
     return planned
 
 
 async def _decide(
-    ctx: HandlerContext, planner: Planner, phase: asyncpg.Record, deadline: dt.date, prefix: str
+    uow: Uow, planner: Planner, phase: asyncpg.Record, deadline: dt.date, prefix: str
 ) -> int | None:
     """The reminder (days before `deadline`) to send now, recorded; None when none is due."""
     offsets = phase["reminder_days"] or planner.settings.reminder_days
-    done = await store.reminders_decided(ctx.conn, phase["campaign_id"], prefix)
+    done = await uow.store.reminders_decided(phase["campaign_id"], prefix)
     decision = reminder_due(
-        deadline, offsets, hour=planner.settings.reminder_hour, now=ctx.now, done=done
+        deadline, offsets, hour=planner.settings.reminder_hour, now=uow.now, done=done
     )
     if decision.send is None:
         return None
-    await store.decide_reminders(
-        ctx.conn,
-        phase["campaign_id"],
-        [(f"{prefix}{decision.send}", True), *((f"{prefix}{d}", False) for d in decision.passed)],
-        ctx.now,
+    campaign_id = phase["campaign_id"]
+    await uow.store.decide_reminders(
+        [
+            ReminderRow(campaign_id, f"{prefix}{decision.send}", True, uow.now),
+            *(ReminderRow(campaign_id, f"{prefix}{d}", False, uow.now) for d in decision.passed),
+        ]
     )
     return decision.send
 
 
-async def remind_phase_closing(ctx: HandlerContext, planner: Planner, phase: asyncpg.Record) -> int:
+async def remind_phase_closing(uow: Uow, planner: Planner, phase: asyncpg.Record) -> int:
     closes_on = phase["closes_on"]
     if closes_on is None:
         return 0
     prefix = f"phase_closing:{phase['phase']}:"
-    offset = await _decide(ctx, planner, phase, closes_on, prefix)
+    offset = await _decide(uow, planner, phase, closes_on, prefix)
     if offset is None:
         return 0
     source, cause = time_driven_cause(phase["campaign_id"], prefix, str(offset))
     facts = {
         "phase": phase["phase"],
         "closes_on": closes_on.isoformat(),
-        "days_left": days_left(closes_on, ctx.now),
+        "days_left": days_left(closes_on, uow.now),
     }
     notice = Notice(
         Kind.PHASE_CLOSING, source, cause, phase["county_code"], phase["campaign_id"], None, facts
     )
-    return await planner.notify(ctx, notice)
+    return await planner.notify(uow, notice)
 
 
-async def remind_commitment_due(
-    ctx: HandlerContext, planner: Planner, phase: asyncpg.Record
-) -> int:
+async def remind_commitment_due(uow: Uow, planner: Planner, phase: asyncpg.Record) -> int:
     due_on = commitment_due_on(phase["opened_at"], phase["commitment_due_days"])
-    offset = await _decide(ctx, planner, phase, due_on, "commitment_due:")
+    offset = await _decide(uow, planner, phase, due_on, "commitment_due:")
     if offset is None:
         return 0
     notices = []
     campaign_id, county = phase["campaign_id"], phase["county_code"]
-    for row in await store.branches_without_commitment(ctx.conn, campaign_id, county):
+    for row in await uow.store.branches_without_commitment(campaign_id, county):
         branch_id = row["org_id"]
         source, cause = time_driven_cause(campaign_id, "commitment_due", str(offset), branch_id)
         facts = {
             "branch_id": branch_id,
             "branch_name": row["name"],
             "due_on": due_on.isoformat(),
-            "days_left": days_left(due_on, ctx.now),
+            "days_left": days_left(due_on, uow.now),
         }
         notices.append(
             Notice(Kind.COMMITMENT_DUE, source, cause, county, campaign_id, branch_id, facts)
         )
-    return await planner.plan(ctx, notices)
+    return await planner.plan(uow, notices)
 
 
-async def escalate_overdue(ctx: HandlerContext, planner: Planner) -> int:
+async def escalate_overdue(uow: Uow, planner: Planner) -> int:
     days = planner.settings.escalation_days
     notices = []
-    for task in await store.tasks_to_escalate(
-        ctx.conn, escalate_deadlines_before(ctx.now, days), ctx.now
+    for task in await uow.store.tasks_to_escalate(
+        escalate_deadlines_before(uow.now, days), uow.now
     ):
         campaign_id, branch_id = task["campaign_id"], task["branch_id"]
         source, cause = time_driven_cause(
@@ -152,7 +143,7 @@ async def escalate_overdue(ctx: HandlerContext, planner: Planner) -> int:
             "title": task["title"] or task["task_id"],
             "deadline": task["deadline"].isoformat(),
             "responsible": task["responsible"],
-            "days_overdue": (county_today(ctx.now) - task["deadline"]).days - 1,
+            "days_overdue": (county_today(uow.now) - task["deadline"]).days - 1,
         }
         notices.append(
             Notice(
@@ -165,23 +156,21 @@ async def escalate_overdue(ctx: HandlerContext, planner: Planner) -> int:
                 facts,
             )
         )
-    return await planner.plan(ctx, notices)
+    return await planner.plan(uow, notices)
 
 
-async def issue_periodic_circular(
-    ctx: HandlerContext, planner: Planner, campaign: asyncpg.Record
-) -> int:
+async def issue_periodic_circular(uow: Uow, planner: Planner, campaign: asyncpg.Record) -> int:
     period_days = planner.settings.circular_period_days
-    number = circular_period(campaign["started_at"], ctx.now, period_days)
+    number = circular_period(campaign["started_at"], uow.now, period_days)
     if number < 1 or number <= (campaign["last_period"] or 0):
         return 0
     return await issue_circular(
-        ctx, planner, campaign, f"period:{number}", number=number, phase=None, when_empty=False
+        uow, planner, campaign, f"period:{number}", number=number, phase=None, when_empty=False
     )
 
 
 async def issue_circular(
-    ctx: HandlerContext,
+    uow: Uow,
     planner: Planner,
     campaign: asyncpg.Record,
     circular_key: str,
@@ -200,10 +189,10 @@ async def issue_circular(
             row["fact_key"],
             row["detail"],
         )
-        for row in await store.open_facts(ctx.conn, campaign_id)
+        for row in await uow.store.open_facts(campaign_id)
     ]
     lines = lagging_branches(facts)
-    await store.mark_circular_issued(ctx.conn, campaign_id, circular_key, len(lines), ctx.now)
+    await uow.store.mark_circular_issued(campaign_id, circular_key, len(lines), uow.now)
     if not lines and not when_empty:
         return 0
     source, cause = time_driven_cause(campaign_id, "circular", circular_key)
@@ -227,75 +216,41 @@ async def issue_circular(
         {
             "number": number,
             "phase": phase,
-            "as_of": county_today(ctx.now).isoformat(),
+            "as_of": county_today(uow.now).isoformat(),
             "lagging": lagging,
         },
     )
-    return await planner.notify(ctx, notice)
+    return await planner.notify(uow, notice)
 
 
-async def sweep_once(runtime: Runtime, planner: Planner) -> int:
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        if not await store.lock_sweep(conn):
-            return 0
-        ctx = HandlerContext(conn=conn, service=runtime.definition.name, now=runtime.clock())
-        planned = await sweep(ctx, planner)
-        await outbox.append(conn, ctx.emitted)
-    if ctx.emitted:
-        runtime.relay.wake()
-    return planned
+async def sweep_once(uow: Uow) -> int:
+    """The sweep, one replica at a time (the others skip it); how many deliveries."""
+    if not await uow.store.lock_sweep():
+        return 0
+    return await sweep(uow, PLANNER)
 
 
-async def sweep_periodically(runtime: Runtime, planner: Planner) -> None:
-    while True:
-        try:
-            await sweep_once(runtime, planner)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sweep failed; retrying at the next interval")
-        await asyncio.sleep(runtime.settings.sweep_interval_seconds)
+async def issue_close_circular(uow: Uow, key: CircularKey) -> bool:
+    """The circular of a closed phase, once its results are applied here (nothing when it was
+    issued already, by another replica or before a restart)."""
+    campaign_id, circular_key = key
+    if not await uow.store.lock_waiting_circular(campaign_id, circular_key):
+        return False
+    campaign = await uow.store.campaign(campaign_id)
+    if campaign is None:
+        return False
+    phase = circular_key.removeprefix("close:")
+    await issue_circular(
+        uow, PLANNER, campaign, circular_key, number=None, phase=phase, when_empty=True
+    )
+    return True
 
 
-async def issue_close_circulars(runtime: Runtime, planner: Planner) -> None:
-    """The circular of each closed phase, once its results are applied here (the barrier)."""
-    probe = OffsetsProbe(runtime.settings.kafka_bootstrap_servers, group_id=runtime.definition.name)
-    await probe.start()
-
-    async def waiting(conn: asyncpg.Connection) -> list[tuple[Any, dict[str, int] | None]]:
-        return [
-            ((row["campaign_id"], row["circular_key"]), row["end_offsets"])
-            for row in await store.waiting_circulars(conn)
-        ]
-
-    async def save_offsets(conn: asyncpg.Connection, key: Any, offsets: dict[str, int]) -> None:
-        await store.save_circular_offsets(conn, key[0], key[1], offsets)
-
-    async def compute(key: Any) -> bool:
-        campaign_id, circular_key = key
-        async with runtime.pool.acquire() as conn, conn.transaction():
-            if not await store.lock_waiting_circular(conn, campaign_id, circular_key):
-                return False
-            campaign = await store.campaign(conn, campaign_id)
-            if campaign is None:
-                return False
-            ctx = HandlerContext(conn=conn, service=runtime.definition.name, now=runtime.clock())
-            phase = circular_key.removeprefix("close:")
-            await issue_circular(
-                ctx, planner, campaign, circular_key, number=None, phase=phase, when_empty=True
-            )
-            await outbox.append(conn, ctx.emitted)
-        runtime.relay.wake()
-        return True
-
-    try:
-        await run_behind_barrier(
-            runtime.pool,
-            probe,
-            topics=BARRIER_TOPICS,
-            waiting=waiting,
-            save_offsets=save_offsets,
-            compute=compute,
-        )
-    finally:
-        await probe.stop()
+SWEEP: PeriodicJob[NotificationStore] = PeriodicJob("sweep", run=sweep_once)
+CLOSE_CIRCULARS: BarrierJob[NotificationStore, CircularKey] = BarrierJob(
+    "close circulars",
+    topics=BARRIER_TOPICS,
+    waiting=NotificationStore.waiting_circulars,
+    save_snapshot=NotificationStore.save_circular_offsets,
+    run=issue_close_circular,
+)

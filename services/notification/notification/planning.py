@@ -9,15 +9,21 @@ writes nothing the second time.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from grassroots.contract import CloudEvent
+from grassroots.contract.calendar import county_today
+from grassroots.contract.events import NotificationDeliveredEvent, NotificationFailedEvent
 from grassroots.contract.notification import NotificationOutcome
-from grassroots.plumbing.handling import HandlerContext
-from notification import delivery_store, recipients, store
+from grassroots.plumbing.unit_of_work import UnitOfWork
+from notification import recipients
 from notification.config import NotificationSettings
+from notification.delivery_store import NewDelivery
 from notification.domain import (
     WHO_HEARS_WHAT,
     Audience,
@@ -25,11 +31,11 @@ from notification.domain import (
     Endpoint,
     Kind,
     PlannedDelivery,
-    county_today,
     plan_deliveries,
 )
 from notification.metrics import DELIVERIES, PLANNED
 from notification.rendering import Draft, address, draft
+from notification.store import Uow
 
 NOTIFICATION_NAMESPACE = uuid.UUID("5b0f3f8e-6a0c-4d7e-9b55-1f2c3d4e5a60")
 PLATFORM_SOURCE = "/grassroots/notification"  # the source of time-driven causes
@@ -65,17 +71,19 @@ def outcome_event_id(notification_id: str, outcome: str) -> str:
 
 
 def emit_outcome(
-    ctx: HandlerContext,
-    row: Any,
+    uow: UnitOfWork[Any],
+    row: Mapping[str, Any],
     *,
     delivered: bool,
     attempts: int,
     error: str | None = None,
 ) -> None:
     """notification.delivered or .failed for a delivery row, with a deterministic event id."""
-    event_type = "notification.delivered" if delivered else "notification.failed"
-    ctx.emit(
-        event_type,
+    kind: type[CloudEvent[NotificationOutcome]] = (
+        NotificationDeliveredEvent if delivered else NotificationFailedEvent
+    )
+    uow.emit(
+        kind,
         NotificationOutcome(
             notification_id=row["notification_id"],
             kind=row["kind"],
@@ -88,7 +96,7 @@ def emit_outcome(
         ),
         countycode=row["county_code"],
         campaignid=row["campaign_id"],
-        event_id=outcome_event_id(row["notification_id"], event_type),
+        event_id=outcome_event_id(row["notification_id"], kind.event_type),
     )
 
 
@@ -99,33 +107,33 @@ class NoticesToPlan:
         self.planner = planner
         self.notices: list[Notice] = []
 
-    async def flush(self, ctx: HandlerContext) -> None:
+    async def flush(self, uow: UnitOfWork[Any]) -> None:
         notices, self.notices = self.notices, []
-        await self.planner.plan(ctx, notices)
+        await self.planner.plan(uow, notices)
 
 
 class Planner:
     def __init__(self, settings: NotificationSettings) -> None:
         self.settings = settings
 
-    def later(self, ctx: HandlerContext, notice: Notice) -> None:
+    def later(self, uow: Uow, notice: Notice) -> None:
         """Plan the notice with the others of the batch, before it commits."""
-        ctx.deferred(NoticesToPlan, lambda: NoticesToPlan(self)).notices.append(notice)
+        uow.deferred(NoticesToPlan, lambda: NoticesToPlan(self)).notices.append(notice)
 
-    async def notify(self, ctx: HandlerContext, notice: Notice) -> int:
+    async def notify(self, uow: Uow, notice: Notice) -> int:
         """Plan the notice now; return how many deliveries are new."""
-        return await self.plan(ctx, [notice])
+        return await self.plan(uow, [notice])
 
-    async def plan(self, ctx: HandlerContext, notices: list[Notice]) -> int:
+    async def plan(self, uow: Uow, notices: list[Notice]) -> int:
         """Resolve each notice's audiences and plan its deliveries (its branch named in the
         facts as `branch_name`); return how many deliveries are new."""
-        orgs = recipients.Directory(ctx.conn)
+        orgs = recipients.Directory(uow.store)
         await orgs.preload(n.branch_id for n in notices if n.branch_id)
         campaigns = {n.campaign_id for n in notices if n.campaign_id}
-        names = await store.campaign_names(ctx.conn, sorted(campaigns)) if campaigns else {}
-        today = county_today(ctx.now)
+        names = await uow.store.campaign_names(sorted(campaigns)) if campaigns else {}
+        today = county_today(uow.now)
         new = 0
-        rows: list[delivery_store.NewDelivery] = []
+        rows: list[NewDelivery] = []
         for notice in notices:
             audiences = notice.audiences or WHO_HEARS_WHAT[notice.kind]
             addressees = await recipients.resolve(
@@ -140,22 +148,22 @@ class Planner:
             ]
             message = draft(notice.kind, facts, today=today, sender=self.settings.mail_from_name)
             for planned in plan_deliveries(addressees, endpoints):  # one draft, many addressed
-                rows.append(self._row(notice, facts, message, planned, ctx))
+                rows.append(self._row(notice, facts, message, planned, uow.now))
                 if len(rows) >= PLAN_CHUNK:  # a circular to every branch stays bounded
-                    new += await self._insert(ctx, rows)
+                    new += await self._insert(uow, rows)
                     rows = []
-        return new + await self._insert(ctx, rows)
+        return new + await self._insert(uow, rows)
 
-    async def _insert(self, ctx: HandlerContext, rows: list[delivery_store.NewDelivery]) -> int:
-        unique: dict[str, delivery_store.NewDelivery] = {}
+    async def _insert(self, uow: Uow, rows: list[NewDelivery]) -> int:
+        unique: dict[str, NewDelivery] = {}
         for row in rows:  # two notices of a batch never plan one delivery twice
             unique.setdefault(row.notification_id, row)
         rows = list(unique.values())
-        new = await delivery_store.insert_deliveries(ctx.conn, rows)
+        new = await uow.store.deliveries.insert_deliveries(rows)
         inbox = [row for row in rows if row.notification_id in new and row.channel == "inbox"]
-        await delivery_store.insert_inbox_messages(ctx.conn, inbox, ctx.now)
+        await uow.store.deliveries.insert_inbox_messages(inbox, uow.now)
         for row in inbox:
-            emit_outcome(ctx, row._asdict(), delivered=True, attempts=1)
+            emit_outcome(uow, row._asdict(), delivered=True, attempts=1)
             DELIVERIES.labels("inbox", "delivered").inc()
         for row in rows:
             if row.notification_id in new:
@@ -168,8 +176,8 @@ class Planner:
         facts: dict[str, Any],
         drafted: Draft,
         planned: PlannedDelivery,
-        ctx: HandlerContext,
-    ) -> delivery_store.NewDelivery:
+        now: dt.datetime,
+    ) -> NewDelivery:
         notification_id = derived_id(
             notice.cause_source, notice.cause_event_id, planned.recipient, planned.channel.value
         )
@@ -187,12 +195,12 @@ class Planner:
                     "subject": message.subject,
                     "text": message.text,
                     "facts": facts,
-                    "planned_at": ctx.now.isoformat(),
+                    "planned_at": now.isoformat(),
                 },
                 ensure_ascii=False,
                 sort_keys=True,
             )
-        return delivery_store.NewDelivery(
+        return NewDelivery(
             notification_id=notification_id,
             cause_source=notice.cause_source,
             cause_event_id=notice.cause_event_id,
@@ -207,3 +215,8 @@ class Planner:
             body=body,
             html=message.html,
         )
+
+
+SETTINGS = NotificationSettings()
+PLANNER = Planner(SETTINGS)
+"""The service's planner, on its settings (GRASSROOTS_NOTIFICATION_*, read once at import)."""

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from notification import store
 from notification.domain import Addressee, Audience
+from notification.store import NotificationStore
 
 log = logging.getLogger(__name__)
 MAX_PARENT_HOPS = 8  # a registration loop must not loop us
@@ -20,8 +20,8 @@ class Directory:
     """The organisations a batch of notices names: read once, in one query for the branches
     named, and on demand for parents and counties."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
+    def __init__(self, store: NotificationStore) -> None:
+        self.store = store
         self._orgs: dict[str, asyncpg.Record | None] = {}
         self._committees: dict[str, list[asyncpg.Record]] = {}
         self._branches: dict[str, list[asyncpg.Record]] = {}
@@ -29,12 +29,12 @@ class Directory:
     async def preload(self, org_ids: Iterable[str]) -> None:
         wanted = sorted(set(org_ids) - self._orgs.keys())
         if wanted:
-            found = {row["org_id"]: row for row in await store.orgs(self.conn, wanted)}
+            found = {row["org_id"]: row for row in await self.store.orgs(wanted)}
             self._orgs.update({org_id: found.get(org_id) for org_id in wanted})
 
     async def org(self, org_id: str) -> asyncpg.Record | None:
         if org_id not in self._orgs:
-            self._orgs[org_id] = await store.org(self.conn, org_id)
+            self._orgs[org_id] = await self.store.org(org_id)
         return self._orgs[org_id]
 
     async def name(self, org_id: str) -> str:
@@ -43,12 +43,12 @@ class Directory:
 
     async def committees(self, county_code: str) -> list[asyncpg.Record]:
         if county_code not in self._committees:
-            self._committees[county_code] = await store.committees(self.conn, county_code)
+            self._committees[county_code] = await self.store.committees(county_code)
         return self._committees[county_code]
 
     async def branches(self, county_code: str) -> list[asyncpg.Record]:
         if county_code not in self._branches:
-            self._branches[county_code] = await store.branches_of_county(self.conn, county_code)
+            self._branches[county_code] = await self.store.branches_of_county(county_code)
         return self._branches[county_code]
 
 

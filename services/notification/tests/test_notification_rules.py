@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grassroots.contract.calendar import COUNTY_TIME, at_county_hour, commitment_due_on
 from grassroots.contract.labels import LABELS
 from notification.domain import (
-    COUNTY_TIME,
     WHO_HEARS_WHAT,
     Addressee,
     AttemptResult,
@@ -22,9 +22,7 @@ from notification.domain import (
     Next,
     Reason,
     address_problem,
-    at_county_hour,
     circular_period,
-    commitment_due_on,
     escalate_deadlines_before,
     escalation_due_at,
     http_status_result,

@@ -14,11 +14,12 @@ import asyncpg
 import pytest
 
 from grassroots.plumbing import database
-from grassroots.plumbing.handling import HandlerContext
-from notification import delivery_store, store
+from grassroots.plumbing.unit_of_work import open_unit_of_work
 from notification.config import NotificationSettings
+from notification.delivery_store import DeliveryStore
 from notification.domain import Kind
 from notification.planning import Notice, Planner
+from notification.store import NotificationStore, OrgRow, Uow
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 NOW = dt.datetime(2012, 5, 20, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -39,13 +40,11 @@ async def pool() -> AsyncIterator[asyncpg.Pool]:
         await admin.close()
 
 
-async def plan_commendation(pool: asyncpg.Pool, planner: Planner, event_id: str) -> HandlerContext:
-    async with pool.acquire() as conn, conn.transaction():
-        ctx = HandlerContext(conn=conn, service="notification", now=NOW)
-        await store.save_orgs(
-            conn,
+async def plan_commendation(pool: asyncpg.Pool, planner: Planner, event_id: str) -> Uow:
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=NOW) as uow:
+        await uow.store.save_orgs(
             [
-                (key, "610526", "branch", f"{key}党支部", None, "王建国", email)
+                OrgRow(key, "610526", "branch", f"{key}党支部", None, "王建国", email)
                 for key, email in (("b1", "b1@example.org"), ("b2", None))
             ],
         )
@@ -59,8 +58,8 @@ async def plan_commendation(pool: asyncpg.Pool, planner: Planner, event_id: str)
             "b1",
             {**facts, "member_name": None},
         )
-        await planner.notify(ctx, notice)
-        return ctx
+        await planner.notify(uow, notice)
+    return uow
 
 
 async def test_a_notice_planned_twice_is_delivered_once_per_recipient_and_channel(
@@ -85,7 +84,7 @@ async def test_a_notice_planned_twice_is_delivered_once_per_recipient_and_channe
         ("county", "webhook", "pending"),
     ]
     assert messages == 2
-    assert len(first.emitted) == 2 and again.emitted == []  # inbox outcomes, once
+    assert len(first.outgoing) == 2 and again.outgoing == []  # inbox outcomes, once
 
 
 async def test_two_workers_never_claim_the_same_delivery_and_only_the_holder_records_it(
@@ -93,10 +92,10 @@ async def test_two_workers_never_claim_the_same_delivery_and_only_the_holder_rec
 ) -> None:
     await plan_commendation(pool, Planner(NotificationSettings()), "e-2")
     async with pool.acquire() as one, pool.acquire() as two:
+        by_one, by_two = DeliveryStore(one), DeliveryStore(two)
         async with one.transaction():
             await one.execute("SELECT 1 FROM deliveries WHERE recipient = 'b2' FOR UPDATE")
-            claimed = await delivery_store.claim(
-                two,
+            claimed = await by_two.claim(
                 channel="email",
                 address=None,
                 limit=10,
@@ -105,8 +104,7 @@ async def test_two_workers_never_claim_the_same_delivery_and_only_the_holder_rec
                 token="t:1",
             )
         assert [r["recipient"] for r in claimed] == ["b1@example.org"]  # b2 was locked: skipped
-        again = await delivery_store.claim(
-            one,
+        again = await by_one.claim(
             channel="email",
             address=None,
             limit=10,
@@ -117,8 +115,8 @@ async def test_two_workers_never_claim_the_same_delivery_and_only_the_holder_rec
         assert [r["recipient"] for r in again] == ["b2"]
         assert claimed[0]["attempts"] == 1
         theirs = claimed[0]["notification_id"]
-        assert await delivery_store.finish(one, theirs, "t:2", "delivered", None) is None
-        done = await delivery_store.finish(one, theirs, "t:1", "delivered", None)
+        assert await by_one.finish(theirs, "t:2", "delivered", None) is None
+        done = await by_one.finish(theirs, "t:1", "delivered", None)
         assert done is not None and done["latency"] >= 0
 
 
@@ -127,8 +125,8 @@ async def test_a_restarted_instance_takes_back_its_claims_at_once_and_no_one_els
 ) -> None:
     await plan_commendation(pool, Planner(NotificationSettings()), "e-3")
     async with pool.acquire() as conn:
-        await delivery_store.claim(
-            conn,
+        deliveries = DeliveryStore(conn)
+        await deliveries.claim(
             channel="email",
             address=None,
             limit=1,
@@ -136,8 +134,7 @@ async def test_a_restarted_instance_takes_back_its_claims_at_once_and_no_one_els
             instance="n-0",
             token="old:1",
         )
-        await delivery_store.claim(
-            conn,
+        await deliveries.claim(
             channel="email",
             address=None,
             limit=1,
@@ -145,9 +142,8 @@ async def test_a_restarted_instance_takes_back_its_claims_at_once_and_no_one_els
             instance="n-9",
             token="x:1",
         )
-        assert await delivery_store.release_claims_of_previous_run(conn, "n-0", "new") == 1
-        due = await delivery_store.claim(
-            conn,
+        assert await deliveries.release_claims_of_previous_run("n-0", "new") == 1
+        due = await deliveries.claim(
             channel="email",
             address=None,
             limit=10,
@@ -156,11 +152,8 @@ async def test_a_restarted_instance_takes_back_its_claims_at_once_and_no_one_els
             token="new:1",
         )
         assert len(due) == 1 and due[0]["attempts"] == 2  # the interrupted attempt counts
-        assert await delivery_store.reschedule(
-            conn, due[0]["notification_id"], "new:1", 0.0, "busy"
-        )
-        retried = await delivery_store.claim(
-            conn,
+        assert await deliveries.reschedule(due[0]["notification_id"], "new:1", 0.0, "busy")
+        retried = await deliveries.claim(
             channel="email",
             address=None,
             limit=10,
@@ -174,8 +167,9 @@ async def test_a_restarted_instance_takes_back_its_claims_at_once_and_no_one_els
 async def test_a_phase_opened_twice_counts_its_first_opening(pool: asyncpg.Pool) -> None:
     later = NOW + dt.timedelta(days=1)
     async with pool.acquire() as conn:
-        first = await store.mark_phase(conn, "c1", "610526", "emulation", opened_at=NOW)
-        again = await store.mark_phase(conn, "c1", "610526", "emulation", opened_at=later)
-        closed = await store.mark_phase(conn, "c1", "610526", "emulation", closed_at=later)
+        store = NotificationStore(conn)
+        first = await store.mark_phase("c1", "610526", "emulation", opened_at=NOW)
+        again = await store.mark_phase("c1", "610526", "emulation", opened_at=later)
+        closed = await store.mark_phase("c1", "610526", "emulation", closed_at=later)
     assert (first["was_opened"], again["was_opened"]) == (False, True)
     assert again["opened_at"] == NOW and closed["closed_at"] == later and not closed["was_closed"]

@@ -1,0 +1,264 @@
+"""Against the real PostgreSQL, in scratch schemas: a simulated campaign with the other
+services' results applied in batches of 500 and one event per batch gives the same rows and the
+same events; the sweep (a PeriodicJob) and the close circulars (a BarrierJob) plan what is due,
+once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from grassroots.contract.common import Phase
+from grassroots.contract.examples import CAMPAIGN, COUNTY, DATA, envelope
+from grassroots.plumbing import metrics
+from grassroots.plumbing.unit_of_work import open_unit_of_work
+from grassroots.simulation import CampaignSimulation
+from grassroots.testing import apply_in_batches, as_records, scratch_schemas
+from notification import planning
+from notification.app import DEFINITION
+from notification.config import NotificationSettings
+from notification.jobs import CLOSE_CIRCULARS, SWEEP
+from notification.store import NotificationStore
+
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
+CST = dt.timezone(dt.timedelta(hours=8))
+OFFICE, BRANCH, OTHER = "610526-edu-committee", "610526-edu-0007", "610526-edu-0008"
+# Every table but the clock columns the database fills in (planned_at, finished_at, seq …).
+COMPARED = {
+    "campaigns": "*",
+    "phases": "*",
+    "orgs": "*",
+    "commitments": "*",
+    "tasks": "*",
+    "lagging_facts": "*",
+    "reminders": "*",
+    "circulars": "*",
+    "deliveries": "notification_id, cause_source, cause_event_id, recipient, channel, kind,"
+    " county_code, campaign_id, branch_id, address, subject, body, html, status, attempts",
+    "inbox_messages": "message_id, org_id, county_code, campaign_id, kind, subject, body,"
+    " created_at, read_at",
+}
+
+
+@pytest.fixture(autouse=True)
+def settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One webhook endpoint for the county, whatever the environment says."""
+    webhooks = {COUNTY: [{"name": "county", "url": "http://127.0.0.1:9/"}]}
+    monkeypatch.setattr(
+        planning.PLANNER,
+        "settings",
+        NotificationSettings(webhooks=webhooks, WEBHOOK_SIGNING_SECRET="s"),
+    )
+
+
+@pytest.fixture
+async def schemas() -> AsyncIterator[list[asyncpg.Pool]]:
+    async with scratch_schemas("notification_test", MIGRATIONS, 2) as pools:
+        yield pools
+
+
+async def compared_rows(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
+    async with pool.acquire() as conn:
+        found = {
+            table: sorted(
+                (tuple(r) for r in await conn.fetch(f"SELECT {columns} FROM {table}")), key=repr
+            )
+            for table, columns in COMPARED.items()
+        }
+        found["outbox"] = sorted(
+            (r["topic"], r["key"], r["value"])
+            for r in await conn.fetch("SELECT topic, key, value FROM outbox")
+        )
+    return found
+
+
+def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """What grading, rectification and emulation would publish about the simulated branches."""
+    chance = random.Random(7)
+    at = dt.datetime(2012, 6, 1, tzinfo=dt.UTC)
+
+    def made(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        return envelope(event_type, data, campaign_id=CAMPAIGN, time=at)
+
+    for event in events:
+        data = event["data"]
+        if event["type"] == "org.branch_registered" and data["kind"] != "committee":
+            branch = data["branch_id"]
+            if chance.random() < 0.2:
+                incomplete = {"branch_id": branch, "round": "initial", "missing": ["appraisal"]}
+                yield made("grading.branch_incomplete", incomplete)
+            else:
+                yield made(
+                    "grading.branch_graded", {**DATA["grading.branch_graded"], "branch_id": branch}
+                )
+            if chance.random() < 0.2:
+                yield made(
+                    "rectification.commitment_missing", {"branch_id": branch, "due": "2012-05-01"}
+                )
+            if chance.random() < 0.2:
+                reviewed = {**DATA["rectification.commitment_reviewed"], "branch_id": branch}
+                yield made("rectification.commitment_reviewed", reviewed)
+            if chance.random() < 0.1:
+                yield made(
+                    "emulation.commended", {**DATA["emulation.commended"], "branch_id": branch}
+                )
+            yield made(
+                "rectification.branch_settled",
+                {**DATA["rectification.branch_settled"], "branch_id": branch},
+            )
+        if event["type"] == "rectification.commitment_published":
+            for task in data["tasks"][:2]:
+                if chance.random() < 0.4:
+                    overdue = {
+                        "branch_id": data["branch_id"],
+                        "task_id": task["task_id"],
+                        "deadline": task["deadline"],
+                        "responsible": task["responsible"],
+                    }
+                    yield made("rectification.task_overdue", overdue)
+    yield made("grading.results_published", DATA["grading.results_published"])
+
+
+async def test_batches_and_single_events_give_the_same_rows_and_events(
+    schemas: list[asyncpg.Pool],
+) -> None:
+    simulated = list(
+        CampaignSimulation(seed=11, branches=30).events(until=Phase.EMULATION, close_last=True)
+    )
+    results = list(results_of_the_other_services(simulated))
+    # A few events twice. (Notices are rendered at the end of a unit of work, and a batch cuts
+    # across topics, so the results come after what they are about, as in the service.)
+    streams = [
+        as_records(simulated + random.Random(5).sample(simulated, 20)),
+        as_records(results + random.Random(6).sample(results, 20)),
+    ]
+    now = dt.datetime(2012, 8, 20, tzinfo=dt.UTC)
+    batched, single = schemas
+    one_by_one = metrics.BATCHES_ONE_BY_ONE.labels("notification")
+    before = one_by_one._value.get()
+    for stream in streams:
+        await apply_in_batches(batched, DEFINITION, stream, 500, now=now)
+    assert one_by_one._value.get() == before  # every batch applied together
+    for stream in streams:
+        await apply_in_batches(single, DEFINITION, stream, 1, now=now)
+
+    expected = await compared_rows(single)
+    assert await compared_rows(batched) == expected
+    kinds = {row[5] for row in expected["deliveries"]}
+    assert kinds >= {"phase_opened", "grading_result", "task_overdue", "commitment_returned"}
+    assert len(expected["outbox"]) == len(expected["inbox_messages"]) > 30  # one delivered each
+    assert not any(topic.endswith(".dlq") for topic, _, _ in expected["outbox"])
+    assert len(expected["circulars"]) >= 2 and len(expected["tasks"]) > 30
+
+
+def at(day: str, clock: str = "09:00") -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=CST)
+
+
+def registration(branch_id: str, kind: str, email: str | None) -> dict[str, Any]:
+    data = {**DATA["org.branch_registered"], "branch_id": branch_id, "kind": kind}
+    data["secretary"] = {"name": "王建国", "email": email}
+    if kind == "committee":
+        data["parent_id"] = None
+    return envelope("org.branch_registered", data)
+
+
+async def delivered_kinds(pool: asyncpg.Pool) -> dict[str, int]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT kind, count(*) FROM deliveries GROUP BY kind")
+    return {row["kind"]: row["count"] for row in rows}
+
+
+async def test_the_sweep_plans_what_is_due_once_and_one_replica_at_a_time(
+    schemas: list[asyncpg.Pool],
+) -> None:
+    pool = schemas[0]
+    events = [
+        registration(OFFICE, "committee", "office@example.org"),
+        registration(BRANCH, "branch", "wang@example.org"),
+        registration(OTHER, "branch", None),
+        envelope("campaign.launched"),
+        envelope("campaign.phase_opened", time=at("2012-03-01", "08:00")),
+        envelope("campaign.phase_closed", time=at("2012-04-15", "18:00")),
+        envelope(
+            "campaign.phase_opened",
+            {"campaign_id": CAMPAIGN, "phase": "rectification"},
+            time=at("2012-04-16"),
+        ),
+        envelope("rectification.commitment_published"),  # BRANCH has one, OTHER has not
+        envelope(
+            "rectification.task_overdue",
+            {**DATA["rectification.task_overdue"], "deadline": "2012-04-10"},
+        ),
+    ]
+    await apply_in_batches(pool, DEFINITION, as_records(events), 100, now=at("2012-04-16"))
+    before = await delivered_kinds(pool)
+    assert set(before) == {"phase_opened", "task_overdue"}
+
+    def unit(now: dt.datetime) -> Any:
+        return open_unit_of_work(pool, NotificationStore, service="notification", now=now)
+
+    async with pool.acquire() as other_replica, other_replica.transaction():
+        await other_replica.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('sweep:' || current_schema()))"
+        )
+        async with unit(at("2012-04-24")) as uow:
+            assert await SWEEP.run(uow) == 0  # the other replica is sweeping
+    assert await delivered_kinds(pool) == before
+
+    async with unit(at("2012-04-24")) as uow:
+        planned = await SWEEP.run(uow)
+    after = await delivered_kinds(pool)
+    # Commitment due 1 May (opened 16 April + 15 days): 7 days before, to OTHER only (inbox,
+    # email, webhook); the task due 10 April is escalated to the office; the 7th periodic
+    # circular (from 1 March) names the lagging branch, to every branch and the office.
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
+        "commitment_due": 3,
+        "overdue_escalated": 3,
+        "circular": 7,
+    }
+    assert planned == 13
+    assert uow.events and all(e.type == "notification.delivered" for e in uow.events)
+    async with pool.acquire() as conn:
+        reminders = await conn.fetch("SELECT reminder_key, sent FROM reminders")
+        circulars = await conn.fetch("SELECT circular_key, status, named FROM circulars")
+    assert [tuple(r) for r in reminders] == [("commitment_due:7", True)]
+    assert [tuple(r) for r in circulars] == [("period:7", "issued", 1)]
+
+    async with unit(at("2012-04-24", "09:30")) as uow:
+        assert await SWEEP.run(uow) == 0  # everything due was recorded
+    assert uow.events == [] and await delivered_kinds(pool) == after
+
+
+async def test_a_close_circular_waits_for_its_snapshot_and_is_issued_once(
+    schemas: list[asyncpg.Pool],
+) -> None:
+    pool = schemas[0]
+    events = [
+        registration(OFFICE, "committee", "office@example.org"),
+        registration(BRANCH, "branch", "wang@example.org"),
+        envelope("campaign.launched"),
+        envelope("rectification.branch_settled"),
+    ]
+    now = at("2012-07-01")
+    await apply_in_batches(pool, DEFINITION, as_records(events), 100, now=now)
+    key = (CAMPAIGN, "close:rectification")
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
+        assert await CLOSE_CIRCULARS.waiting(uow.store) == [(key, None)]
+        await CLOSE_CIRCULARS.save_snapshot(uow.store, key, {"org.branches:0": 3})
+        assert await CLOSE_CIRCULARS.waiting(uow.store) == [(key, {"org.branches:0": 3})]
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
+        assert await CLOSE_CIRCULARS.run(uow, key) is True
+    # Nobody is lagging, and the circular of a close goes out all the same.
+    assert await delivered_kinds(pool) == {"circular": 5}  # 2 inboxes, 2 emails, 1 webhook
+    assert len(uow.events) == 2
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
+        assert await CLOSE_CIRCULARS.waiting(uow.store) == []
+        assert await CLOSE_CIRCULARS.run(uow, key) is False  # done already
+    assert uow.events == []

@@ -1,0 +1,484 @@
+"""The handlers in memory: a fake store keeps what the service knows in dicts; each test feeds
+events to the handlers and checks what was saved, who was told what (the deliveries planned
+at the end of the unit of work) and the events emitted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+
+from grassroots.contract import AnyEvent
+from grassroots.contract.events import (
+    CampaignLaunchedEvent,
+    CampaignPhaseClosedEvent,
+    CampaignPhaseOpenedEvent,
+    EmulationCommendedEvent,
+    GradingBranchGradedEvent,
+    GradingBranchIncompleteEvent,
+    GradingResultsPublishedEvent,
+    NotificationDeliveredEvent,
+    OrgBranchRegisteredEvent,
+    RectificationBranchSettledEvent,
+    RectificationCommitmentMissingEvent,
+    RectificationCommitmentPublishedEvent,
+    RectificationCommitmentReviewedEvent,
+    RectificationTaskCompletedEvent,
+    RectificationTaskOverdueEvent,
+)
+from grassroots.contract.examples import CAMPAIGN, COUNTY, DATA, OFFICE_SOURCE, envelope
+from grassroots.contract.notification import NotificationOutcome
+from grassroots.plumbing.unit_of_work import UnitOfWork
+from notification import handlers, planning
+from notification.config import NotificationSettings
+from notification.delivery_store import DeliveryStore, NewDelivery
+from notification.planning import derived_id, outcome_event_id
+from notification.store import NotificationStore, OrgRow, PhaseWindowRow, TaskKey, TaskRow
+
+E = TypeVar("E", bound=AnyEvent)
+NOW = dt.datetime(2012, 5, 20, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+BRANCH = "610526-edu-0007"
+OTHER = "610526-edu-0008"
+OFFICE = "610526-edu-committee"
+
+
+class FakeDeliveries(DeliveryStore):
+    """Deliveries and inbox messages in dicts, each (by its id) once."""
+
+    def __init__(self) -> None:  # no connection
+        self.planned: dict[str, NewDelivery] = {}
+        self.inbox: dict[str, tuple[str, str, dt.datetime]] = {}  # id: (org, subject, created)
+
+    async def insert_deliveries(self, rows: Sequence[NewDelivery]) -> set[str]:
+        new = {row.notification_id for row in rows if row.notification_id not in self.planned}
+        for row in rows:
+            self.planned.setdefault(row.notification_id, row)
+        return new
+
+    async def insert_inbox_messages(
+        self, rows: Sequence[NewDelivery], created_at: dt.datetime
+    ) -> None:
+        for row in rows:
+            self.inbox.setdefault(row.notification_id, (row.recipient, row.subject, created_at))
+
+    def to(self, kind: str) -> set[tuple[str, str]]:
+        """(channel, recipient) of every delivery of a kind."""
+        return {(r.channel, r.recipient) for r in self.planned.values() if r.kind == kind}
+
+
+class FakeStore(NotificationStore):
+    """What the service knows, in dicts, written as the SQL of NotificationStore writes it."""
+
+    deliveries: FakeDeliveries
+
+    def __init__(self) -> None:  # no connection
+        self.deliveries = FakeDeliveries()
+        self.campaigns: dict[str, dict[str, Any]] = {}
+        self.phases: dict[tuple[str, str], dict[str, Any]] = {}
+        self.orgs_by_id: dict[str, OrgRow] = {}
+        self.commitments: dict[tuple[str, str], int] = {}
+        self.tasks: dict[TaskKey, dict[str, Any]] = {}
+        self.facts: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self.circulars: dict[tuple[str, str], dt.datetime] = {}
+
+    async def save_campaign(
+        self,
+        *,
+        campaign_id: str,
+        county_code: str,
+        name: str,
+        reminder_days: list[int] | None,
+        commitment_due_days: int,
+        windows: Sequence[PhaseWindowRow],
+    ) -> None:
+        self.campaigns[campaign_id] = {
+            "county_code": county_code,
+            "name": name,
+            "reminder_days": reminder_days,
+            "commitment_due_days": commitment_due_days,
+        }
+        for w in windows:
+            phase = self.phases.setdefault((w.campaign_id, w.phase), {})
+            phase.update(opens_on=w.opens_on, closes_on=w.closes_on)
+
+    async def mark_phase(
+        self,
+        campaign_id: str,
+        county_code: str,
+        phase: str,
+        *,
+        opened_at: dt.datetime | None = None,
+        closed_at: dt.datetime | None = None,
+    ) -> asyncpg.Record:
+        self.campaigns.setdefault(campaign_id, {"county_code": county_code, "name": None})
+        row = self.phases.setdefault((campaign_id, phase), {})
+        was = {"was_opened": bool(row.get("opened_at")), "was_closed": bool(row.get("closed_at"))}
+        row["opened_at"] = row.get("opened_at") or opened_at
+        row["closed_at"] = row.get("closed_at") or closed_at
+        return {"closes_on": None, **row, **was}
+
+    async def trigger_circular(self, campaign_id: str, circular_key: str, at: dt.datetime) -> bool:
+        if (campaign_id, circular_key) in self.circulars:
+            return False
+        self.circulars[(campaign_id, circular_key)] = at
+        return True
+
+    async def save_orgs(self, orgs: Sequence[OrgRow]) -> None:
+        self.orgs_by_id.update((org.org_id, org) for org in orgs)
+
+    async def campaign_names(self, campaign_ids: Sequence[str]) -> dict[str, str | None]:
+        return {c: self.campaigns[c]["name"] for c in campaign_ids if c in self.campaigns}
+
+    async def org(self, org_id: str) -> asyncpg.Record | None:
+        found = self.orgs_by_id.get(org_id)
+        return found._asdict() if found else None
+
+    async def orgs(self, org_ids: Sequence[str]) -> list[asyncpg.Record]:
+        return [o._asdict() for i in org_ids if (o := self.orgs_by_id.get(i))]
+
+    async def committees(self, county_code: str) -> list[asyncpg.Record]:
+        return [o._asdict() for o in self._of(county_code) if o.kind == "committee"]
+
+    async def branches_of_county(self, county_code: str) -> list[asyncpg.Record]:
+        return [o._asdict() for o in self._of(county_code) if o.kind != "committee"]
+
+    def _of(self, county_code: str) -> list[OrgRow]:
+        return sorted(
+            (o for o in self.orgs_by_id.values() if o.county_code == county_code),
+            key=lambda o: o.org_id,
+        )
+
+    async def save_commitment(
+        self,
+        *,
+        campaign_id: str,
+        branch_id: str,
+        county_code: str,
+        revision: int,
+        tasks: Sequence[TaskRow],
+        at: dt.datetime,
+    ) -> None:
+        key = (campaign_id, branch_id)
+        self.commitments[key] = max(self.commitments.get(key, 0), revision)
+        for t in tasks:
+            task = self.tasks.setdefault(TaskKey(*t[:3]), {"overdue": False})
+            task["overdue"] = task["overdue"] and task.get("deadline") == t.deadline
+            task.update(title=t.title, responsible=t.responsible, deadline=t.deadline)
+        await self.resolve_fact(campaign_id, branch_id, "commitment_missing", "", at)
+
+    async def mark_task_overdue(
+        self,
+        *,
+        campaign_id: str,
+        branch_id: str,
+        task_id: str,
+        county_code: str,
+        responsible: str,
+        deadline: dt.date,
+    ) -> asyncpg.Record:
+        task = self.tasks.setdefault(TaskKey(campaign_id, branch_id, task_id), {"title": None})
+        task.update(overdue=True, responsible=responsible, deadline=deadline)
+        return task
+
+    async def complete_tasks(self, tasks: Sequence[TaskKey], at: dt.datetime) -> None:
+        for key in tasks:
+            if key in self.tasks:
+                self.tasks[key].setdefault("completed_at", at)
+            await self.resolve_fact(key.campaign_id, key.branch_id, "task_overdue", key.task_id, at)
+
+    async def note_fact(
+        self,
+        *,
+        campaign_id: str,
+        branch_id: str,
+        reason: str,
+        fact_key: str,
+        detail: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        key = (campaign_id, branch_id, str(reason), fact_key)
+        self.facts.setdefault(key, {"detail": detail, "noted_at": at, "resolved_at": None})
+
+    async def resolve_fact(
+        self, campaign_id: str, branch_id: str, reason: str, fact_key: str, at: dt.datetime
+    ) -> None:
+        fact = self.facts.get((campaign_id, branch_id, reason, fact_key))
+        if fact is not None and fact["resolved_at"] is None:
+            fact["resolved_at"] = at
+
+
+def event(
+    kind: type[E],
+    /,
+    *,
+    event_id: str | None = None,
+    time: dt.datetime | None = None,
+    **data: object,
+) -> E:
+    """An event of `kind` from the contract's example, with `data` changed."""
+    fields = {**DATA[kind.event_type], **data}
+    return kind.model_validate(envelope(kind.event_type, fields, event_id=event_id, time=time))
+
+
+def registered(branch_id: str, kind: str = "branch", email: str | None = None) -> OrgRow:
+    parent = None if kind == "committee" else OFFICE
+    return OrgRow(branch_id, COUNTY, kind, f"{branch_id}名称", parent, "王建国", email)
+
+
+def county_store() -> FakeStore:
+    """A county with its committee (the Party office) and two branches, one without email."""
+    store = FakeStore()
+    store.orgs_by_id = {
+        OFFICE: registered(OFFICE, "committee", "office@example.org"),
+        BRANCH: registered(BRANCH, email="wang@example.org"),
+        OTHER: registered(OTHER),
+    }
+    store.campaigns[CAMPAIGN] = {"county_code": COUNTY, "name": "建设年"}
+    return store
+
+
+async def apply(store: FakeStore, *events: AnyEvent) -> UnitOfWork[NotificationStore]:
+    """The events in one unit of work, each by the table's handler for it, then the unit's
+    deferred work (the notices planned)."""
+    uow = UnitOfWork[NotificationStore](store, service="notification", now=NOW)
+    for one in events:
+        registration = handlers.HANDLERS.get(one.type)
+        assert registration is not None, one.type
+        await registration.one(uow, one)
+    await uow.flush()
+    return uow
+
+
+def told(uow: UnitOfWork[NotificationStore]) -> list[str]:
+    """The recipients of the notification.delivered events emitted (inbox messages)."""
+    return [e.data.recipient for e in uow.events if isinstance(e, NotificationDeliveredEvent)]
+
+
+@pytest.fixture(autouse=True)
+def webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The county has one webhook endpoint, whatever the environment says."""
+    settings = NotificationSettings(
+        webhooks={COUNTY: [{"name": "county", "url": "http://127.0.0.1:9/"}]},
+        WEBHOOK_SIGNING_SECRET="s",
+    )
+    monkeypatch.setattr(planning.PLANNER, "settings", settings)
+
+
+async def test_a_launch_saves_the_campaign_with_its_plan_and_default_rules() -> None:
+    store = FakeStore()
+    uow = await apply(store, event(CampaignLaunchedEvent))
+    assert store.campaigns[CAMPAIGN] == {
+        "county_code": COUNTY,
+        "name": "蒲城县教育系统基层组织建设年",
+        "reminder_days": None,
+        "commitment_due_days": 15,
+    }
+    assert store.phases[(CAMPAIGN, "rectification")] == {
+        "opens_on": dt.date(2012, 4, 16),
+        "closes_on": dt.date(2012, 6, 30),
+    }
+    assert uow.events == []
+
+
+async def test_every_branch_hears_a_phase_opened_once() -> None:
+    store = county_store()
+    store.phases[(CAMPAIGN, "survey_grading")] = {"closes_on": dt.date(2012, 4, 15)}
+    opened = event(CampaignPhaseOpenedEvent, time=dt.datetime(2012, 2, 29, 17, tzinfo=dt.UTC))
+    uow = await apply(store, opened)
+    assert store.deliveries.to("phase_opened") == {
+        ("inbox", BRANCH),
+        ("email", "wang@example.org"),
+        ("inbox", OTHER),
+        ("email", OTHER),  # no address: it fails when the worker takes it
+        ("webhook", "county"),
+    }
+    (webhook,) = [r for r in store.deliveries.planned.values() if r.channel == "webhook"]
+    assert '"opened_on": "2012-03-01"' in webhook.body  # the county's day
+    assert '"closes_on": "2012-04-15"' in webhook.body
+    # Inbox messages are delivered at once, each with its notification.delivered.
+    assert sorted(told(uow)) == [BRANCH, OTHER] and len(uow.events) == 2
+    again = await apply(store, event(CampaignPhaseOpenedEvent))  # re-sent, with a new id
+    assert again.events == [] and len(store.deliveries.planned) == 5
+
+
+async def test_closing_emulation_makes_its_circular_due_and_other_closes_wait_for_results() -> None:
+    store = county_store()
+    await apply(store, event(CampaignPhaseClosedEvent, phase="survey_grading"))
+    assert store.circulars == {}
+    assert store.phases[(CAMPAIGN, "survey_grading")]["closed_at"] is not None
+    await apply(store, event(CampaignPhaseClosedEvent, phase="emulation"))
+    await apply(store, event(GradingResultsPublishedEvent, round="final"))
+    await apply(store, event(GradingResultsPublishedEvent, round="initial"))
+    await apply(store, event(RectificationBranchSettledEvent))
+    await apply(store, event(RectificationBranchSettledEvent, branch_id=OTHER))
+    assert store.circulars == {
+        (CAMPAIGN, "close:emulation"): NOW,
+        (CAMPAIGN, "close:assessment"): NOW,
+        (CAMPAIGN, "close:survey_grading"): NOW,
+        (CAMPAIGN, "close:rectification"): NOW,  # at the first settlement, once
+    }
+    assert store.deliveries.planned == {}  # circulars are issued behind the barrier
+
+
+async def test_the_latest_registration_of_an_organisation_wins() -> None:
+    store = FakeStore()
+    registration = handlers.HANDLERS.get(OrgBranchRegisteredEvent.event_type)
+    assert registration is not None and registration.many is not None
+    uow = UnitOfWork[NotificationStore](store, service="notification", now=NOW)
+    secretary = {"name": "李明", "email": "li@example.org"}
+    await registration.many(
+        uow,
+        [
+            event(OrgBranchRegisteredEvent),
+            event(OrgBranchRegisteredEvent, secretary=secretary),
+            event(OrgBranchRegisteredEvent, branch_id=OTHER, kind="committee", parent_id=None),
+        ],
+    )
+    assert store.orgs_by_id == {
+        BRANCH: OrgRow(
+            BRANCH, COUNTY, "branch", "蒲城县城关中学党支部", OFFICE, "李明", "li@example.org"
+        ),
+        OTHER: OrgRow(
+            OTHER,
+            COUNTY,
+            "committee",
+            "蒲城县城关中学党支部",
+            None,
+            "王建国",
+            "wangjianguo@example.org",
+        ),
+    }
+
+
+async def test_a_grade_goes_to_the_secretary_and_its_inbox_copy_is_reported_delivered() -> None:
+    store = county_store()
+    graded = event(GradingBranchGradedEvent, event_id="graded-1")
+    uow = await apply(store, graded)
+    assert store.deliveries.to("grading_result") == {
+        ("inbox", BRANCH),
+        ("email", "wang@example.org"),
+        ("webhook", "county"),
+    }
+    inbox_id = derived_id(OFFICE_SOURCE, "graded-1", BRANCH, "inbox")
+    org, subject, created = store.deliveries.inbox[inbox_id]
+    assert (org, created) == (BRANCH, NOW) and "初评等次：较强" in subject
+    (delivered,) = uow.events
+    assert isinstance(delivered, NotificationDeliveredEvent)
+    assert delivered.id == outcome_event_id(inbox_id, "notification.delivered")
+    assert delivered.source == "/grassroots/notification" and delivered.campaignid == CAMPAIGN
+    assert delivered.data == NotificationOutcome(
+        notification_id=inbox_id,
+        kind="grading_result",
+        channel="inbox",
+        recipient=BRANCH,
+        cause_event_id="graded-1",
+        attempts=1,
+        branch_id=BRANCH,
+    )
+    again = await apply(store, graded)  # redelivered: nothing new
+    assert again.events == [] and len(store.deliveries.planned) == 3
+
+
+async def test_incomplete_grading_is_noted_and_told_to_the_secretary_and_the_office() -> None:
+    store = county_store()
+    await apply(store, event(GradingBranchIncompleteEvent, missing=["self", "superior"]))
+    assert store.facts[(CAMPAIGN, BRANCH, "grading_incomplete", "initial")]["detail"] == {
+        "round": "initial",
+        "missing": ["self", "superior"],
+    }
+    assert store.deliveries.to("grading_incomplete") == {
+        ("inbox", BRANCH),
+        ("email", "wang@example.org"),
+        ("inbox", OFFICE),
+        ("email", "office@example.org"),
+        ("webhook", "county"),
+    }
+
+
+async def test_an_overdue_task_is_named_by_its_title_to_its_responsible_and_the_secretary() -> None:
+    store = county_store()
+    await apply(store, event(RectificationCommitmentPublishedEvent))
+    await apply(store, event(RectificationTaskOverdueEvent))
+    task = store.tasks[TaskKey(CAMPAIGN, BRANCH, "t-1")]
+    assert task["overdue"] and task["title"] == "更新党员活动室"
+    assert store.facts[(CAMPAIGN, BRANCH, "task_overdue", "t-1")]["detail"] == {
+        "title": "更新党员活动室",
+        "deadline": "2012-06-30",
+    }
+    # The responsible person has no address: the branch's inbox; the secretary by email too.
+    assert store.deliveries.to("task_overdue") == {
+        ("inbox", BRANCH),
+        ("email", "wang@example.org"),
+        ("webhook", "county"),
+    }
+    (inbox,) = [r for r in store.deliveries.planned.values() if r.channel == "inbox"]
+    assert "“更新党员活动室”已逾期" in inbox.subject + inbox.body
+
+
+async def test_a_task_overdue_before_its_commitment_is_seen_is_named_by_its_id() -> None:
+    store = county_store()
+    await apply(store, event(RectificationTaskOverdueEvent, task_id="t-9"))
+    detail = store.facts[(CAMPAIGN, BRANCH, "task_overdue", "t-9")]["detail"]
+    assert detail["title"] == "t-9"
+
+
+async def test_completing_a_task_resolves_its_overdue_fact() -> None:
+    store = county_store()
+    await apply(store, event(RectificationTaskOverdueEvent))
+    uow = await apply(store, event(RectificationTaskCompletedEvent))
+    assert store.tasks[TaskKey(CAMPAIGN, BRANCH, "t-1")]["completed_at"] == NOW
+    assert store.facts[(CAMPAIGN, BRANCH, "task_overdue", "t-1")]["resolved_at"] == NOW
+    assert uow.events == [] and store.deliveries.to("task_completed") == set()
+
+
+async def test_a_missing_commitment_is_noted_until_one_is_published() -> None:
+    store = county_store()
+    uow = await apply(store, event(RectificationCommitmentMissingEvent))
+    fact = store.facts[(CAMPAIGN, BRANCH, "commitment_missing", "")]
+    assert fact == {"detail": {"due": "2012-05-01"}, "noted_at": NOW, "resolved_at": None}
+    assert uow.events == [] and store.deliveries.planned == {}  # named in the next circular
+    await apply(store, event(RectificationCommitmentPublishedEvent, revision=2))
+    assert fact["resolved_at"] == NOW and store.commitments[(CAMPAIGN, BRANCH)] == 2
+    await apply(store, event(RectificationCommitmentPublishedEvent, revision=1))  # late
+    assert store.commitments[(CAMPAIGN, BRANCH)] == 2
+
+
+async def test_a_returned_commitment_goes_back_with_the_guidance_an_approved_one_is_silent() -> (
+    None
+):
+    store = county_store()
+    await apply(store, event(RectificationCommitmentReviewedEvent, decision="approved"))
+    assert store.deliveries.planned == {}
+    await apply(store, event(RectificationCommitmentReviewedEvent))
+    assert store.deliveries.to("commitment_returned") == {
+        ("inbox", BRANCH),
+        ("email", "wang@example.org"),
+        ("webhook", "county"),
+    }
+    assert all("请细化整改措施" in r.body for r in store.deliveries.planned.values())
+
+
+async def test_a_commendation_goes_to_every_branch_and_the_branch_hears_once() -> None:
+    store = county_store()
+    uow = await apply(store, event(EmulationCommendedEvent))
+    assert store.deliveries.to("commendation") == {
+        ("inbox", BRANCH),
+        ("email", "wang@example.org"),
+        ("inbox", OTHER),
+        ("email", OTHER),
+        ("webhook", "county"),
+    }
+    assert sorted(told(uow)) == [BRANCH, OTHER] and len(uow.events) == 2
+
+
+async def test_notices_of_one_unit_are_planned_together_at_its_end() -> None:
+    store = county_store()
+    uow = UnitOfWork[NotificationStore](store, service="notification", now=NOW)
+    await handlers.on_branch_graded(uow, event(GradingBranchGradedEvent))
+    await handlers.on_commended(uow, event(EmulationCommendedEvent))
+    assert store.deliveries.planned == {} and uow.events == []  # deferred
+    await uow.flush()
+    assert len(store.deliveries.planned) == 8 and len(uow.events) == 3
