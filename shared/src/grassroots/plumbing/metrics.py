@@ -6,7 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
     "grassroots_events_consumed_total",
-    "Records consumed, by event type and outcome (applied, duplicate, rejected, dead_lettered, invalid_skipped).",
+    "Records consumed, by event type and outcome (applied, unhandled — a consumed type with no handler —, duplicate, rejected, dead_lettered, invalid_skipped).",
     ["service", "type", "outcome"],
 )
 BATCH_SECONDS = Histogram(
