@@ -12,7 +12,6 @@ from prometheus_client import Counter
 
 from grading.domain import CRITERIA, ROUND_OF_PHASE
 from grading.store import GradingStore, InputRow, LateInputRow, SettlementRow
-from grassroots.contract import AnyEvent
 from grassroots.contract.common import Round, Scores
 from grassroots.contract.events import (
     CampaignLaunchedEvent,
@@ -96,7 +95,7 @@ def _input_row(event: InputEvent) -> InputRow:
     data = event.data
     superior = data if isinstance(data, SuperiorRated) else None
     return InputRow(
-        _campaign(event),
+        event.campaign,
         data.round.value,
         data.branch_id,
         INPUT_SOURCES[event.type],
@@ -117,13 +116,13 @@ async def on_inputs(uow: Uow, events: Sequence[InputEvent]) -> None:
     """Self-evaluations, appraisals and superior ratings: each the current input of its kind
     until its round is computed; after that kept as late, never applied."""
     statuses = await uow.store.lock_rounds_for_inputs(
-        [(_campaign(e), e.data.round.value) for e in events]
+        [(e.campaign, e.data.round.value) for e in events]
     )
     current: dict[tuple[str, str, str, str], InputRow] = {}
     late: list[LateInputRow] = []
     for event in events:
         data = event.data
-        if statuses[(_campaign(event), data.round.value)] != "computed":
+        if statuses[(event.campaign, data.round.value)] != "computed":
             row = _input_row(event)
             current[row.key] = row  # a later input of the same kind replaces an earlier one
             continue
@@ -137,7 +136,7 @@ async def on_inputs(uow: Uow, events: Sequence[InputEvent]) -> None:
         )
         late.append(
             LateInputRow(
-                _campaign(event),
+                event.campaign,
                 data.round.value,
                 data.branch_id,
                 event.type,
@@ -154,7 +153,7 @@ async def on_inputs(uow: Uow, events: Sequence[InputEvent]) -> None:
 async def on_result_corrected(uow: Uow, event: GradingResultCorrectedEvent) -> None:
     """A published level corrected by the superior: a new branch_graded, basis override."""
     data = event.data
-    campaign_id = _campaign(event)
+    campaign_id = event.campaign
     if await uow.store.lock_round_for_input(campaign_id, data.round.value) != "computed":
         raise Rejected(
             f"the {data.round.value} round of {campaign_id} is not published yet: "
@@ -191,16 +190,10 @@ async def on_result_corrected(uow: Uow, event: GradingResultCorrectedEvent) -> N
 async def on_branches_settled(uow: Uow, events: Sequence[RectificationBranchSettledEvent]) -> None:
     await uow.store.save_settlements(
         [
-            SettlementRow(_campaign(e), e.data.branch_id, Decimal(str(e.data.completion_rate)))
+            SettlementRow(e.campaign, e.data.branch_id, Decimal(str(e.data.completion_rate)))
             for e in events
         ]
     )
-
-
-def _campaign(event: AnyEvent) -> str:
-    """Every grading event is campaign-scoped: the contract requires campaignid."""
-    assert event.campaignid is not None
-    return event.campaignid
 
 
 HANDLERS: HandlerTable[GradingStore] = HandlerTable(

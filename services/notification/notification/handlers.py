@@ -37,12 +37,6 @@ from notification.store import NotificationStore, OrgRow, PhaseWindowRow, TaskKe
 CLOSE_CIRCULAR_AFTER_ROUND = {"initial": "survey_grading", "final": "assessment"}
 
 
-def _campaign(event: AnyEvent) -> str:
-    """Every event here but org.* is campaign-scoped: the contract requires campaignid."""
-    assert event.campaignid is not None
-    return event.campaignid
-
-
 def _notice(event: AnyEvent, kind: Kind, facts: dict[str, Any], branch_id: str | None) -> Notice:
     return Notice(
         kind=kind,
@@ -136,7 +130,7 @@ async def on_branch_incomplete(uow: Uow, event: GradingBranchIncompleteEvent) ->
     data = event.data
     missing = [m.value for m in data.missing]
     await uow.store.note_fact(
-        campaign_id=_campaign(event),
+        campaign_id=event.campaign,
         branch_id=data.branch_id,
         reason=Reason.GRADING_INCOMPLETE,
         fact_key=data.round.value,
@@ -161,7 +155,7 @@ async def on_task_overdue(uow: Uow, event: RectificationTaskOverdueEvent) -> Non
     """The responsible person (through the branch's inbox) and the secretary hear of it."""
     data = event.data
     task = await uow.store.mark_task_overdue(
-        campaign_id=_campaign(event),
+        campaign_id=event.campaign,
         branch_id=data.branch_id,
         task_id=data.task_id,
         county_code=event.countycode,
@@ -170,7 +164,7 @@ async def on_task_overdue(uow: Uow, event: RectificationTaskOverdueEvent) -> Non
     )
     title = task["title"] or data.task_id
     await uow.store.note_fact(
-        campaign_id=_campaign(event),
+        campaign_id=event.campaign,
         branch_id=data.branch_id,
         reason=Reason.TASK_OVERDUE,
         fact_key=data.task_id,
@@ -190,7 +184,7 @@ async def on_task_overdue(uow: Uow, event: RectificationTaskOverdueEvent) -> Non
 async def on_commitment_missing(uow: Uow, event: RectificationCommitmentMissingEvent) -> None:
     """Named in the next circular (the reminders before the due day came from us)."""
     await uow.store.note_fact(
-        campaign_id=_campaign(event),
+        campaign_id=event.campaign,
         branch_id=event.data.branch_id,
         reason=Reason.COMMITMENT_MISSING,
         fact_key="",
@@ -202,12 +196,12 @@ async def on_commitment_missing(uow: Uow, event: RectificationCommitmentMissingE
 async def on_branch_settled(uow: Uow, event: RectificationBranchSettledEvent) -> None:
     """Settlements (and the overdue found at close) follow rectification's close: the first one
     makes the phase's circular due, behind the barrier (see jobs)."""
-    await uow.store.trigger_circular(_campaign(event), "close:rectification", uow.now)
+    await uow.store.trigger_circular(event.campaign, "close:rectification", uow.now)
 
 
 async def on_commitment_published(uow: Uow, event: RectificationCommitmentPublishedEvent) -> None:
     data = event.data
-    campaign_id = _campaign(event)
+    campaign_id = event.campaign
     await uow.store.save_commitment(
         campaign_id=campaign_id,
         branch_id=data.branch_id,
@@ -246,7 +240,7 @@ async def on_commitment_reviewed(uow: Uow, event: RectificationCommitmentReviewe
 
 async def on_tasks_completed(uow: Uow, events: Sequence[RectificationTaskCompletedEvent]) -> None:
     await uow.store.complete_tasks(
-        [TaskKey(_campaign(e), e.data.branch_id, e.data.task_id) for e in events], uow.now
+        [TaskKey(e.campaign, e.data.branch_id, e.data.task_id) for e in events], uow.now
     )
 
 

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from grassroots.contract import AnyEvent
 from grassroots.contract.calendar import DEFAULT_COMMITMENT_DUE_DAYS
 from grassroots.contract.events import (
     CampaignLaunchedEvent,
@@ -61,12 +60,6 @@ def result_event_id(*parts: str) -> str:
     return str(uuid.uuid5(RESULT_NAMESPACE, ":".join(parts)))
 
 
-def _campaign(event: AnyEvent) -> str:
-    """Every campaign-scoped event carries campaignid: the contract requires it."""
-    assert event.campaignid is not None
-    return event.campaignid
-
-
 async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
     data = event.data
     rules = data.rules
@@ -105,7 +98,7 @@ async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredE
 
 async def on_branches_graded(uow: Uow, events: Sequence[GradingBranchGradedEvent]) -> None:
     levels = [
-        LevelRow(_campaign(e), e.data.branch_id, e.data.round.value, e.data.level.value)
+        LevelRow(e.campaign, e.data.branch_id, e.data.round.value, e.data.level.value)
         for e in events
     ]
     latest = {level.key: level for level in levels}  # a later level of the round wins
@@ -116,7 +109,7 @@ async def on_problems_listed(uow: Uow, events: Sequence[RectificationProblemList
     problems: dict[tuple[str, str, str], ProblemRow] = {}
     for event in events:
         data = event.data
-        key = (_campaign(event), data.branch_id, data.problem_id)
+        key = (event.campaign, data.branch_id, data.problem_id)
         first = problems.get(key)
         problems[key] = ProblemRow(
             campaign_id=key[0],
@@ -170,7 +163,7 @@ async def on_commitment_events(uow: Uow, events: Sequence[CommitmentEvent]) -> N
     """Publications (a revision replaces the plan, progress kept for the tasks it keeps) and
     reviews (of the latest revision only), in order; every one recorded in the history."""
     store = uow.store
-    keys: list[BranchKey] = [(_campaign(e), e.data.branch_id) for e in events]
+    keys: list[BranchKey] = [(e.campaign, e.data.branch_id) for e in events]
     published = [
         key
         for key, e in zip(keys, events, strict=True)
@@ -241,7 +234,7 @@ async def on_commitment_events(uow: Uow, events: Sequence[CommitmentEvent]) -> N
 
 async def on_task_events(uow: Uow, events: Sequence[TaskEvent]) -> None:
     """Progress and completions, in order, on tasks of the latest commitments."""
-    keys: list[TaskKey] = [(_campaign(e), e.data.branch_id, e.data.task_id) for e in events]
+    keys: list[TaskKey] = [(e.campaign, e.data.branch_id, e.data.task_id) for e in events]
     tasks = await uow.store.lock_tasks(keys)
     before = dict(tasks)
     reports: list[ProgressReportRow] = []

@@ -65,16 +65,9 @@ CardEvent = (
 )
 
 
-def _campaign(event: AnyEvent) -> str:
-    """Every event reporting files under a campaign is campaign-scoped: the contract requires
-    campaignid."""
-    assert event.campaignid is not None
-    return event.campaignid
-
-
 def _seen(uow: Uow, event: AnyEvent) -> str:
     """Note the event's campaign (its `updated_at` is the latest event time seen)."""
-    campaign_id = _campaign(event)
+    campaign_id = event.campaign
     uow.deferred(CampaignTouches).add(campaign_id, event.countycode, event.time)
     return campaign_id
 
@@ -85,7 +78,7 @@ def _counters(uow: Uow) -> CounterDeltas:
 
 async def _touch(uow: Uow, event: AnyEvent) -> str:
     """Known now (the campaign row must exist before it is updated)."""
-    campaign_id = _campaign(event)
+    campaign_id = event.campaign
     await uow.store.touch_campaigns([CampaignSeenRow(campaign_id, event.countycode, event.time)])
     return campaign_id
 

@@ -85,6 +85,14 @@ class CloudEvent(BaseModel, Generic[DataT]):
             )
         return self
 
+    @property
+    def campaign(self) -> str:
+        """The campaign of a campaign-scoped event (every type but org.* and notification.*,
+        whose `campaignid` the contract requires)."""
+        if self.campaignid is None:
+            raise ValueError(f"{self.type} {self.id} carries no campaignid")
+        return self.campaignid
+
     def to_json_bytes(self) -> bytes:
         return self.model_dump_json(by_alias=True, exclude_none=True).encode()
 
