@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, model_validator
 
 from grassroots.contract.common import (
     ContractModel,
+    Criterion,
     Identifier,
     Level,
     LongText,
@@ -18,24 +19,40 @@ from grassroots.contract.common import (
 )
 
 VETO_DESCRIPTION = "一票否决: a reason that makes the branch's level weak whatever its scores."
+SUPERIOR_ONLY = ("override_level", "override_reason", "veto_reason")
 
 
-class SelfEvaluated(ContractModel):
+class _NotTheSuperior(ContractModel):
+    """Inputs of the branch itself or of members and the public: only the superior's
+    determination (上级党组织评定) may override a level or veto it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_override_or_veto(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in SUPERIOR_ONLY:
+                if name in data:
+                    raise ValueError(
+                        f"{name}: only the superior's determination (grading.superior_rated) "
+                        "may override or veto a level"
+                    )
+        return data
+
+
+class SelfEvaluated(_NotTheSuperior):
     branch_id: Identifier = Field(description="The branch that evaluated itself (党组织自评).")
     round: Round = Field(description="initial or final.")
     scores: Scores = Field(description="The branch's own scores.")
     summary: LongText | None = Field(None, description="The self-evaluation's text.")
-    veto_reason: ShortText | None = Field(None, description=VETO_DESCRIPTION)
 
 
-class Appraised(ContractModel):
+class Appraised(_NotTheSuperior):
     branch_id: Identifier = Field(
         description="The branch appraised by members and the public (党员群众评议)."
     )
     round: Round = Field(description="initial or final.")
     raters: int = Field(ge=1, le=1_000_000, description="How many people rated; at least 1.")
     scores: Scores = Field(description="The raters' average scores.")
-    veto_reason: ShortText | None = Field(None, description=VETO_DESCRIPTION)
 
 
 class SuperiorRated(ContractModel):
@@ -61,6 +78,48 @@ class SuperiorRated(ContractModel):
 class Basis(StrEnum):
     COMPUTED = "computed"
     OVERRIDE = "override"
+
+
+class MissingInput(StrEnum):
+    SELF = "self"
+    APPRAISAL = "appraisal"
+    SUPERIOR = "superior"
+    REGISTRATION = "registration"
+
+
+class Rule(StrEnum):
+    """A rule that set or changed a level, in the order they are applied."""
+
+    FLOOR = "floor"  # a criterion below the floor held the level at average
+    UPGRADE_CAP = "upgrade_cap"  # final round: completion below the minimum kept the initial level
+    OVERRIDE = "override"  # the superior determined the level
+    VETO = "veto"  # 一票否决: weak
+    QUOTA = "quota"  # the strong quota was full: fairly_strong
+    SUPPLEMENTARY = "supplementary"  # 补充定级: graded after its round was computed
+
+
+class AppliedRule(ContractModel):
+    rule: Rule = Field(description="Which rule.")
+    level: Level = Field(description="The level after this rule.")
+    reason: ShortText | None = Field(
+        None, description="override, veto: the superior's written reason."
+    )
+    criterion: Criterion | None = Field(None, description="floor: the lowest criterion below it.")
+    score: float | None = Field(None, ge=0, le=100, description="floor: that criterion's score.")
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="floor: the floor score; upgrade_cap: the minimum completion rate (0–1); "
+        "quota: the share of strong allowed (0–1).",
+    )
+    completion_rate: float | None = Field(
+        None, ge=0, le=1, description="upgrade_cap: the branch's completion rate."
+    )
+    missing: list[MissingInput] | None = Field(
+        None,
+        description="supplementary: the inputs that never came (graded by the superior alone).",
+    )
 
 
 class BranchGraded(ContractModel):
@@ -101,13 +160,16 @@ class BranchGraded(ContractModel):
         None,
         description="True when this result corrects an earlier one (grading.result_corrected).",
     )
-
-
-class MissingInput(StrEnum):
-    SELF = "self"
-    APPRAISAL = "appraisal"
-    SUPERIOR = "superior"
-    REGISTRATION = "registration"
+    supplementary: bool | None = Field(
+        None,
+        description="True for a supplementary determination (补充定级): the branch was "
+        "incomplete when its round was computed and was graded when its inputs arrived.",
+    )
+    rules: list[AppliedRule] | None = Field(
+        None,
+        description="Each rule that set or changed the level, in order, with its numbers and "
+        "reasons (none: the level is the computed one).",
+    )
 
 
 class BranchIncomplete(ContractModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 LABELS: dict[str, dict[str, str]] = {
     "level": {"strong": "强", "fairly_strong": "较强", "average": "一般", "weak": "薄弱"},
-    "round": {"initial": "初评", "final": "终评"},
+    "round": {"initial": "分类定级", "final": "晋位升级复评"},
     "phase": {
         "survey_grading": "调查摸底、分类定级",
         "rectification": "集中整改、晋位升级",
@@ -25,6 +25,14 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "org_kind": {"committee": "党委", "general_branch": "党总支", "branch": "党支部"},
     "basis": {"computed": "按规则计算", "override": "上级评定"},
+    "rule": {
+        "floor": "单项低于底线分",
+        "upgrade_cap": "整改完成率未达要求，不得晋位",
+        "override": "上级党组织评定",
+        "veto": "一票否决",
+        "quota": "“强”等次名额已满",
+        "supplementary": "补充定级",
+    },
     "problem_source": {
         "survey": "调研发现",
         "members": "党员提出",
@@ -58,7 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "survey_grading": "开展调研走访和宣传动员，完成党组织自评、党员群众评议和上级党组织评定，分类定级",
         "rectification": "梳理问题，公开承诺整改事项（明确责任、要求、措施、时限），集中整改、晋位升级",
         "emulation": "学习先进典型，开展主题活动、结对共建、在职党员进村入户和双帮双比，评选表彰先进",
-        "assessment": "开展评估小结、书记述职、评议和年度考核，巩固成果，完成终评定级",
+        "assessment": "开展评估小结、书记述职、评议和年度考核，巩固成果，完成晋位升级复评",
     },
     "notification_kind": {
         "grading_result": "定级结果通知",
