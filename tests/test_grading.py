@@ -12,7 +12,14 @@ import asyncpg
 import pytest
 
 from grassroots.contract.examples import envelope
-from tests.harness import Platform, TopicWatcher, eventually, publish_with_tool
+from tests.harness import (
+    Platform,
+    TopicWatcher,
+    eventually,
+    header,
+    produce_raw,
+    publish_with_tool,
+)
 
 pytestmark = pytest.mark.usefixtures("platform")
 
@@ -338,3 +345,82 @@ async def test_a_correction_before_publication_is_refused_to_the_dlq(tmp_path: P
         [dead] = await dlq.wait_for(lambda r: json.loads(r.value)["id"] == correction["id"])
     reason = dict(dead.headers)["dlq-reason"].decode()
     assert "is not published yet" in reason
+
+
+async def test_an_incomplete_branch_is_graded_when_its_inputs_arrive_and_only_the_superior_vetoes(
+    tmp_path: Path,
+) -> None:
+    campaign = Campaign()
+    async with TopicWatcher("grading.results") as results:
+        events = [
+            campaign.register("committee", "committee"),
+            *(campaign.register(k) for k in ("b01", "b02", "b03")),
+            campaign.launch(),
+            *campaign.inputs("b01", "initial", 91),
+            *campaign.inputs("b02", "initial", 85, skip=("appraisal",)),
+            *campaign.inputs("b03", "initial", 85, skip=("self", "appraisal")),
+            campaign.phase("survey_grading", "closed"),
+        ]
+        assert publish_with_tool(events, tmp_path).returncode == 0
+        initial = by_branch(
+            await results.wait_for(results_of(campaign, "initial"), count=4), campaign
+        )
+        assert {k: v["type"] for k, v in initial.items() if k != "*published*"} == {
+            "b01": "grading.branch_graded",
+            "b02": "grading.branch_incomplete",
+            "b03": "grading.branch_incomplete",
+        }
+
+        after = [
+            *campaign.inputs("b02", "initial", 85, skip=("self", "superior")),  # its appraisal
+            *campaign.inputs(  # the superior determines b03 alone
+                "b03",
+                "initial",
+                72,
+                skip=("self", "appraisal"),
+                superior={"override_level": "average", "override_reason": "自评材料无法补交"},
+            ),
+            *campaign.inputs("b01", "initial", 50),  # b01 is graded: late, changes nothing
+        ]
+        assert publish_with_tool(after, tmp_path).returncode == 0
+        supplementary = by_branch(
+            await results.wait_for(
+                lambda r: (
+                    results_of(campaign, "initial")(r)
+                    and json.loads(r.value)["data"].get("supplementary") is True
+                ),
+                count=2,
+            ),
+            campaign,
+        )
+        await results.drain()
+
+    assert (supplementary["b02"]["level"], supplementary["b02"]["total"]) == ("fairly_strong", 85.0)
+    assert [r["rule"] for r in supplementary["b02"]["rules"]] == ["supplementary"]
+    assert (supplementary["b03"]["level"], supplementary["b03"]["basis"]) == ("average", "override")
+    assert supplementary["b03"]["rules"] == [
+        {"rule": "override", "level": "average", "reason": "自评材料无法补交"},
+        {"rule": "supplementary", "level": "average", "missing": ["self", "appraisal"]},
+    ]
+    graded_b01 = [
+        json.loads(r.value)
+        for r in results.seen
+        if json.loads(r.value)["data"].get("branch_id") == campaign.branch("b01")
+    ]
+    assert [e["data"]["level"] for e in graded_b01] == ["strong"]
+
+    # A veto on a self-evaluation is refused; the superior's still makes the level weak.
+    vetoing_self = campaign.event(
+        "grading.self_evaluated",
+        {
+            "branch_id": campaign.branch("b01"),
+            "round": "final",
+            "scores": scores(90),
+            "veto_reason": "发生违纪案件",
+        },
+    )
+    async with TopicWatcher("grading.inputs.dlq") as dlq:
+        await produce_raw("grading.inputs", [(None, json.dumps(vetoing_self).encode())])
+        [dead] = await dlq.wait_for(lambda r: json.loads(r.value)["id"] == vetoing_self["id"])
+    assert header(dead, "dlq-reason-code") == "invalid_data"
+    assert "veto_reason: only the superior's determination" in header(dead, "dlq-reason")

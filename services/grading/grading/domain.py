@@ -99,6 +99,20 @@ class BranchInputs:
 
 
 @dataclass(frozen=True)
+class RuleLine:
+    """A rule that set or changed a level, with its numbers (contract: AppliedRule)."""
+
+    rule: str  # floor | upgrade_cap | override | veto | quota | supplementary
+    level: str  # the level after it
+    reason: str | None = None
+    criterion: str | None = None
+    score: Decimal | None = None
+    threshold: Decimal | None = None
+    completion_rate: Decimal | None = None
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Grade:
     branch_id: str
     level: str
@@ -114,6 +128,12 @@ class Grade:
     completion_rate: Decimal | None = None
     settled: bool | None = None
     upgrade_capped: bool = False
+    rules: tuple[RuleLine, ...] = ()
+    supplementary: bool = False
+
+    def then(self, line: RuleLine, **changes: Any) -> Grade:
+        """This grade after one more rule."""
+        return replace(self, level=line.level, rules=(*self.rules, line), **changes)
 
 
 @dataclass(frozen=True)
@@ -152,73 +172,141 @@ def total_of(scores: Scores) -> Decimal:
     return (sum(scores.values(), Decimal(0)) / len(CRITERIA)).quantize(CENT, ROUND_HALF_UP)
 
 
+def level_by_total(rules: Rules, total: Decimal) -> str:
+    if total >= rules.thresholds["strong"]:
+        return "strong"
+    if total >= rules.thresholds["fairly_strong"]:
+        return "fairly_strong"
+    if total >= rules.thresholds["average"]:
+        return "average"
+    return "weak"
+
+
+def floor_line(rules: Rules, level: str, scores: Scores) -> RuleLine | None:
+    """A criterion below the floor caps the level at average: the line when it did (naming the
+    lowest such criterion)."""
+    below = [c for c in CRITERIA if scores[c] < rules.criterion_floor]
+    capped = no_better_than(level, "average")
+    if not below or capped == level:
+        return None
+    lowest = min(below, key=lambda c: scores[c])
+    return RuleLine(
+        "floor", capped, criterion=lowest, score=scores[lowest], threshold=rules.criterion_floor
+    )
+
+
 def level_for(rules: Rules, total: Decimal, scores: Scores) -> str:
     """Thresholds on the total; any criterion below the floor caps the level at average."""
-    if total >= rules.thresholds["strong"]:
-        level = "strong"
-    elif total >= rules.thresholds["fairly_strong"]:
-        level = "fairly_strong"
-    elif total >= rules.thresholds["average"]:
-        level = "average"
-    else:
-        level = "weak"
-    if any(score < rules.criterion_floor for score in scores.values()):
-        level = no_better_than(level, "average")
-    return level
+    level = level_by_total(rules, total)
+    line = floor_line(rules, level, scores)
+    return line.level if line else level
 
 
 def grade_branch(rules: Rules, branch: BranchInputs, *, final: bool) -> Grade | Incomplete:
     """One branch's grade before the quota, or what it is missing.
 
-    Order: computed level → upgrade cap (final round) → the superior's override → veto.
-    The veto (一票否决) is absolute: it makes the level weak even over an override.
+    Order: computed level (thresholds, floor) → upgrade cap (final round) → the superior's
+    override → veto. Only the superior overrides or vetoes; the veto (一票否决) is absolute:
+    it makes the level weak even over an override.
     """
     missing = tuple(source for source in SOURCES if source not in branch.by_source)
     if not branch.registered:
         return Incomplete(branch.branch_id, ("registration", *missing))
     if missing:
         return Incomplete(branch.branch_id, missing)
-    scores = weighted_scores(rules, branch.by_source)
+    return _decide(rules, branch, weighted_scores(rules, branch.by_source), final=final)
+
+
+def _decide(
+    rules: Rules,
+    branch: BranchInputs,
+    scores: Scores,
+    *,
+    final: bool,
+) -> Grade:
     total = total_of(scores)
-    computed = level_for(rules, total, scores)
-    level, basis, capped = computed, "computed", False
+    grade = Grade(
+        branch_id=branch.branch_id,
+        level=level_by_total(rules, total),
+        total=total,
+        scores=scores,
+        basis="computed",
+        computed_level=level_for(rules, total, scores),
+    )
+    floor = floor_line(rules, grade.level, scores)
+    if floor is not None:
+        grade = grade.then(floor)
     completion = None
     if final:
         completion = branch.completion_rate if branch.completion_rate is not None else Decimal(0)
         if (
             branch.initial_level is not None
             and completion < rules.upgrade_min_completion
-            and rank(level) < rank(branch.initial_level)
+            and rank(grade.level) < rank(branch.initial_level)
         ):
-            level, capped = branch.initial_level, True
+            cap = RuleLine(
+                "upgrade_cap",
+                branch.initial_level,
+                threshold=rules.upgrade_min_completion,
+                completion_rate=completion,
+            )
+            grade = grade.then(cap, upgrade_capped=True)
     superior = branch.by_source["superior"]
     if superior.override_level is not None:
-        level, basis = superior.override_level, "override"
-    veto = next(
-        (branch.by_source[s].veto_reason for s in SOURCES if branch.by_source[s].veto_reason), None
-    )
-    if veto is not None:
-        level = "weak"
-    grade = Grade(
-        branch_id=branch.branch_id,
-        level=level,
-        total=total,
-        scores=scores,
-        basis=basis,
-        computed_level=computed,
-        override_reason=superior.override_reason if basis == "override" else None,
-        veto_reason=veto,
-        upgrade_capped=capped,
-    )
+        override = RuleLine("override", superior.override_level, reason=superior.override_reason)
+        grade = grade.then(override, basis="override", override_reason=superior.override_reason)
+    if superior.veto_reason is not None:
+        veto = RuleLine("veto", "weak", reason=superior.veto_reason)
+        grade = grade.then(veto, veto_reason=superior.veto_reason)
     if final:
         grade = replace(
             grade,
             previous_level=branch.initial_level,
-            moved_up=branch.initial_level is not None and rank(level) < rank(branch.initial_level),
+            moved_up=branch.initial_level is not None
+            and rank(grade.level) < rank(branch.initial_level),
             completion_rate=completion,
             settled=branch.completion_rate is not None,
         )
     return grade
+
+
+def grade_supplementary(
+    rules: Rules, branch: BranchInputs, *, final: bool, graded: int, strong: int
+) -> Grade | None:
+    """补充定级: the level of a branch that was incomplete when its round was computed, once it
+    can be had — by the rules when its inputs are complete, or by the superior alone when its
+    determination overrides the level (its own scores stand for the branch's then). None while
+    neither. `graded` and `strong` count the round's graded branches and its strong ones: the
+    quota counts this branch like the others."""
+    if not branch.registered:
+        return None
+    missing = tuple(source for source in SOURCES if source not in branch.by_source)
+    if not missing:
+        grade = _decide(rules, branch, weighted_scores(rules, branch.by_source), final=final)
+    else:
+        superior = branch.by_source.get("superior")
+        if superior is None or superior.override_level is None:
+            return None
+        alone = {c: superior.scores[c].quantize(CENT, ROUND_HALF_UP) for c in CRITERIA}
+        grade = _decide(rules, branch, alone, final=final)
+    if (
+        rules.strong_quota is not None
+        and grade.level == "strong"
+        and grade.basis == "computed"
+        and strong >= math.floor(rules.strong_quota * (graded + 1))
+    ):
+        grade = _over_quota(rules, grade)
+    line = RuleLine("supplementary", grade.level, missing=missing)
+    return grade.then(line, supplementary=True)
+
+
+def _over_quota(rules: Rules, grade: Grade) -> Grade:
+    assert rules.strong_quota is not None
+    line = RuleLine("quota", "fairly_strong", threshold=rules.strong_quota)
+    demoted = grade.then(line, quota_limited=True)
+    if grade.previous_level is not None:
+        demoted = replace(demoted, moved_up=rank("fairly_strong") < rank(grade.previous_level))
+    return demoted
 
 
 def apply_strong_quota(rules: Rules, grades: Sequence[Grade]) -> list[Grade]:
@@ -237,17 +325,7 @@ def apply_strong_quota(rules: Rules, grades: Sequence[Grade]) -> list[Grade]:
     )
     keep = max(0, seats - decided)
     demoted = {g.branch_id for g in candidates[keep:]}
-    result = []
-    for grade in grades:
-        if grade.branch_id in demoted:
-            demoted_grade = replace(grade, level="fairly_strong", quota_limited=True)
-            if grade.previous_level is not None:
-                demoted_grade = replace(
-                    demoted_grade, moved_up=rank("fairly_strong") < rank(grade.previous_level)
-                )
-            grade = demoted_grade
-        result.append(grade)
-    return result
+    return [_over_quota(rules, g) if g.branch_id in demoted else g for g in grades]
 
 
 def grade_round(rules: Rules, branches: Iterable[BranchInputs], *, final: bool) -> RoundResult:

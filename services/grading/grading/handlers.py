@@ -4,13 +4,13 @@ emit. The table at the end is what the service consumes; all SQL is in `store`."
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
 from prometheus_client import Counter
 
-from grading.domain import CRITERIA, ROUND_OF_PHASE
+from grading.domain import CRITERIA, ROUND_OF_PHASE, Rules, grade_supplementary
+from grading.results import graded, result_event_id
 from grading.store import GradingStore, InputRow, LateInputRow, SettlementRow
 from grassroots.contract.common import Round, Scores
 from grassroots.contract.events import (
@@ -39,12 +39,11 @@ LATE_INPUTS = Counter(
     "Grading inputs that arrived after their round was computed (kept, not applied).",
     ["type"],
 )
-RESULT_NAMESPACE = uuid.UUID("0f6d2d0e-3c1b-4f3e-8a51-2b7f7c9d4e10")
-
-
-def result_event_id(campaign_id: str, round_: str, branch_id: str, *, revision: str = "") -> str:
-    """Deterministic: the same result always carries the same id, so downstream dedupes it."""
-    return str(uuid.uuid5(RESULT_NAMESPACE, f"{campaign_id}:{round_}:{branch_id}{revision}"))
+SUPPLEMENTARY = Counter(
+    "grassroots_grading_supplementary_total",
+    "Branches graded by supplementary determination (补充定级) after their round was computed.",
+    ["round"],
+)
 
 
 async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
@@ -106,7 +105,7 @@ def _input_row(event: InputEvent) -> InputRow:
         if superior and superior.override_level
         else None,
         override_reason=superior.override_reason if superior else None,
-        veto_reason=data.veto_reason,
+        veto_reason=superior.veto_reason if superior else None,
         event_id=event.id,
         event_time=event.time,
     )
@@ -114,40 +113,79 @@ def _input_row(event: InputEvent) -> InputRow:
 
 async def on_inputs(uow: Uow, events: Sequence[InputEvent]) -> None:
     """Self-evaluations, appraisals and superior ratings: each the current input of its kind
-    until its round is computed; after that kept as late, never applied."""
+    until its round is computed. After that, an input about a branch that was incomplete in
+    the round is applied and the branch graded as soon as it can be (补充定级) — the initial
+    round until the final one is computed; any other is kept as late, never applied."""
+    rounds = {(e.campaign, e.data.round.value) for e in events}
     statuses = await uow.store.lock_rounds_for_inputs(
-        [(e.campaign, e.data.round.value) for e in events]
+        [*rounds, *((campaign, "final") for campaign, _ in rounds)]
+    )
+    open_to_supplement = {
+        key
+        for key, status in statuses.items()
+        if status == "computed" and (key[1] == "final" or statuses[(key[0], "final")] != "computed")
+    }
+    incomplete = await uow.store.lock_incomplete(
+        [
+            (e.campaign, e.data.round.value, e.data.branch_id)
+            for e in events
+            if (e.campaign, e.data.round.value) in open_to_supplement
+        ]
     )
     current: dict[tuple[str, str, str, str], InputRow] = {}
     late: list[LateInputRow] = []
+    supplement: dict[tuple[str, str, str], str] = {}  # → county
     for event in events:
         data = event.data
-        if statuses[(event.campaign, data.round.value)] != "computed":
+        key = (event.campaign, data.round.value, data.branch_id)
+        if statuses[key[:2]] != "computed" or key in incomplete:
             row = _input_row(event)
             current[row.key] = row  # a later input of the same kind replaces an earlier one
+            if key in incomplete:
+                supplement[key] = event.countycode
             continue
         LATE_INPUTS.labels(event.type).inc()
-        log.warning(
-            "late %s for %s %s %s: recorded, not applied",
-            event.type,
-            event.campaignid,
-            data.round.value,
-            data.branch_id,
-        )
-        late.append(
-            LateInputRow(
-                event.campaign,
-                data.round.value,
-                data.branch_id,
-                event.type,
-                event.id,
-                data.model_dump(mode="json"),
-            )
-        )
+        log.warning("late %s for %s %s %s: recorded, not applied", event.type, *key)
+        late.append(LateInputRow(*key, event.type, event.id, data.model_dump(mode="json")))
     if current:
         await uow.store.save_inputs(list(current.values()))
     if late:
         await uow.store.save_late_inputs(late)
+    for key, county in sorted(supplement.items()):
+        await _supplementary(uow, *key, county=county)
+
+
+async def _supplementary(
+    uow: Uow, campaign_id: str, round_: str, branch_id: str, *, county: str
+) -> None:
+    """补充定级: grade a branch incomplete in its computed round, when its inputs allow."""
+    branch = await uow.store.load_branch(campaign_id, round_, county, branch_id)
+    if branch is None:
+        return
+    graded_count, strong = await uow.store.level_counts(campaign_id, round_)
+    rules = Rules.from_campaign(await uow.store.get_campaign_rules(campaign_id))
+    grade = grade_supplementary(
+        rules, branch, final=round_ == "final", graded=graded_count, strong=strong
+    )
+    if grade is None:
+        return  # still incomplete: its notice stands, the next input tries again
+    event_id = result_event_id(campaign_id, round_, branch_id, revision=":supplementary")
+    await uow.store.save_supplementary(campaign_id, round_, grade, event_id=event_id)
+    uow.emit(
+        GradingBranchGradedEvent,
+        graded(grade, round_),
+        countycode=county,
+        campaignid=campaign_id,
+        event_id=event_id,
+    )
+    SUPPLEMENTARY.labels(round_).inc()
+    log.info(
+        "%s %s %s graded %s by supplementary determination",
+        campaign_id,
+        round_,
+        branch_id,
+        grade.level,
+    )
 
 
 async def on_result_corrected(uow: Uow, event: GradingResultCorrectedEvent) -> None:

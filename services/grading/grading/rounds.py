@@ -9,18 +9,16 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from grading.domain import Grade, Incomplete, RoundResult, Rules, grade_round
-from grading.handlers import result_event_id
+from grading.results import graded, result_event_id
 from grading.store import GradingStore, RoundKey
 from grassroots.contract import Topic
-from grassroots.contract.common import Level, Round, Scores
+from grassroots.contract.common import Round
 from grassroots.contract.events import (
     GradingBranchGradedEvent,
     GradingBranchIncompleteEvent,
     GradingResultsPublishedEvent,
 )
 from grassroots.contract.grading import (
-    Basis,
-    BranchGraded,
     BranchIncomplete,
     LevelCounts,
     MissingInput,
@@ -86,7 +84,7 @@ async def grade_and_publish(
     outcomes: list[tuple[Grade | Incomplete, str]] = []
     for grade in result.graded:
         event_id = result_event_id(campaign_id, round_, grade.branch_id)
-        uow.emit(GradingBranchGradedEvent, _graded(grade, round_), event_id=event_id, **scope)
+        uow.emit(GradingBranchGradedEvent, graded(grade, round_), event_id=event_id, **scope)
         outcomes.append((grade, event_id))
     for missing in result.incomplete:
         event_id = result_event_id(campaign_id, round_, missing.branch_id)
@@ -122,29 +120,3 @@ COMPUTE_CLOSING_ROUNDS: BarrierJob[GradingStore, RoundKey] = BarrierJob(
     save_snapshot=GradingStore.save_end_offsets,
     run=compute_round,
 )
-
-
-def _graded(grade: Grade, round_: str) -> BranchGraded:
-    final = round_ == "final"
-    optional: dict[str, Any] = {}
-    if final:
-        optional = {
-            "previous_level": Level(grade.previous_level) if grade.previous_level else None,
-            "moved_up": grade.moved_up,
-            "completion_rate": float(grade.completion_rate or 0),
-            "settled": grade.settled,
-            "upgrade_capped": grade.upgrade_capped,
-        }
-    return BranchGraded(
-        branch_id=grade.branch_id,
-        round=Round(round_),
-        level=Level(grade.level),
-        total=float(grade.total),
-        scores=Scores(**{c: float(v) for c, v in grade.scores.items()}),
-        basis=Basis(grade.basis),
-        computed_level=Level(grade.computed_level),
-        override_reason=grade.override_reason,
-        veto_reason=grade.veto_reason,
-        quota_limited=grade.quota_limited or None,
-        **optional,
-    )

@@ -217,14 +217,28 @@ class GradingStore(Store):
     ) -> list[BranchInputs]:
         """Every gradable branch of the county and every branch with inputs, in one query."""
         await self.refresh_statistics(("branches", "inputs", "results", "settlements"))
+        return await self._load(campaign_id, round_, county_code)
+
+    async def load_branch(
+        self, campaign_id: str, round_: str, county_code: str, branch_id: str
+    ) -> BranchInputs | None:
+        """One branch's inputs of a round, as `load_round` reads them (supplementary grading)."""
+        found = await self._load(campaign_id, round_, county_code, branch_id)
+        return found[0] if found else None
+
+    async def _load(
+        self, campaign_id: str, round_: str, county_code: str, branch_id: str | None = None
+    ) -> list[BranchInputs]:
+        # Two statements from one text: the round's (planned for all) and one branch's.
+        only, arguments = ("", ()) if branch_id is None else ("AND branch_id = $4", (branch_id,))
         rows = await self.conn.fetch(
-            """WITH everyone AS (
+            f"""WITH everyone AS (
                    SELECT branch_id, bool_or(registered) AS registered FROM (
                        SELECT branch_id, true AS registered FROM branches
-                       WHERE county_code = $3 AND kind <> 'committee'
+                       WHERE county_code = $3 AND kind <> 'committee' {only}
                        UNION ALL
                        SELECT DISTINCT i.branch_id, false FROM inputs i
-                       WHERE i.campaign_id = $1 AND i.round = $2 AND NOT EXISTS (
+                       WHERE i.campaign_id = $1 AND i.round = $2 {only.replace("branch_id", "i.branch_id")} AND NOT EXISTS (
                            SELECT 1 FROM branches c WHERE c.branch_id = i.branch_id
                            AND c.kind = 'committee')
                    ) candidates GROUP BY branch_id
@@ -243,6 +257,7 @@ class GradingStore(Store):
             campaign_id,
             round_,
             county_code,
+            *arguments,
         )
         branches: list[BranchInputs] = []
         current: dict[str, Any] | None = None
@@ -359,5 +374,50 @@ class GradingStore(Store):
             round_,
             branch_id,
             level,
+            event_id,
+        )
+
+    async def lock_incomplete(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> set[tuple[str, str, str]]:
+        """Of (campaign_id, round, branch_id), those incomplete in their computed round, locked
+        (a supplementary determination may grade them)."""
+        if not keys:
+            return set()
+        rows = await self.conn.fetch(
+            """SELECT campaign_id, round, branch_id FROM results
+               WHERE (campaign_id, round, branch_id)
+                     IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+                 AND level IS NULL
+               ORDER BY campaign_id, round, branch_id FOR UPDATE""",
+            *database.columns(sorted(set(keys)), 3),
+        )
+        return {(row["campaign_id"], row["round"], row["branch_id"]) for row in rows}
+
+    async def level_counts(self, campaign_id: str, round_: str) -> tuple[int, int]:
+        """(graded, strong) of a round: what the strong quota counts."""
+        row = await self.conn.fetchrow(
+            """SELECT count(level) AS graded, count(*) FILTER (WHERE level = 'strong') AS strong
+               FROM results WHERE campaign_id = $1 AND round = $2""",
+            campaign_id,
+            round_,
+        )
+        assert row is not None
+        return row["graded"], row["strong"]
+
+    async def save_supplementary(
+        self, campaign_id: str, round_: str, grade: Grade, *, event_id: str
+    ) -> None:
+        await self.conn.execute(
+            """UPDATE results SET level = $4, total = $5, scores = $6, basis = $7, missing = NULL,
+                   event_id = $8
+               WHERE campaign_id = $1 AND round = $2 AND branch_id = $3""",
+            campaign_id,
+            round_,
+            grade.branch_id,
+            grade.level,
+            grade.total,
+            {c: float(v) for c, v in grade.scores.items()},
+            grade.basis,
             event_id,
         )

@@ -16,6 +16,7 @@ from grading.domain import (
     Rules,
     grade_branch,
     grade_round,
+    grade_supplementary,
     rank,
 )
 
@@ -235,3 +236,60 @@ def test_the_total_stays_within_the_range_of_the_inputs(
     everything = [*own.values(), *appraisal.values(), *superior.values()]
     assert min(everything) - Decimal("0.01") <= grade.total <= max(everything) + Decimal("0.01")
     assert grade.level in ("strong", "fairly_strong", "average", "weak")
+
+
+def test_each_rule_that_changes_a_level_is_named_in_order_with_its_numbers() -> None:
+    low = {**uniform(95), "mechanism": Decimal("58.6")}
+    floored = graded(branch(low))
+    assert [(r.rule, r.level, r.criterion, r.score, r.threshold) for r in floored.rules] == [
+        ("floor", "average", "mechanism", Decimal("58.60"), Decimal(60))
+    ]
+    capped = graded(branch(uniform(95), initial="fairly_strong", completion="0.7"), final=True)
+    assert [(r.rule, r.level, r.completion_rate, r.threshold) for r in capped.rules] == [
+        ("upgrade_cap", "fairly_strong", Decimal("0.7"), Decimal("0.8"))
+    ]
+    vetoed = graded(branch(uniform(99), override=("strong", "表现突出"), veto="发生违纪事件"))
+    assert [(r.rule, r.level, r.reason) for r in vetoed.rules] == [
+        ("override", "strong", "表现突出"),
+        ("veto", "weak", "发生违纪事件"),
+    ]
+    assert graded(branch(uniform(85))).rules == ()
+
+
+def test_a_quota_demotion_is_named_with_the_share_allowed() -> None:
+    rules = Rules(strong_quota=Decimal("0.5"))
+    grades = grade_round(
+        rules, [branch(uniform(95), branch_id="a"), branch(uniform(92), branch_id="b")], final=False
+    ).graded
+    demoted = next(g for g in grades if g.branch_id == "b")
+    assert [(r.rule, r.level, r.threshold) for r in demoted.rules] == [
+        ("quota", "fairly_strong", Decimal("0.5"))
+    ]
+
+
+def incomplete_branch(**sources: Input) -> BranchInputs:
+    return BranchInputs(branch_id="b1", registered=True, by_source=sources)
+
+
+def test_supplementary_grading_waits_until_inputs_are_complete_or_the_superior_decides() -> None:
+    waiting = incomplete_branch(superior=Input(uniform(90)))
+    assert grade_supplementary(DEFAULT, waiting, final=False, graded=5, strong=0) is None
+    alone = incomplete_branch(
+        superior=Input(uniform("71.005"), override_level="average", override_reason="无法补交")
+    )
+    grade = grade_supplementary(DEFAULT, alone, final=False, graded=5, strong=0)
+    assert grade is not None and grade.supplementary
+    assert (grade.level, grade.total, grade.basis) == ("average", Decimal("71.01"), "override")
+    assert grade.rules[-1].missing == ("self", "appraisal")
+    unregistered = BranchInputs(branch_id="b1", registered=False, by_source=branch().by_source)
+    assert grade_supplementary(DEFAULT, unregistered, final=False, graded=5, strong=0) is None
+
+
+def test_supplementary_grading_takes_a_strong_seat_only_while_one_is_free() -> None:
+    rules = Rules(strong_quota=Decimal("0.3"))  # with this branch, 10 graded: 3 seats
+    free = grade_supplementary(rules, branch(uniform(95)), final=False, graded=9, strong=2)
+    full = grade_supplementary(rules, branch(uniform(95)), final=False, graded=9, strong=3)
+    assert free is not None and full is not None
+    assert (free.level, free.quota_limited) == ("strong", False)
+    assert (full.level, full.quota_limited) == ("fairly_strong", True)
+    assert [r.rule for r in full.rules] == ["quota", "supplementary"]
