@@ -199,7 +199,11 @@ async def on_result_corrected(uow: Uow, event: GradingResultCorrectedEvent) -> N
         )
     published = await uow.store.get_result(campaign_id, data.round.value, data.branch_id)
     if published is None or published["level"] is None:
-        raise Rejected(f"{data.branch_id} has no published {data.round.value} level to correct")
+        raise Rejected(
+            f"{data.branch_id} has no published {data.round.value} level to correct: an "
+            "incomplete branch is graded by supplementary determination — send its missing "
+            "inputs, or grading.superior_rated with override_level and override_reason"
+        )
     event_id = result_event_id(
         campaign_id, data.round.value, data.branch_id, revision=f":correction:{event.id}"
     )

@@ -342,3 +342,11 @@ async def test_launches_and_settlements_are_kept() -> None:
     await handlers.on_branches_settled(uow_of(store), [settled])
     assert CAMPAIGN in store.rules
     assert store.settlements == {(CAMPAIGN, settled.data.branch_id): Decimal("0.75")}
+
+
+async def test_correcting_an_incomplete_branch_says_how_to_grade_it() -> None:
+    store = FakeStore()
+    store.computed("initial", {"b1": None})
+    correction = event(GradingResultCorrectedEvent, "grading.result_corrected", branch_id="b1")
+    with pytest.raises(Rejected, match="supplementary determination"):
+        await handlers.on_result_corrected(uow_of(store), correction)
