@@ -147,8 +147,8 @@ async def test_a_grading_result_reaches_the_secretary_once_by_email_and_in_the_i
         await results.wait_for(outcome_of(final["id"], "email"))
         await results.drain()
 
-    initial_mail: ReceivedEmail = next(m for m in mails if "初评" in m.subject)
-    assert initial_mail.subject == "【定级结果】b1学校党支部初评等次：较强"
+    initial_mail: ReceivedEmail = next(m for m in mails if "分类定级" in m.subject)
+    assert initial_mail.subject == "【定级结果】b1学校党支部分类定级等次：较强"
     assert initial_mail.rcpt_tos == (address,)
     assert initial_mail.authenticated_as == receivers.smtp.username and initial_mail.over_tls
     assert "王建国同志" in initial_mail.text
@@ -159,7 +159,7 @@ async def test_a_grading_result_reaches_the_secretary_once_by_email_and_in_the_i
     assert "<p>领导班子好：85.00分</p>" in initial_mail.part("html")
 
     # The same event twice: one email, one inbox message, one outcome each.
-    assert len([m for m in receivers.smtp.to(address) if "初评" in m.subject]) == 1
+    assert len([m for m in receivers.smtp.to(address) if "分类定级" in m.subject]) == 1
     about_graded = [
         e for e in outcomes(results.seen) if e["data"]["cause_event_id"] == graded["id"]
     ]
@@ -184,10 +184,10 @@ async def test_a_grading_result_reaches_the_secretary_once_by_email_and_in_the_i
         page = (await client.get(url, params={"page_size": 1})).json()
         assert (page["total"], page["unread"], len(page["items"])) == (2, 2, 1)
         newest = page["items"][0]
-        assert newest["subject"] == "【定级结果】b1学校党支部终评等次：强"
+        assert newest["subject"] == "【定级结果】b1学校党支部晋位升级复评等次：强"
         assert newest["kind"] == "grading_result" and newest["read"] is False
         second = (await client.get(url, params={"page_size": 1, "page": 2})).json()["items"][0]
-        assert "初评" in second["subject"]
+        assert "分类定级" in second["subject"]
         marked = await client.post(f"{url}/{newest['message_id']}/read")
         assert marked.status_code == 200 and marked.json()["read"] is True
         unread = (await client.get(url, params={"state": "unread"})).json()
@@ -237,7 +237,7 @@ async def test_webhooks_are_signed_a_failing_endpoint_is_retried_then_reported_a
     assert (
         body["facts"]["level"] == "fairly_strong" and body["facts"]["branch_name"] == "b1学校党支部"
     )
-    assert body["subject"] == "【定级结果】b1学校党支部初评等次：较强"
+    assert body["subject"] == "【定级结果】b1学校党支部分类定级等次：较强"
 
     # The endpoint that is down: every attempt signed, three attempts backing off, then failed.
     failed = json.loads(retried[0].value)
@@ -426,7 +426,7 @@ async def test_reminders_escalation_and_circulars_come_at_their_moments_on_the_c
         assert by_branch.keys() == {"b1学校党支部", "b2学校党支部", "b3学校党支部"}
         assert "整改任务逾期1项（更新党员活动室，2012年4月18日到期）" in by_branch["b1学校党支部"]
         assert "未按时公开承诺（应于2012年4月26日前公开）" in by_branch["b2学校党支部"]
-        assert "定级材料不全（初评缺党员群众评议）" in by_branch["b2学校党支部"]
+        assert "定级材料不全（分类定级缺党员群众评议）" in by_branch["b2学校党支部"]
         assert "定级材料不全" not in by_branch["b3学校党支部"]
 
         # t1 still open 7 days after it became overdue: escalated to the parent (the committee);

@@ -105,7 +105,7 @@ def rows(count: int, channel: str, address: str) -> list[NewDelivery]:
             campaign_id="bench",
             branch_id="b1",
             address=f"r-{i}@example.org" if channel == "email" else address,
-            subject="【定级结果】城关中学党支部初评等次：较强",
+            subject="【定级结果】城关中学党支部分类定级等次：较强",
             body=body,
             html=None,
         )

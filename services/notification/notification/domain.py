@@ -55,6 +55,8 @@ WHO_HEARS_WHAT: dict[Kind, tuple[Audience, ...]] = {
     Kind.CIRCULAR: (Audience.EVERY_BRANCH, Audience.OFFICE),
     Kind.COMMENDATION: (Audience.SECRETARY, Audience.EVERY_BRANCH),
 }
+# A supplementary result (补充定级) answers the incomplete notice, which the office heard too.
+SUPPLEMENTARY_RESULT_HEARS = (Audience.SECRETARY, Audience.OFFICE)
 
 
 class Channel(StrEnum):

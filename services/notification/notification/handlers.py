@@ -7,11 +7,13 @@ Handlers only plan (planning.py): what is sent, and when, is the delivery worker
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from grassroots.contract import AnyEvent
 from grassroots.contract.calendar import DEFAULT_COMMITMENT_DUE_DAYS, county_today
+from grassroots.contract.common import Level
 from grassroots.contract.events import (
     CampaignLaunchedEvent,
     CampaignPhaseClosedEvent,
@@ -28,8 +30,9 @@ from grassroots.contract.events import (
     RectificationTaskCompletedEvent,
     RectificationTaskOverdueEvent,
 )
+from grassroots.contract.grading import AppliedRule, Basis, BranchGraded, Rule
 from grassroots.plumbing.handling import HandlerTable, batch, each
-from notification.domain import Kind, Reason
+from notification.domain import SUPPLEMENTARY_RESULT_HEARS, Kind, Reason
 from notification.planning import PLANNER, Notice
 from notification.store import NotificationStore, OrgRow, PhaseWindowRow, TaskKey, TaskRow, Uow
 
@@ -114,16 +117,53 @@ async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredE
 
 
 async def on_branch_graded(uow: Uow, event: GradingBranchGradedEvent) -> None:
+    """The secretary hears the level, the scores and every rule that changed it. A
+    supplementary result (补充定级) answers an incomplete notice: the office hears it too, and
+    the branch is no longer lagging for that round."""
     data = event.data
+    rules = applied_rules(data)
+    supplementary = any(rule["rule"] == Rule.SUPPLEMENTARY for rule in rules)
     facts = {
-        "branch_id": data.branch_id,
-        **data.model_dump(
-            mode="json",
-            include={"round", "level", "total", "scores", "basis", "override_reason"}
-            | {"moved_up", "previous_level", "corrected"},
-        ),
+        **data.model_dump(mode="json", exclude={"rules"}),
+        "supplementary": supplementary,
+        "rules": rules,
     }
-    PLANNER.later(uow, _notice(event, Kind.GRADING_RESULT, facts, data.branch_id))
+    if supplementary:
+        await uow.store.resolve_fact(
+            event.campaign, data.branch_id, Reason.GRADING_INCOMPLETE, data.round.value, uow.now
+        )
+    notice = _notice(event, Kind.GRADING_RESULT, facts, data.branch_id)
+    if supplementary:
+        notice = dataclasses.replace(notice, audiences=SUPPLEMENTARY_RESULT_HEARS)
+    PLANNER.later(uow, notice)
+
+
+def applied_rules(data: BranchGraded) -> list[dict[str, Any]]:
+    """The rules that set or changed the level, in order, as facts (every field present, so
+    the template can say what is known). A result from before `rules` was carried says what
+    its flags say, without the numbers it lacks; a supplementary one always says so."""
+    if data.rules is not None:
+        rules = [rule.model_dump(mode="json") for rule in data.rules]
+    else:
+        rules = []
+        if data.upgrade_capped:
+            level = data.previous_level or data.level
+            rules.append(_rule(Rule.UPGRADE_CAP, level, completion_rate=data.completion_rate))
+        if data.basis is Basis.OVERRIDE:
+            known = None if data.veto_reason or data.quota_limited else data.level
+            rules.append(_rule(Rule.OVERRIDE, known, reason=data.override_reason))
+        if data.veto_reason:
+            rules.append(_rule(Rule.VETO, Level.WEAK, reason=data.veto_reason))
+        if data.quota_limited:
+            rules.append(_rule(Rule.QUOTA, Level.FAIRLY_STRONG))
+    if data.supplementary and not any(r["rule"] == Rule.SUPPLEMENTARY for r in rules):
+        rules.append(_rule(Rule.SUPPLEMENTARY, data.level))
+    return rules
+
+
+def _rule(rule: Rule, level: Level | None, **known: Any) -> dict[str, Any]:
+    fields = dict.fromkeys(AppliedRule.model_fields) | {"rule": rule.value}
+    return fields | {"level": level.value if level else None} | known
 
 
 async def on_branch_incomplete(uow: Uow, event: GradingBranchIncompleteEvent) -> None:

@@ -42,6 +42,16 @@ def score(value: float) -> str:
     return f"{value:.2f}"
 
 
+def number(value: float) -> str:
+    """60.0 → 60, 59.5 → 59.5: a threshold as people write it."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def percent(rate: float) -> str:
+    """A rate (0–1) as a percentage: 0.7 → 70%, 0.755 → 75.5%."""
+    return f"{rate * 100:.1f}".rstrip("0").rstrip(".") + "%"
+
+
 def _label(code: str, table: str) -> str:
     return label(table, code)
 
@@ -56,7 +66,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,  # templates ship with the code: no stat per message
     )
-    env.filters.update(label=_label, cn_date=cn_date, score=score)
+    env.filters.update(label=_label, cn_date=cn_date, score=score, number=number, percent=percent)
     return env
 
 

@@ -93,6 +93,14 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
             if chance.random() < 0.2:
                 incomplete = {"branch_id": branch, "round": "initial", "missing": ["appraisal"]}
                 yield made("grading.branch_incomplete", incomplete)
+                if chance.random() < 0.5:  # its appraisal came: supplementary determination
+                    supplementary = {
+                        **DATA["grading.branch_graded"],
+                        "branch_id": branch,
+                        "supplementary": True,
+                        "rules": [{"rule": "supplementary", "level": "fairly_strong"}],
+                    }
+                    yield made("grading.branch_graded", supplementary)
             else:
                 yield made(
                     "grading.branch_graded", {**DATA["grading.branch_graded"], "branch_id": branch}
@@ -155,6 +163,10 @@ async def test_batches_and_single_events_give_the_same_rows_and_events(
     assert len(expected["outbox"]) == len(expected["inbox_messages"]) > 30  # one delivered each
     assert not any(topic.endswith(".dlq") for topic, _, _ in expected["outbox"])
     assert len(expected["circulars"]) >= 2 and len(expected["tasks"]) > 30
+    # Branches graded by supplementary determination are no longer lagging for their round.
+    incomplete = [row for row in expected["lagging_facts"] if row[2] == "grading_incomplete"]
+    assert any(row[-1] is not None for row in incomplete), incomplete
+    assert any("（补充定级）" in row[10] for row in expected["deliveries"])
 
 
 def at(day: str, clock: str = "09:00") -> dt.datetime:

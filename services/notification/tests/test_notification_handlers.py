@@ -5,6 +5,7 @@ at the end of the unit of work) and the events emitted."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -364,7 +365,7 @@ async def test_a_grade_goes_to_the_secretary_and_its_inbox_copy_is_reported_deli
     }
     inbox_id = derived_id(OFFICE_SOURCE, "graded-1", BRANCH, "inbox")
     org, subject, created = store.deliveries.inbox[inbox_id]
-    assert (org, created) == (BRANCH, NOW) and "初评等次：较强" in subject
+    assert (org, created) == (BRANCH, NOW) and "分类定级等次：较强" in subject
     (delivered,) = uow.events
     assert isinstance(delivered, NotificationDeliveredEvent)
     assert delivered.id == outcome_event_id(inbox_id, "notification.delivered")
@@ -396,6 +397,131 @@ async def test_incomplete_grading_is_noted_and_told_to_the_secretary_and_the_off
         ("email", "office@example.org"),
         ("webhook", "county"),
     }
+
+
+def bodies(store: FakeStore, channel: str = "inbox") -> list[str]:
+    return [r.body for r in store.deliveries.planned.values() if r.channel == channel]
+
+
+async def test_a_supplementary_grade_goes_to_the_secretary_and_the_office_once() -> None:
+    store = county_store()
+    await apply(store, event(GradingBranchIncompleteEvent, event_id="incomplete-1"))
+    incomplete = set(store.deliveries.planned)
+    supplementary = event(
+        GradingBranchGradedEvent,
+        event_id="supplementary-1",
+        supplementary=True,
+        rules=[{"rule": "supplementary", "level": "fairly_strong"}],
+    )
+    uow = await apply(store, supplementary)
+    # Its own keys: the cause is its own event, not the incomplete notice's.
+    keys = set(store.deliveries.planned) - incomplete
+    assert keys == {
+        derived_id(OFFICE_SOURCE, "supplementary-1", recipient, channel)
+        for channel, recipient in (
+            ("inbox", BRANCH),
+            ("email", "wang@example.org"),
+            ("inbox", OFFICE),
+            ("email", "office@example.org"),
+            ("webhook", "county"),
+        )
+    }
+    assert sorted(told(uow)) == [BRANCH, OFFICE]
+    subjects = {store.deliveries.planned[k].subject for k in keys}
+    assert subjects == {"【定级结果】610526-edu-0007名称分类定级（补充定级）等次：较强"}
+    # The branch is no longer lagging for that round.
+    assert store.facts[(CAMPAIGN, BRANCH, "grading_incomplete", "initial")]["resolved_at"] == NOW
+    again = await apply(store, supplementary)  # redelivered: nothing new
+    assert again.events == [] and set(store.deliveries.planned) == incomplete | keys
+
+
+async def test_a_result_flagged_supplementary_without_the_rule_still_says_so() -> None:
+    store = county_store()
+    await apply(store, event(GradingBranchGradedEvent, supplementary=True))
+    assert ("inbox", OFFICE) in store.deliveries.to("grading_result")
+    assert all("2. 补充定级：" not in b and "1. 补充定级：" in b for b in bodies(store))
+
+
+async def test_an_ordinary_grade_leaves_an_incomplete_fact_of_its_round_alone() -> None:
+    store = county_store()
+    await apply(store, event(GradingBranchIncompleteEvent))
+    await apply(store, event(GradingBranchGradedEvent, corrected=True))
+    assert store.facts[(CAMPAIGN, BRANCH, "grading_incomplete", "initial")]["resolved_at"] is None
+    assert ("inbox", OFFICE) not in store.deliveries.to("grading_result")
+
+
+async def test_each_rule_that_changed_a_grade_is_a_line_with_its_numbers_and_reasons() -> None:
+    store = county_store()
+    graded = event(
+        GradingBranchGradedEvent,
+        round="final",
+        level="weak",
+        basis="override",
+        previous_level="fairly_strong",
+        computed_level="strong",
+        override_reason="班子调整",
+        veto_reason="班子成员受党纪处分",
+        completion_rate=0.7,
+        upgrade_capped=True,
+        rules=[
+            {
+                "rule": "upgrade_cap",
+                "level": "fairly_strong",
+                "completion_rate": 0.7,
+                "threshold": 0.8,
+            },
+            {"rule": "override", "level": "average", "reason": "班子调整"},
+            {"rule": "veto", "level": "weak", "reason": "班子成员受党纪处分"},
+        ],
+    )
+    await apply(store, graded)
+    assert store.deliveries.to("grading_result") == {
+        ("inbox", BRANCH),
+        ("email", "wang@example.org"),
+        ("webhook", "county"),
+    }
+    (body,) = bodies(store)
+    assert (
+        "定级说明：\n"
+        "1. 整改完成率70%，未达80%，不得晋位，保持分类定级等次“较强”。\n"
+        "2. 上级党组织评定为“一般”，理由：班子调整。\n"
+        "3. 一票否决：班子成员受党纪处分，定为“薄弱”。\n"
+    ) in body
+    (webhook,) = bodies(store, "webhook")  # county systems get the rules as facts
+    facts = json.loads(webhook)["facts"]
+    assert [r["rule"] for r in facts["rules"]] == ["upgrade_cap", "override", "veto"]
+    assert facts["rules"][0]["threshold"] == 0.8 and facts["supplementary"] is False
+
+
+async def test_a_quota_limited_grade_says_the_quota_and_its_share() -> None:
+    store = county_store()
+    quota = {"rule": "quota", "level": "fairly_strong", "threshold": 0.3}
+    await apply(store, event(GradingBranchGradedEvent, quota_limited=True, rules=[quota]))
+    (body,) = bodies(store)
+    assert "1. 全县“强”等次名额（30%）已满，定为“较强”。" in body
+
+
+async def test_a_result_without_rules_says_what_its_flags_say() -> None:
+    """A result from before grading carried the rules (or replayed): no numbers it lacks."""
+    store = county_store()
+    graded = event(
+        GradingBranchGradedEvent,
+        round="final",
+        level="fairly_strong",
+        basis="override",
+        override_reason="工作扎实",
+        previous_level="fairly_strong",
+        completion_rate=0.5,
+        upgrade_capped=True,
+        quota_limited=True,
+    )
+    await apply(store, graded)
+    (body,) = bodies(store)
+    assert (
+        "1. 整改完成率50%，未达要求，不得晋位，保持分类定级等次“较强”。\n"
+        "2. 上级党组织评定，理由：工作扎实。\n"
+        "3. 全县“强”等次名额已满，定为“较强”。\n"
+    ) in body
 
 
 async def test_an_overdue_task_is_named_by_its_title_to_its_responsible_and_the_secretary() -> None:

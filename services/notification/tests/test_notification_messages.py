@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
+from grassroots.contract.grading import AppliedRule, BranchGraded
 from notification.channels import EmailSender, sign
 from notification.config import NotificationSettings
 from notification.domain import Addressee, Kind
-from notification.rendering import cn_date, render
+from notification.rendering import cn_date, number, percent, render
 
 TODAY = dt.date(2012, 5, 20)
 TO = Addressee("610526-edu-0007", "城关中学党支部", "王建国", "wang@example.org")
 
 FACTS: dict[Kind, dict[str, Any]] = {
-    Kind.GRADING_RESULT: {
+    Kind.GRADING_RESULT: {  # every field of the event, as the handler gives them
+        **dict.fromkeys(BranchGraded.model_fields),
         "branch_name": "城关中学党支部",
         "round": "final",
         "level": "strong",
@@ -35,6 +37,8 @@ FACTS: dict[Kind, dict[str, Any]] = {
         "moved_up": True,
         "previous_level": "fairly_strong",
         "corrected": None,
+        "supplementary": False,
+        "rules": [],
     },
     Kind.GRADING_INCOMPLETE: {
         "branch_name": "城关中学党支部",
@@ -74,8 +78,12 @@ FACTS: dict[Kind, dict[str, Any]] = {
 }
 
 EXPECTED = {
-    Kind.GRADING_RESULT: ("城关中学党支部终评等次：强", "综合得分91.26分", "较初评“较强”晋位升级"),
-    Kind.GRADING_INCOMPLETE: ("初评未能定级", "党组织自评、上级党组织评定"),
+    Kind.GRADING_RESULT: (
+        "城关中学党支部晋位升级复评等次：强",
+        "综合得分91.26分",
+        "较分类定级等次“较强”晋位升级",
+    ),
+    Kind.GRADING_INCOMPLETE: ("分类定级材料不全，待补充定级", "党组织自评、上级党组织评定"),
     Kind.PHASE_OPENED: ("“调查摸底、分类定级”阶段已启动", "2012年3月1日启动", "结束时间另行通知"),
     Kind.PHASE_CLOSING: ("将于2012年9月30日结束", "距截止还有7天"),
     Kind.COMMITMENT_DUE: ("请于2012年5月1日前公开整改承诺", "距截止还有1天"),
@@ -158,6 +166,143 @@ def test_a_circular_lists_each_branch_with_its_reasons() -> None:
     ) in message.text
 
 
+def rule(name: str, level: str | None, **known: Any) -> dict[str, Any]:
+    """An applied rule as the handler gives it: every field of AppliedRule present."""
+    fields = dict.fromkeys(AppliedRule.model_fields)
+    return {**fields, "rule": name, "level": level, **known}
+
+
+def graded(**changed: Any) -> dict[str, Any]:
+    return {"campaign_name": "建设年", **FACTS[Kind.GRADING_RESULT], **changed}
+
+
+def test_a_grade_says_the_five_goods_and_every_rule_that_changed_it_in_the_plans_words() -> None:
+    facts = graded(
+        round="final",
+        level="weak",
+        moved_up=False,
+        scores={**FACTS[Kind.GRADING_RESULT]["scores"], "mechanism": 58.6},
+        rules=[
+            rule("floor", "average", criterion="mechanism", score=58.6, threshold=60.0),
+            rule("upgrade_cap", "fairly_strong", completion_rate=0.7, threshold=0.8),
+            rule("override", "average", reason="班子调整，工作未全面开展"),
+            rule("veto", "weak", reason="班子成员受党纪处分"),
+            rule("quota", "fairly_strong", threshold=0.3),
+        ],
+    )
+    message = render(Kind.GRADING_RESULT, facts, to=TO, today=TODAY, sender="党委办")
+    lines = message.text.splitlines()
+    assert message.subject == "【定级结果】城关中学党支部晋位升级复评等次：薄弱"
+    assert "建设年晋位升级复评结果已公布，城关中学党支部定为“薄弱”等次，综合得分91.26分。" in lines
+    assert "“五个好”各项得分：" in lines
+    assert [line for line in lines if line.endswith("分") and "好：" in line] == [
+        "领导班子好：90.00分",
+        "党员队伍好：90.00分",
+        "工作机制好：58.60分",
+        "工作业绩好：90.00分",
+        "群众反映好：90.00分",
+    ]
+    start = lines.index("定级说明：")
+    assert lines[start + 1 : start + 6] == [
+        "1. 单项“工作机制好”58.60分，低于60分底线，等次不高于“一般”。",
+        "2. 整改完成率70%，未达80%，不得晋位，保持分类定级等次“较强”。",
+        "3. 上级党组织评定为“一般”，理由：班子调整，工作未全面开展。",
+        "4. 一票否决：班子成员受党纪处分，定为“薄弱”。",
+        "5. 全县“强”等次名额（30%）已满，定为“较强”。",
+    ]
+    assert message.html is not None
+    assert "<p>2. 整改完成率70%，未达80%，不得晋位，保持分类定级等次“较强”。</p>" in message.html
+
+
+def test_a_grade_without_rules_says_no_rules_and_keeps_the_moved_up_sentence() -> None:
+    message = render(Kind.GRADING_RESULT, graded(), to=TO, today=TODAY, sender="x")
+    assert "定级说明" not in message.text
+    assert "较分类定级等次“较强”晋位升级，特此祝贺。" in message.text
+
+
+def test_an_upgrade_cap_without_a_settlement_counts_completion_as_nothing() -> None:
+    facts = graded(
+        settled=False,
+        rules=[rule("upgrade_cap", "average", completion_rate=0.0, threshold=0.8)],
+    )
+    message = render(Kind.GRADING_RESULT, facts, to=None, today=TODAY, sender="x")
+    assert "1. 未报整改结算，整改完成率按0%计，未达80%，不得晋位，保持分类定级等次“一般”。" in (
+        message.text
+    )
+
+
+def test_a_rule_without_its_numbers_is_still_said() -> None:
+    """A result from before grading carried the rules: what its flags say, no numbers."""
+    facts = graded(
+        rules=[
+            rule("upgrade_cap", "fairly_strong", completion_rate=0.755),
+            rule("override", None, reason="工作滞后"),  # its level is hidden by the veto
+            rule("quota", "fairly_strong"),
+        ]
+    )
+    text = render(Kind.GRADING_RESULT, facts, to=None, today=TODAY, sender="x").text
+    assert "1. 整改完成率75.5%，未达要求，不得晋位，保持分类定级等次“较强”。" in text
+    assert "2. 上级党组织评定，理由：工作滞后。" in text
+    assert "3. 全县“强”等次名额已满，定为“较强”。" in text
+
+
+def test_a_supplementary_grade_says_it_is_one_and_what_the_superior_decided_alone() -> None:
+    facts = graded(
+        round="initial",
+        level="average",
+        moved_up=None,
+        basis="override",
+        supplementary=True,
+        rules=[
+            rule("override", "average", reason="党员群众评议无法组织"),
+            rule("supplementary", "average", missing=["appraisal"]),
+        ],
+    )
+    message = render(Kind.GRADING_RESULT, facts, to=TO, today=TODAY, sender="x")
+    assert message.subject == "【定级结果】城关中学党支部分类定级（补充定级）等次：一般"
+    assert "建设年分类定级（补充定级）结果：城关中学党支部定为“一般”等次" in message.text
+    assert "1. 上级党组织评定为“一般”，理由：党员群众评议无法组织。" in message.text
+    assert "2. 补充定级：由上级党组织单独评定，缺党员群众评议。" in message.text
+    complete = graded(
+        round="initial",
+        moved_up=None,
+        supplementary=True,
+        rules=[rule("supplementary", "fairly_strong")],
+    )
+    text = render(Kind.GRADING_RESULT, complete, to=None, today=TODAY, sender="x").text
+    assert "1. 补充定级：分类定级时材料不全，材料补齐后按同一标准评定。" in text
+
+
+def test_the_incomplete_notice_says_the_branch_is_graded_once_its_material_arrives() -> None:
+    for round_, until in (("initial", "请在晋位升级复评前补齐"), ("final", "本年度活动结束前")):
+        facts = {"campaign_name": "建设年", **FACTS[Kind.GRADING_INCOMPLETE], "round": round_}
+        message = render(Kind.GRADING_INCOMPLETE, facts, to=TO, today=TODAY, sender="x")
+        assert "材料补齐后，即按同一标准对城关中学党支部进行补充定级，结果另行通知" in (
+            message.text
+        )
+        assert until in message.text and "可由上级党组织单独评定并说明理由" in message.text
+    assert message.subject == "【定级材料不全】城关中学党支部晋位升级复评材料不全，待补充定级"
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_no_message_uses_a_retired_word(kind: Kind) -> None:
+    message = render(kind, FACTS[kind] | {"campaign_name": None}, to=TO, today=TODAY, sender="x")
+    for retired in ("初评", "终评", "后进"):
+        assert retired not in message.subject + message.text
+
+
+def test_rates_are_percentages_and_thresholds_plain_numbers() -> None:
+    assert [percent(r) for r in (0.7, 0.755, 0.8, 1.0, 0.0, 0.3)] == [
+        "70%",
+        "75.5%",
+        "80%",
+        "100%",
+        "0%",
+        "30%",
+    ]
+    assert [number(n) for n in (60.0, 59.5, 58.25)] == ["60", "59.5", "58.25"]
+
+
 def test_dates_are_written_the_chinese_way() -> None:
     assert cn_date("2012-06-30") == "2012年6月30日"
     assert cn_date(dt.datetime(2012, 1, 5, 8, tzinfo=dt.UTC)) == "2012年1月5日"
@@ -168,7 +313,7 @@ def test_an_email_carries_the_notification_id_as_its_message_id() -> None:
     row = {
         "notification_id": "2c9f0b4e-0000-5000-8000-000000000001",
         "address": "wang@example.org",
-        "subject": "【定级结果】城关中学党支部初评等次：较强",
+        "subject": "【定级结果】城关中学党支部分类定级等次：较强",
         "body": "正文",
         "html": "<p>正文</p>",
         "kind": "grading_result",
