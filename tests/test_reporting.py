@@ -314,7 +314,7 @@ def test_exports_have_chinese_headers_and_never_run_formulas(office: Api, campai
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("支部编号", "支部名称", "单位", "乡镇", "初评等次")
+    assert rows[0][:5] == ("党组织编号", "党组织名称", "单位", "乡镇", "分类定级等次")
     by_id = {row[0]: row for row in rows[1:]}
     assert by_id[campaign.b("b1")][4] == "强"
     assert by_id[campaign.b("b3")][1] == "'" + HOSTILE_NAME
@@ -323,7 +323,7 @@ def test_exports_have_chinese_headers_and_never_run_formulas(office: Api, campai
     raw = office.get(f"/v1/campaigns/{campaign.campaign_id}/export.csv").content
     assert raw.startswith("\ufeff".encode())
     table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert table[0][1] == "支部名称" and len(table) == 5
+    assert table[0][1] == "党组织名称" and len(table) == 5
     assert {row[0]: row[1] for row in table[1:]}[campaign.b("b3")].startswith("'=")
 
 
@@ -433,3 +433,473 @@ def test_every_endpoint_enforces_the_token_scope_matrix(
     }
     assert actual == expected
     assert cards <= set(endpoints)
+
+
+# Grading as the plan means it (issue 13): why a level is what it is, on the card and the
+# dashboard, for both rounds; supplementary determination (补充定级); the announced list (公示).
+# Grading's results are published straight to `grading.results`, as grading publishes them.
+
+CRITERIA = ("leadership", "membership", "mechanism", "performance", "reputation")
+NO_LEVELS = {"strong": 0, "fairly_strong": 0, "average": 0, "weak": 0}
+B2_INITIAL = {
+    "leadership": 92.5,
+    "membership": 91.0,
+    "mechanism": 90.2,
+    "performance": 93.1,
+    "reputation": 89.2,
+}
+B2_FINAL = {
+    "leadership": 95.0,
+    "membership": 92.4,
+    "mechanism": 90.0,
+    "performance": 91.6,
+    "reputation": 93.0,
+}
+QUOTA = {"rule": "quota", "level": "fairly_strong", "threshold": 0.3}
+QUOTA_TEXT = "“强”等次名额已满（30%），定为“较强”"
+CAP = {"rule": "upgrade_cap", "level": "fairly_strong", "threshold": 0.8, "completion_rate": 0.7}
+CAP_TEXT = "整改完成率 70.00%，未达 80.00%，不得晋位，保持“较强”"
+FLOOR = {
+    "rule": "floor",
+    "level": "average",
+    "criterion": "mechanism",
+    "score": 58.6,
+    "threshold": 60,
+}
+FLOOR_TEXT = "单项低于底线分：工作机制好 58.60 分，低于 60 分，等次不高于一般"
+NO_NUMBERS = {"reason": None, "criterion": None, "score": None, "threshold": None}
+NOT_ANNOUNCED = {"scores", "total", "reason", "override_reason", "veto_reason", "rules", "basis"}
+
+
+def criteria(*values: float) -> dict[str, float]:
+    return dict(zip(CRITERIA, values, strict=True))
+
+
+def graded(
+    c: County, key: str, round_: str, level: str, by: dict[str, float], **why: Any
+) -> dict[str, Any]:
+    """A grading.branch_graded as the grading service publishes it."""
+    data = {
+        "branch_id": c.b(key),
+        "round": round_,
+        "level": level,
+        "total": round(sum(by.values()) / len(by), 2),
+        "scores": by,
+        "basis": "computed",
+        "rules": [],
+        **why,
+    }
+    when = at("2012-04-16") if round_ == "initial" else at("2012-09-20")
+    return c.event("grading.branch_graded", data, when)
+
+
+def incomplete(c: County, key: str, missing: list[str]) -> dict[str, Any]:
+    data = {"branch_id": c.b(key), "round": "initial", "missing": missing}
+    return c.event("grading.branch_incomplete", data, at("2012-04-16"))
+
+
+def results_published(
+    c: County, round_: str, counts: dict[str, int], incomplete: int
+) -> dict[str, Any]:
+    data = {
+        "campaign_id": c.campaign_id,
+        "round": round_,
+        "counts": NO_LEVELS | counts,
+        "incomplete": incomplete,
+    }
+    return c.event("grading.results_published", data, at("2012-04-16", "09:30:00"))
+
+
+def launched(c: County, name: str) -> dict[str, Any]:
+    window = {"phase": "survey_grading", "opens_on": "2012-03-01", "closes_on": "2012-04-15"}
+    data = {"campaign_id": c.campaign_id, "name": name, "year": 2012, "phases": [window]}
+    return c.event("campaign.launched", data, at("2012-03-01"))
+
+
+def until(read: Any, done: Any, what: str, within: float = 45) -> Any:
+    """Poll `read()` until `done(value)`, or fail naming `what` and the last value."""
+    deadline = time.monotonic() + within
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} never came; last: {value}")
+        time.sleep(0.25)
+
+
+def keys_of(value: Any) -> set[str]:
+    """Every key anywhere in a JSON document."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys_of(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in keys_of(v)}
+    return set()
+
+
+@pytest.fixture(scope="module")
+def why(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> County:
+    """A county whose results say why: a quota-limited branch that is upgrade-capped in the
+    final round, a floor, an override with a veto, one incomplete branch; only the initial
+    round published."""
+    c = County()
+    general = c.register("b5")
+    general["data"]["kind"] = "general_branch"
+    override = {"rule": "override", "level": "average", "reason": "班子不团结"}
+    veto = {"rule": "veto", "level": "weak", "reason": "班子成员受到党纪处分"}
+    events = [
+        launched(c, "定级说明测试"),
+        c.register(None),
+        *(c.register(key) for key in ("b1", "b2", "b3", "b4")),
+        general,
+        graded(c, "b1", "initial", "strong", criteria(95, 94, 96, 95, 95)),
+        graded(
+            c,
+            "b2",
+            "initial",
+            "fairly_strong",
+            B2_INITIAL,
+            computed_level="strong",
+            quota_limited=True,
+            rules=[QUOTA],
+        ),
+        graded(
+            c,
+            "b3",
+            "initial",
+            "average",
+            criteria(90, 90, 58.6, 90, 90),
+            computed_level="average",
+            rules=[FLOOR],
+        ),
+        incomplete(c, "b4", ["appraisal"]),
+        graded(
+            c,
+            "b5",
+            "initial",
+            "weak",
+            criteria(85, 85, 85, 85, 85),
+            basis="override",
+            computed_level="fairly_strong",
+            override_reason="班子不团结",
+            veto_reason="班子成员受到党纪处分",
+            rules=[override, veto],
+        ),
+        results_published(c, "initial", dict.fromkeys(NO_LEVELS, 1), 1),
+        graded(
+            c,
+            "b1",
+            "final",
+            "strong",
+            criteria(96, 95, 96, 95, 96),
+            previous_level="strong",
+            moved_up=False,
+            completion_rate=1.0,
+            settled=True,
+            upgrade_capped=False,
+        ),
+        graded(
+            c,
+            "b2",
+            "final",
+            "fairly_strong",
+            B2_FINAL,
+            computed_level="strong",
+            previous_level="fairly_strong",
+            moved_up=False,
+            completion_rate=0.7,
+            settled=True,
+            upgrade_capped=True,
+            rules=[CAP],
+        ),
+    ]
+    assert publish_with_tool(events, tmp_path_factory.mktemp("why")).returncode == 0
+    return c
+
+
+@pytest.fixture(scope="module")
+def why_office(platform: Platform, why: County) -> Api:
+    """The county's token, once every result above is applied."""
+    api = Api(platform, token(why.county))
+    expected = {
+        "levels": {
+            "initial": dict.fromkeys(NO_LEVELS, 1),
+            "final": NO_LEVELS | {"strong": 1, "fairly_strong": 1},
+        },
+        "incomplete": {"initial": 1, "final": 0},
+    }
+    until(
+        lambda: api.get(f"/v1/campaigns/{why.campaign_id}/summary").json(),
+        lambda body: all(body.get(k) == v for k, v in expected.items()),
+        "the results of both rounds",
+    )
+    until(
+        lambda: api.get(f"/v1/campaigns/{why.campaign_id}/rounds/initial/announced"),
+        lambda response: response.status_code == 200,
+        "the initial round's publication",
+    )
+    return api
+
+
+def test_the_card_says_why_for_both_rounds_with_the_numbers(why_office: Api, why: County) -> None:
+    def card(key: str) -> dict[str, Any]:
+        body: dict[str, Any] = why_office.get(
+            f"/v1/campaigns/{why.campaign_id}/branches/{why.b(key)}"
+        ).json()
+        return body
+
+    b2 = card("b2")
+    initial, final = b2["grades"]["initial"], b2["grades"]["final"]
+    assert initial["scores"] == B2_INITIAL and final["scores"] == B2_FINAL
+    assert (initial["total"], final["total"]) == (91.2, 92.4)
+    # Quota-limited in the initial round: why, with the share.
+    assert initial["level"] == "fairly_strong" and initial["computed_level"] == "strong"
+    assert initial["basis"] == "computed" and initial["quota_limited"] is True
+    assert initial["rules"] == [
+        NO_NUMBERS | QUOTA | {"completion_rate": None, "missing": None, "text": QUOTA_TEXT}
+    ]
+    # Upgrade-capped in the final round: why, with the completion rate and the minimum.
+    assert final["level"] == "fairly_strong" and final["computed_level"] == "strong"
+    assert final["upgrade_capped"] is True and final["quota_limited"] is False
+    assert (final["completion_rate"], final["settled"]) == (0.7, True)
+    assert final["rules"] == [NO_NUMBERS | CAP | {"missing": None, "text": CAP_TEXT}]
+    assert not (initial["supplementary"] or initial["corrected"] or final["supplementary"])
+
+    b3 = card("b3")["grades"]["initial"]
+    assert [(r["rule"], r["criterion"], r["score"], r["threshold"]) for r in b3["rules"]] == [
+        ("floor", "mechanism", 58.6, 60)
+    ]
+    assert [r["text"] for r in b3["rules"]] == [FLOOR_TEXT]
+    b5 = card("b5")["grades"]["initial"]
+    assert (b5["level"], b5["basis"]) == ("weak", "override")
+    assert (b5["override_reason"], b5["veto_reason"]) == ("班子不团结", "班子成员受到党纪处分")
+    assert [r["text"] for r in b5["rules"]] == [
+        "上级党组织评定为“一般”：班子不团结",
+        "一票否决：班子成员受到党纪处分，定为“薄弱”",
+    ]
+    assert card("b1")["grades"]["initial"]["rules"] == []  # the computed level, nothing changed
+    assert card("b4")["grades"]["initial"] is None
+
+
+def test_the_exports_have_the_five_criteria_of_both_rounds(why_office: Api, why: County) -> None:
+    columns = [
+        f"{r}·{c}"
+        for r in ("分类定级", "晋位升级复评")
+        for c in ("领导班子好", "党员队伍好", "工作机制好", "工作业绩好", "群众反映好")
+    ]
+    xlsx = why_office.get(f"/v1/campaigns/{why.campaign_id}/export.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:8] == [
+        "党组织编号",
+        "党组织名称",
+        "单位",
+        "乡镇",
+        "分类定级等次",
+        "分类定级总分",
+        "晋位升级复评等次",
+        "晋位升级复评总分",
+    ]
+    assert header[-10:] == columns
+    by_id = {row[0]: row for row in rows[1:]}
+    assert list(by_id[why.b("b2")][-10:]) == [*B2_INITIAL.values(), *B2_FINAL.values()]
+    assert list(by_id[why.b("b4")][-10:]) == [None] * 10  # incomplete, never graded
+
+    raw = why_office.get(f"/v1/campaigns/{why.campaign_id}/export.csv").content
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert table[0][-10:] == columns
+    b3 = next(row for row in table[1:] if row[0] == why.b("b3"))
+    assert b3[-10:-5] == ["90.0", "90.0", "58.6", "90.0", "90.0"] and b3[-5:] == [""] * 5
+
+
+def test_the_announced_list_is_for_every_organisation_of_the_county(
+    platform: Platform, why_office: Api, why: County
+) -> None:
+    path = f"/v1/campaigns/{why.campaign_id}/rounds/initial/announced"
+    county = why_office.get(path)
+    assert county.status_code == 200
+    body = county.json()
+    assert (body["round"], body["title"]) == ("initial", "分类定级结果公示")
+    assert body["counts"] == dict.fromkeys(NO_LEVELS, 1)
+    assert [(i["branch_id"], i["level"], i["level_label"]) for i in body["items"]] == [
+        (why.b("b1"), "strong", "强"),
+        (why.b("b2"), "fairly_strong", "较强"),
+        (why.b("b3"), "average", "一般"),
+        (why.b("b5"), "weak", "薄弱"),
+    ]  # by level, then name; b4 (incomplete) has no level to announce
+    assert {i["kind_label"] for i in body["items"]} == {"党支部", "党总支"}
+    assert not keys_of(body) & NOT_ANNOUNCED  # levels only: no scores, no reasons
+
+    branch = Api(platform, token(why.county, why.b("b3")))
+    seen = branch.get(path)
+    assert seen.status_code == 200 and seen.json() == body
+    assert not keys_of(seen.json()) & NOT_ANNOUNCED
+    assert branch.get(f"/v1/campaigns/{why.campaign_id}/branches/{why.b('b2')}").status_code == 403
+
+    other = County()
+    assert Api(platform, token(other.county, other.b("b1"))).get(path).status_code == 403
+    assert Api(platform, token(other.county)).get(path).status_code == 403
+    assert Api(platform, None).get(path).status_code == 401
+
+    unpublished = branch.get(f"/v1/campaigns/{why.campaign_id}/rounds/final/announced")
+    assert unpublished.status_code == 404
+    assert unpublished.json()["code"] == "results_not_published"
+    assert unpublished.json()["detail"].startswith("晋位升级复评结果尚未公布")
+    bad = why_office.get(f"/v1/campaigns/{why.campaign_id}/rounds/mid/announced")
+    assert bad.status_code == 422 and "path.round" in bad.json()["detail"]
+    assert (
+        why_office.get("/v1/campaigns/no-such-campaign/rounds/initial/announced").status_code == 404
+    )
+
+
+def test_a_supplementary_result_moves_the_branch_from_incomplete_to_its_level(
+    platform: Platform, tmp_path: Any
+) -> None:
+    c = County()
+    office = Api(platform, token(c.county))
+    summary = f"/v1/campaigns/{c.campaign_id}/summary"
+    announced = f"/v1/campaigns/{c.campaign_id}/rounds/initial/announced"
+    first = [
+        launched(c, "补充定级测试"),
+        c.register(None),
+        *(c.register(key) for key in ("b1", "b2", "b3")),
+        graded(c, "b1", "initial", "strong", criteria(95, 95, 95, 95, 95)),
+        graded(c, "b2", "initial", "average", criteria(70, 70, 70, 70, 70)),
+        incomplete(c, "b3", ["appraisal"]),
+    ]
+    assert publish_with_tool(first, tmp_path).returncode == 0
+    before = until(
+        lambda: office.get(summary).json(),
+        lambda s: (
+            s.get("incomplete", {}).get("initial") == 1
+            and s["levels"]["initial"] == NO_LEVELS | {"strong": 1, "average": 1}
+        ),
+        "the initial round",
+    )
+    # Before grading published the round: nothing is announced, and the reason says so.
+    early = office.get(announced)
+    assert early.status_code == 404 and early.json()["code"] == "results_not_published"
+    assert early.json()["detail"].startswith("分类定级结果尚未公布")
+
+    published = [results_published(c, "initial", {"strong": 1, "average": 1}, 1)]
+    assert publish_with_tool(published, tmp_path).returncode == 0
+    listed = until(lambda: office.get(announced), lambda r: r.status_code == 200, "publication")
+    assert [i["branch_id"] for i in listed.json()["items"]] == [c.b("b1"), c.b("b2")]
+
+    # 补充定级: the superior determined b3 alone (the appraisal can no longer be had).
+    alone = "党员群众评议无法组织，由上级党组织单独评定"
+    supplementary = graded(
+        c,
+        "b3",
+        "initial",
+        "average",
+        criteria(72, 70, 74, 71, 73),
+        basis="override",
+        computed_level="fairly_strong",
+        override_reason=alone,
+        supplementary=True,
+        rules=[
+            {"rule": "override", "level": "average", "reason": alone},
+            {"rule": "supplementary", "level": "average", "missing": ["appraisal"]},
+        ],
+    )
+    assert publish_with_tool([supplementary], tmp_path).returncode == 0
+    after = until(
+        lambda: office.get(summary).json(),
+        lambda s: s["incomplete"]["initial"] == 0,
+        "the supplementary result",
+    )
+    assert after["incomplete"]["initial"] == before["incomplete"]["initial"] - 1
+    assert after["levels"]["initial"] == before["levels"]["initial"] | {
+        "average": before["levels"]["initial"]["average"] + 1
+    }
+    card_path = f"/v1/campaigns/{c.campaign_id}/branches/{c.b('b3')}"
+    card = office.get(card_path).json()
+    grade = card["grades"]["initial"]
+    assert (grade["level"], grade["supplementary"], grade["basis"]) == ("average", True, "override")
+    assert card["incomplete"]["initial"] == []
+    assert [r["text"] for r in grade["rules"]] == [
+        f"上级党组织评定为“一般”：{alone}",
+        "补充定级，由上级党组织单独评定（缺：党员群众评议）",
+    ]
+    assert [i["branch_id"] for i in office.get(announced).json()["items"]] == [
+        c.b("b1"),
+        c.b("b2"),
+        c.b("b3"),
+    ]
+
+    # Delivered again, repeated with another id and level, the old notice again: nothing
+    # changes. A final-round result for the same branch (same partition, after them) tells
+    # when they were all applied.
+    repeated = graded(
+        c, "b3", "initial", "strong", criteria(95, 95, 95, 95, 95), supplementary=True
+    )
+    marker = graded(c, "b3", "final", "average", criteria(75, 75, 75, 75, 75))
+    again = [supplementary, repeated, incomplete(c, "b3", ["appraisal"]), marker]
+    assert publish_with_tool(again, tmp_path).returncode == 0
+    until(
+        lambda: office.get(card_path).json()["grades"]["final"],
+        lambda final: final is not None,
+        "the marker",
+    )
+    settled = office.get(summary).json()
+    assert settled["levels"]["initial"] == after["levels"]["initial"]
+    assert settled["incomplete"] == after["incomplete"]
+    assert office.get(card_path).json()["grades"]["initial"] == grade
+
+
+def test_the_dashboard_card_shows_the_five_criteria_of_both_rounds_and_why(
+    platform: Platform, why_office: Api, why: County
+) -> None:
+    base = platform.services["reporting"].url
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(f"{base}/?token={token(why.county)}")
+            page.click("text=定级说明测试")
+            shown = page.inner_text("body")
+            assert "工作滞后的党组织" in shown and "党组织一览" in shown
+            assert not any(word in shown for word in ("后进", "初评", "终评"))
+
+            page.click("#announced-initial")
+            assert page.inner_text("#announced-title") == "分类定级结果公示"
+            rows = page.locator("#announced tr[data-branch]")
+            assert [rows.nth(i).get_attribute("data-branch") for i in range(rows.count())] == [
+                why.b(key) for key in ("b1", "b2", "b3", "b5")
+            ]
+            assert page.locator("#announced td.level").all_inner_texts() == [
+                "强",
+                "较强",
+                "一般",
+                "薄弱",
+            ]
+            page.screenshot(path=str(SCREENSHOTS / "announced.png"), full_page=True)
+
+            page.goto(f"{base}/campaigns/{why.campaign_id}/branches/{why.b('b2')}")
+            for round_, scores in (("initial", B2_INITIAL), ("final", B2_FINAL)):
+                for criterion, value in scores.items():
+                    assert page.inner_text(f"#score-{round_}-{criterion}") == f"{value:.2f}"
+            assert page.inner_text("#total-initial") == "91.20"
+            assert page.inner_text("#total-final") == "92.40"
+            assert page.inner_text("#grade-initial") == page.inner_text("#grade-final") == "较强"
+            assert page.inner_text("#computed-final") == "强"
+            assert page.locator("#rules-initial li.rule").all_inner_texts() == [QUOTA_TEXT]
+            assert page.locator("#rules-final li.rule").all_inner_texts() == [CAP_TEXT]
+            page.screenshot(path=str(SCREENSHOTS / "branch-card-why.png"), full_page=True)
+
+            page.goto(f"{base}/campaigns/{why.campaign_id}/branches/{why.b('b3')}")
+            assert page.locator("#rules-initial li.rule").all_inner_texts() == [FLOOR_TEXT]
+
+            # A branch's secretary sees the announced list, not the others' cards.
+            secretary = browser.new_page(locale="zh-CN")
+            secretary.goto(f"{base}/?token={token(why.county, why.b('b3'))}")
+            secretary.click("a[href$='/rounds/initial/announced']")
+            assert secretary.locator("#announced td.level").count() == 4
+            secretary.goto(f"{base}/campaigns/{why.campaign_id}/rounds/final/announced")
+            assert secretary.inner_text("#not-published") == "晋位升级复评结果尚未公布"
+        finally:
+            browser.close()

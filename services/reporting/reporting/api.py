@@ -8,11 +8,19 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import Histogram
 
+from grassroots.contract.labels import label
 from reporting import exports, schemas, views
-from reporting.auth import Scope, bearer_scope, require_card, require_county
+from reporting.auth import (
+    Scope,
+    bearer_scope,
+    require_card,
+    require_county,
+    require_county_member,
+)
 from reporting.store import queries
 
 API_SECONDS = Histogram(
@@ -162,6 +170,45 @@ async def get_lagging(request: Request, campaign_id: CampaignId, scope: Token) -
     async with request.app.state.runtime.pool.acquire() as conn:
         rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
     return views.lagging(rows)
+
+
+RoundPath = Annotated[
+    schemas.Round, Path(description="initial (分类定级) or final (晋位升级复评).")
+]
+
+
+@router.get(
+    "/campaigns/{campaign_id}/rounds/{round}/announced",
+    response_model=schemas.Announced,
+    responses={
+        404: {
+            "model": schemas.Problem4xx,
+            "description": "No such campaign, or the round's results are not published yet "
+            "(code results_not_published).",
+        }
+    },
+)
+async def get_announced(
+    request: Request, campaign_id: CampaignId, round: RoundPath, scope: Token
+) -> dict[str, Any] | Response:
+    """The announced list (公示) of a round: every graded organisation of the county with its
+    level — no scores, no reasons. Readable with the county's token and with any branch token
+    of the county, once the round's results are published."""
+    campaign = await _campaign(request, campaign_id)
+    require_county_member(scope, campaign["county_code"])
+    async with request.app.state.runtime.pool.acquire() as conn:
+        published = (await queries.published_rounds(conn, campaign_id)).get(round)
+        if published is None:
+            return JSONResponse(
+                {
+                    "detail": f"{label('round', round)}结果尚未公布：the {round} round's results "
+                    f"of campaign {campaign_id} are not published yet",
+                    "code": "results_not_published",
+                },
+                status_code=404,
+            )
+        rows = await queries.announced(conn, campaign_id, campaign["county_code"], round)
+    return views.announced(campaign, round, published, rows)
 
 
 async def _export_rows(

@@ -1,4 +1,5 @@
-"""Scoped bearer tokens: a county token reads that county; a branch token reads one card."""
+"""Scoped bearer tokens: a county token reads that county; a branch token reads its own card
+and what is announced to every organisation of its county (the 公示 lists)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,13 @@ async def bearer_scope(request: Request) -> Scope:
 def require_county(scope: Scope, county_code: str) -> None:
     if scope.branch_id is not None:
         raise HTTPException(403, detail=f"this token reads only the card of {scope.branch_id}")
+    if scope.county_code != county_code:
+        raise HTTPException(403, detail=f"this token is scoped to county {scope.county_code}")
+
+
+def require_county_member(scope: Scope, county_code: str) -> None:
+    """What is announced within the county (定级结果在一定范围内公布): any token of the county,
+    the county's own or one of its organisations'."""
     if scope.county_code != county_code:
         raise HTTPException(403, detail=f"this token is scoped to county {scope.county_code}")
 

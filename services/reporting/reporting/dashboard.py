@@ -14,7 +14,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from grassroots.contract.labels import label
 from reporting import charts, exports, views
-from reporting.auth import Scope, require_card, require_county, resolve
+from reporting.auth import Scope, require_card, require_county, require_county_member, resolve
+from reporting.domain import CRITERIA, ROUNDS
 from reporting.store import queries
 
 COOKIE = "grassroots_token"
@@ -106,6 +107,7 @@ async def campaign_page(
             offset=(page_number - 1) * PAGE_SIZE,
         )
         lagging_rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
+        published = await queries.published_rounds(conn, campaign_id)
     summary = views.summary(campaign, counters, branches)
     level_charts = {
         round_: charts.bars(
@@ -127,6 +129,7 @@ async def campaign_page(
         rows=[views.branch_row(row, "initial") for row in rows],
         page=page_number,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
+        published=published,
     )
 
 
@@ -139,11 +142,58 @@ async def branch_page(request: Request, campaign_id: str, branch_id: str) -> Res
         campaign = await queries.campaign(conn, campaign_id)
         branch = await queries.branch(conn, branch_id)
         if campaign is None or branch is None:
-            return page("login.html", 404, error="找不到该支部", scope=scope)
+            return page("login.html", 404, error="找不到该党组织", scope=scope)
         require_card(scope, campaign["county_code"], branch_id)
         card = await queries.card(conn, campaign_id, branch_id)
         lists = await queries.card_lists(conn, campaign_id, branch_id)
-    return page("branch.html", scope=scope, c=views.card(branch, card, lists, campaign_id))
+    return page(
+        "branch.html",
+        scope=scope,
+        c=views.card(branch, card, lists, campaign_id),
+        kind=branch["kind"],
+        criteria=CRITERIA,
+        rounds=ROUNDS,
+    )
+
+
+@router.get("/campaigns/{campaign_id}/rounds/{round_code}/announced", response_class=HTMLResponse)
+async def announced_page(request: Request, campaign_id: str, round_code: str) -> Response:
+    """The announced list (公示) of a round, for every organisation of the county."""
+    scope = await _scope_or_login(request)
+    if isinstance(scope, Response):
+        return scope
+    if round_code not in ROUNDS:
+        return page("login.html", 404, error="没有这一轮定级", scope=scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        campaign = await queries.campaign(conn, campaign_id)
+        if campaign is None:
+            return page("login.html", 404, error=f"活动 {campaign_id} 不存在", scope=scope)
+        require_county_member(scope, campaign["county_code"])
+        published = (await queries.published_rounds(conn, campaign_id)).get(round_code)
+        rows = (
+            await queries.announced(conn, campaign_id, campaign["county_code"], round_code)
+            if published is not None
+            else []
+        )
+    title = f"{label('round', round_code)}结果公示"
+    if published is None:
+        return page(
+            "announced.html",
+            404,
+            scope=scope,
+            title=title,
+            campaign=campaign,
+            a=None,
+            not_published=f"{label('round', round_code)}结果尚未公布",
+        )
+    return page(
+        "announced.html",
+        scope=scope,
+        title=title,
+        campaign=campaign,
+        a=views.announced(campaign, round_code, published, rows),
+        not_published=None,
+    )
 
 
 @router.get("/campaigns/{campaign_id}/export.{kind}")

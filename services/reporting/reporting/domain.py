@@ -19,6 +19,21 @@ from grassroots.contract.rectification import (
 
 LEVELS = ("strong", "fairly_strong", "average", "weak")
 ROUNDS = ("initial", "final")
+CRITERIA = ("leadership", "membership", "mechanism", "performance", "reputation")
+GRADE_WHY = (
+    "computed_level",
+    "override_reason",
+    "veto_reason",
+    "quota_limited",
+    "upgrade_capped",
+    "completion_rate",
+    "settled",
+    "supplementary",
+    "corrected",
+    "rules",
+)
+"""What a round's card keeps besides its level, total, scores and basis: why the level is what
+it is (columns `<round>_<name>`)."""
 LAGGING_REASONS = ("task_overdue", "commitment_missing", "grading_incomplete")
 
 
@@ -206,6 +221,9 @@ class Card:
             commendations=self.commendations,
         )
 
+    def level(self, round_: str) -> str | None:
+        return self.initial_level if round_ == "initial" else self.final_level
+
     def with_columns(self, columns: Mapping[str, object]) -> Card:
         known = {
             name: tuple(value) if isinstance(value, list) else value
@@ -229,23 +247,50 @@ CardData = (
 """What the events that set columns of a card carry."""
 
 
+def grade_columns(data: BranchGraded) -> dict[str, object]:
+    """A round's level with all of its why: scores, total, computed level, basis, reasons,
+    flags, completion rate and the rules applied in order (as the event says them)."""
+    round_ = data.round.value
+    why: dict[str, object] = {
+        "computed_level": data.computed_level.value if data.computed_level else None,
+        "override_reason": data.override_reason,
+        "veto_reason": data.veto_reason,
+        "quota_limited": bool(data.quota_limited),
+        "upgrade_capped": bool(data.upgrade_capped),
+        "completion_rate": data.completion_rate,
+        "settled": data.settled,
+        "supplementary": bool(data.supplementary),
+        "corrected": bool(data.corrected),
+        "rules": None
+        if data.rules is None
+        else [rule.model_dump(mode="json", exclude_none=True) for rule in data.rules],
+    }
+    columns: dict[str, object] = {
+        f"{round_}_level": data.level.value,
+        f"{round_}_total": data.total,
+        f"{round_}_scores": data.scores.model_dump(),
+        f"{round_}_basis": data.basis.value,
+        f"{round_}_missing": [],
+        **{f"{round_}_{name}": value for name, value in why.items()},
+    }
+    if round_ == "final":
+        columns["moved_up"] = bool(data.moved_up)
+    return columns
+
+
 def card_columns(data: CardData, card: Card) -> dict[str, object] | None:
     """The columns an event sets on its branch's card; None: it leaves the card as it is (a
-    review of a superseded revision)."""
+    review of a superseded revision; a round that has its level already, for a supplementary
+    result or an incomplete notice — only a correction changes a level once set)."""
     if isinstance(data, BranchGraded):
-        round_ = data.round.value
-        columns: dict[str, object] = {
-            f"{round_}_level": data.level.value,
-            f"{round_}_total": data.total,
-            f"{round_}_scores": data.scores.model_dump(),
-            f"{round_}_basis": data.basis.value,
-            f"{round_}_missing": [],
-        }
-        if round_ == "final":
-            columns["moved_up"] = bool(data.moved_up)
-        return columns
+        late = data.supplementary and not data.corrected
+        if late and card.level(data.round.value) is not None:
+            return None  # graded already: a supplementary result never regrades a branch
+        return grade_columns(data)
     if isinstance(data, BranchIncomplete):
         round_ = data.round.value
+        if card.level(round_) is not None:
+            return None  # graded (e.g. by supplementary determination): never back to missing
         return {
             f"{round_}_missing": [m.value for m in data.missing],
             f"{round_}_level": None,

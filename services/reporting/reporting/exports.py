@@ -10,17 +10,19 @@ from typing import Any
 from openpyxl import Workbook
 
 from grassroots.contract.labels import label
+from reporting.domain import CRITERIA, ROUNDS
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INITIAL, FINAL = label("round", "initial"), label("round", "final")  # 分类定级, 晋位升级复评
 HEADERS = (
-    "支部编号",
-    "支部名称",
+    "党组织编号",
+    "党组织名称",
     "单位",
     "乡镇",
-    "初评等次",
-    "初评总分",
-    "终评等次",
-    "终评总分",
+    f"{INITIAL}等次",
+    f"{INITIAL}总分",
+    f"{FINAL}等次",
+    f"{FINAL}总分",
     "晋位升级",
     "承诺审核",
     "整改任务",
@@ -28,7 +30,14 @@ HEADERS = (
     "已逾期",
     "整改完成率",
     "表彰",
+    # The five criteria (五个好) of each round, e.g. 分类定级·领导班子好.
+    *(
+        f"{label('round', round_)}·{label('criterion', criterion)}"
+        for round_ in ROUNDS
+        for criterion in CRITERIA
+    ),
 )
+RATE_COLUMN = HEADERS.index("整改完成率") + 1  # shown as a percentage in the workbook
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -37,6 +46,18 @@ def safe_text(value: str | None) -> str:
     if not value:
         return ""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def criterion_scores(row: Mapping[str, Any]) -> list[float | None]:
+    """The weighted score of each criterion, round by round (None: not graded)."""
+    values: list[float | None] = []
+    for round_ in ROUNDS:
+        scores = row.get(f"{round_}_scores") or {}
+        values += [
+            float(scores[criterion]) if scores.get(criterion) is not None else None
+            for criterion in CRITERIA
+        ]
+    return values
 
 
 def table(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
@@ -59,6 +80,7 @@ def table(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
             row["tasks_overdue"],
             float(row["settled_rate"]) if row["settled_rate"] is not None else None,
             row["commendations"],
+            *criterion_scores(row),
         ]
         for row in rows
     ]
@@ -68,7 +90,7 @@ def xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "支部"
+    sheet.title = "党组织"
     sheet.append(HEADERS)
     for values in table(rows):
         sheet.append(values)
@@ -76,6 +98,8 @@ def xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # text, never a formula
+            elif cell.column == RATE_COLUMN and cell.value is not None:
+                cell.number_format = "0.00%"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

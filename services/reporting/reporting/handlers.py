@@ -45,6 +45,7 @@ from reporting.store.ingest import (
     CardKey,
     CommendationRow,
     ProblemRow,
+    PublishedRoundRow,
     ReportingStore,
     TaskKey,
 )
@@ -127,7 +128,11 @@ async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredE
 
 
 async def on_results_published(uow: Uow, event: GradingResultsPublishedEvent) -> None:
-    _seen(uow, event)
+    """From now on the round's levels are announced to the county (公示)."""
+    campaign_id = _seen(uow, event)
+    await uow.store.publish_rounds(
+        [PublishedRoundRow(campaign_id, event.data.round.value, event.time)]
+    )
 
 
 async def on_problems_listed(uow: Uow, events: Sequence[RectificationProblemListedEvent]) -> None:
@@ -218,8 +223,11 @@ async def on_task_events(uow: Uow, events: Sequence[TaskEvent]) -> None:
 
 
 async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
-    """Levels, incomplete rounds, reviews, missing commitments, settlements and assessment
-    scores: each sets columns of its branch's card; the counters move by what changed."""
+    """Levels (with why), incomplete rounds, reviews, missing commitments, settlements and
+    assessment scores: each sets columns of its branch's card; the counters move by what
+    changed. A supplementary result moves its branch from incomplete to its level; once a
+    round has a level only a correction changes it (a repeated supplementary result or
+    incomplete notice leaves the card as it is)."""
     keys = [(_seen(uow, e), e.data.branch_id) for e in events]
     before = await uow.store.lock_cards(keys)
     cards = dict(before)

@@ -22,8 +22,10 @@ def document() -> dict[str, Any]:
         version="1.0.0",
         description="Reports of a Grassroots Organization Building Year (基层组织建设年). "
         "Every call needs `Authorization: Bearer <token>`: a county token reads its county, "
-        "a branch token reads only that branch's card. 401: no, unknown or revoked token; "
-        "403: out of the token's scope; 404: unknown campaign or branch; 422: bad parameters.",
+        "a branch token reads only that branch's card and the county's announced lists (公示). "
+        "401: no, unknown or revoked token; 403: out of the token's scope; 404: unknown "
+        "campaign or branch, or a round's results not published yet (code "
+        "results_not_published); 422: bad parameters.",
         routes=router.routes,
     )
 

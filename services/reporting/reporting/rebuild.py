@@ -33,6 +33,7 @@ READ_MODELS = (
     "tasks",
     "commendations",
     "activities",
+    "published_rounds",
     "inbox",
 )
 BATCH = 1000

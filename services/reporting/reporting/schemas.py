@@ -76,11 +76,64 @@ class BranchPage(BaseModel):
     total: int
 
 
+class RuleLine(BaseModel):
+    """A rule that set or changed the level (grading.branch_graded.rules), with its numbers
+    and a sentence for people."""
+
+    rule: str = Field(
+        description="floor, upgrade_cap, override, veto, quota or supplementary, in the order "
+        "they were applied."
+    )
+    level: Level = Field(description="The level after this rule.")
+    reason: str | None = Field(description="override, veto: the superior's written reason.")
+    criterion: str | None = Field(description="floor: the lowest criterion below the floor.")
+    score: float | None = Field(description="floor: that criterion's weighted score.")
+    threshold: float | None = Field(
+        description="floor: the floor score; upgrade_cap: the minimum completion rate (0–1); "
+        "quota: the share of strong allowed (0–1)."
+    )
+    completion_rate: float | None = Field(description="upgrade_cap: the completion rate (0–1).")
+    missing: list[str] | None = Field(
+        description="supplementary: the inputs that never came (graded by the superior alone)."
+    )
+    text: str = Field(
+        description="The line in Chinese, rates as percentages, e.g. "
+        "整改完成率 70.00%，未达 80.00%，不得晋位，保持“较强”."
+    )
+
+
 class Grade(BaseModel):
     level: Level
     total: float | None
     basis: str | None
-    scores: dict[str, float] | None
+    scores: dict[str, float] | None = Field(
+        description="Weighted score per criterion (五个好): leadership, membership, mechanism, "
+        "performance, reputation."
+    )
+    computed_level: Level | None = Field(
+        description="The level the rules gave before an override, veto, quota or upgrade cap."
+    )
+    override_reason: str | None = Field(description="The superior's reason, with basis override.")
+    veto_reason: str | None = Field(description="一票否决: the reason that made the level weak.")
+    quota_limited: bool = Field(description="The strong quota moved the branch to fairly_strong.")
+    upgrade_capped: bool = Field(
+        description="Final round: the upgrade rule held the level at the initial one."
+    )
+    completion_rate: float | None = Field(
+        description="Final round: the completion rate the upgrade rule used (0–1)."
+    )
+    settled: bool | None = Field(
+        description="Final round: false when no settlement arrived (completion taken as 0)."
+    )
+    supplementary: bool = Field(
+        description="Graded by supplementary determination (补充定级) after the round was "
+        "computed: the branch was incomplete then."
+    )
+    corrected: bool = Field(description="The superior corrected the published level.")
+    rules: list[RuleLine] = Field(
+        description="Each rule that set or changed the level, in order (empty: the level is the "
+        "computed one)."
+    )
 
 
 class Problem(BaseModel):
@@ -153,5 +206,35 @@ class Lagging(BaseModel):
     items: list[LaggingItem]
 
 
+class AnnouncedItem(BaseModel):
+    branch_id: str
+    name: str
+    unit: str
+    kind: str = Field(
+        description="The organisation's kind: branch (党支部) or general_branch (党总支)."
+    )
+    kind_label: str = Field(description="The kind in Chinese: 党支部, 党总支.")
+    level: Level
+    level_label: str = Field(description="The level in Chinese: 强, 较强, 一般, 薄弱.")
+
+
+class Announced(BaseModel):
+    """The announced list (公示): every graded organisation of the county with its level in
+    the round — no scores, no reasons."""
+
+    campaign_id: str
+    county_code: str
+    round: Round
+    title: str = Field(description="e.g. 分类定级结果公示, 晋位升级复评结果公示.")
+    published_at: str = Field(description="When the round's results were published (UTC+8).")
+    counts: LevelCounts
+    items: list[AnnouncedItem] = Field(description="By level, strongest first, then by name.")
+
+
 class Problem4xx(BaseModel):
     detail: str
+    code: str | None = Field(
+        None,
+        description="Where a reason has a code: results_not_published (the round's results "
+        "are not announced yet).",
+    )

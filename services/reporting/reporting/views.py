@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from grassroots.contract.calendar import COUNTY_TIME
+from grassroots.contract.labels import label
 from reporting.domain import (
     LEVELS,
     ROUNDS,
@@ -16,6 +17,7 @@ from reporting.domain import (
     rank_lagging,
     task_status,
 )
+from reporting.wording import rule_text
 
 
 def number(value: Decimal | float | None) -> float | None:
@@ -90,6 +92,16 @@ def card(
             "total": number(card[f"{round_}_total"]),
             "basis": card[f"{round_}_basis"],
             "scores": card[f"{round_}_scores"],
+            "computed_level": card.get(f"{round_}_computed_level"),
+            "override_reason": card.get(f"{round_}_override_reason"),
+            "veto_reason": card.get(f"{round_}_veto_reason"),
+            "quota_limited": bool(card.get(f"{round_}_quota_limited")),
+            "upgrade_capped": bool(card.get(f"{round_}_upgrade_capped")),
+            "completion_rate": number(card.get(f"{round_}_completion_rate")),
+            "settled": card.get(f"{round_}_settled"),
+            "supplementary": bool(card.get(f"{round_}_supplementary")),
+            "corrected": bool(card.get(f"{round_}_corrected")),
+            "rules": rule_lines(card.get(f"{round_}_rules")),
         }
 
     commitment = None
@@ -142,6 +154,54 @@ def card(
         "commendations": [dict(c) for c in lists["commendations"]],
         "activities": [
             {**dict(a), "held_on": a["held_on"].isoformat()} for a in lists["activities"]
+        ],
+    }
+
+
+RULE_FIELDS = ("reason", "criterion", "score", "threshold", "completion_rate", "missing")
+
+
+def rule_lines(rules: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """The rules applied, as kept, each with its sentence (none kept: no lines)."""
+    return [
+        {
+            "rule": rule["rule"],
+            "level": rule["level"],
+            **{name: rule.get(name) for name in RULE_FIELDS},
+            "text": rule_text(rule),
+        }
+        for rule in rules or ()
+    ]
+
+
+def announced(
+    campaign: Mapping[str, Any],
+    round_: str,
+    published_at: dt.datetime,
+    rows: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The announced list (公示): names and levels, never scores or reasons."""
+    counts = dict.fromkeys(LEVELS, 0)
+    for row in rows:
+        counts[row["level"]] += 1
+    return {
+        "campaign_id": campaign["campaign_id"],
+        "county_code": campaign["county_code"],
+        "round": round_,
+        "title": f"{label('round', round_)}结果公示",
+        "published_at": county_time(published_at),
+        "counts": counts,
+        "items": [
+            {
+                "branch_id": row["branch_id"],
+                "name": row["name"],
+                "unit": row["unit"],
+                "kind": row["kind"],
+                "kind_label": label("org_kind", row["kind"]),
+                "level": row["level"],
+                "level_label": label("level", row["level"]),
+            }
+            for row in rows
         ],
     }
 

@@ -41,6 +41,7 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
         if event["type"] == "org.branch_registered" and data["kind"] != "committee":
             branch = data["branch_id"]
             for round_ in ("initial", "final"):
+                supplementary = False
                 if chance.random() < 0.1:
                     yield envelope(
                         "grading.branch_incomplete",
@@ -48,7 +49,9 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
                         campaign_id=campaign,
                         time=at,
                     )
-                    continue
+                    if chance.random() < 0.5:
+                        continue
+                    supplementary = True  # 补充定级 once the appraisal came
                 grade = {
                     "branch_id": branch,
                     "round": round_,
@@ -66,6 +69,12 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
                     },
                     "basis": "computed",
                 }
+                if supplementary:
+                    grade["supplementary"] = True
+                    grade["rules"] = [{"rule": "supplementary", "level": grade["level"]}]
+                elif grade["level"] == "fairly_strong" and chance.random() < 0.5:
+                    grade |= {"computed_level": "strong", "quota_limited": True}
+                    grade["rules"] = [{"rule": "quota", "level": "fairly_strong", "threshold": 0.3}]
                 if round_ == "final":
                     grade["moved_up"] = chance.random() < 0.3
                 yield envelope("grading.branch_graded", grade, campaign_id=campaign, time=at)
@@ -132,3 +141,11 @@ async def test_batches_and_single_events_give_the_same_read_models(
         overdue = await conn.fetchval("SELECT count(*) FROM tasks WHERE overdue")
         progressed = await conn.fetchval("SELECT count(*) FROM tasks WHERE percent > 0")
     assert overdue > 0 and progressed > 0  # the task handlers did change something
+    async with single.acquire() as conn:
+        supplementary = await conn.fetchval(
+            "SELECT count(*) FROM cards WHERE initial_supplementary"
+        )
+        with_rules = await conn.fetchval(
+            "SELECT count(*) FROM cards WHERE initial_rules IS NOT NULL"
+        )
+    assert supplementary > 0 and with_rules > 0  # the why of a level is kept

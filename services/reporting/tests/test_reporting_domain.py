@@ -53,6 +53,16 @@ def test_a_grade_sets_its_round_and_clears_what_was_missing() -> None:
         "initial_scores": GRADED.scores.model_dump(),
         "initial_basis": "computed",
         "initial_missing": [],
+        "initial_computed_level": None,
+        "initial_override_reason": None,
+        "initial_veto_reason": None,
+        "initial_quota_limited": False,
+        "initial_upgrade_capped": False,
+        "initial_completion_rate": None,
+        "initial_settled": None,
+        "initial_supplementary": False,
+        "initial_corrected": False,
+        "initial_rules": None,
     }
     final = BranchGraded.model_validate(DATA["grading.branch_graded"] | {"round": "final"})
     columns = card_columns(final, Card())
@@ -60,13 +70,82 @@ def test_a_grade_sets_its_round_and_clears_what_was_missing() -> None:
     assert columns["moved_up"] is False  # the final round always says
 
 
-def test_an_incomplete_round_clears_its_level() -> None:
+def test_a_grade_keeps_its_why_and_its_rules_in_order() -> None:
+    capped = BranchGraded.model_validate(
+        DATA["grading.branch_graded"]
+        | {
+            "round": "final",
+            "computed_level": "strong",
+            "previous_level": "fairly_strong",
+            "moved_up": False,
+            "completion_rate": 0.7,
+            "settled": True,
+            "upgrade_capped": True,
+            "rules": [
+                {
+                    "rule": "upgrade_cap",
+                    "level": "fairly_strong",
+                    "threshold": 0.8,
+                    "completion_rate": 0.7,
+                }
+            ],
+        }
+    )
+    columns = card_columns(capped, Card(initial_level="fairly_strong"))
+    assert columns is not None
+    assert {k: v for k, v in columns.items() if k.startswith("final_") and v} == {
+        "final_level": "fairly_strong",
+        "final_total": 83.8,
+        "final_scores": capped.scores.model_dump(),
+        "final_basis": "computed",
+        "final_computed_level": "strong",
+        "final_upgrade_capped": True,
+        "final_completion_rate": 0.7,
+        "final_settled": True,
+        "final_rules": [
+            {
+                "rule": "upgrade_cap",
+                "level": "fairly_strong",
+                "threshold": 0.8,
+                "completion_rate": 0.7,
+            }
+        ],
+    }
+
+
+def test_a_supplementary_result_grades_only_a_round_without_a_level() -> None:
+    supplementary = BranchGraded.model_validate(
+        DATA["grading.branch_graded"]
+        | {"supplementary": True, "rules": [{"rule": "supplementary", "level": "fairly_strong"}]}
+    )
+    incomplete = Card(initial_missing=("appraisal",))
+    columns = card_columns(supplementary, incomplete)
+    assert columns is not None
+    assert columns["initial_level"] == "fairly_strong" and columns["initial_missing"] == []
+    assert columns["initial_supplementary"] is True
+    after = incomplete.with_columns(columns)
+    assert deltas(incomplete.facts, after.facts) == {
+        "incomplete:initial": -1,
+        "level:initial:fairly_strong": 1,
+    }
+    assert card_columns(supplementary, after) is None  # repeated: graded already
+    assert card_columns(supplementary, Card(initial_level="weak")) is None
+    corrected = BranchGraded.model_validate(
+        DATA["grading.branch_graded"] | {"level": "weak", "basis": "override", "corrected": True}
+    )
+    assert card_columns(corrected, after) is not None  # only a correction regrades
+    corrects_a_supplementary = corrected.model_copy(update={"supplementary": True})
+    assert card_columns(corrects_a_supplementary, after) is not None
+
+
+def test_an_incomplete_round_is_named_until_it_has_a_level() -> None:
     data = BranchIncomplete.model_validate(DATA["grading.branch_incomplete"])
-    assert card_columns(data, Card(initial_level="weak")) == {
+    assert card_columns(data, Card()) == {
         "initial_missing": ["appraisal"],
         "initial_level": None,
         "initial_total": None,
     }
+    assert card_columns(data, Card(initial_level="weak")) is None  # never back to missing
 
 
 def test_a_review_applies_only_to_the_cards_revision() -> None:

@@ -43,6 +43,7 @@ from reporting.store.ingest import (
     CommendationRow,
     CounterRow,
     ProblemRow,
+    PublishedRoundRow,
     ReportingStore,
     TaskKey,
 )
@@ -66,6 +67,7 @@ class FakeStore(ReportingStore):
         self.activities: dict[tuple[str, str, str], ActivityRow] = {}
         self.card_activities: Counter[CardKey] = Counter()  # cards.activities
         self.counters: Counter[tuple[str, str]] = Counter()
+        self.published: dict[tuple[str, str], dt.datetime] = {}
 
     async def touch_campaigns(self, campaigns: Sequence[CampaignSeenRow]) -> None:
         for row in campaigns:
@@ -95,6 +97,11 @@ class FakeStore(ReportingStore):
     async def update_cards(self, changes: Mapping[CardKey, Mapping[str, object]]) -> None:
         for key, columns in changes.items():
             self.cards[key].update(columns)
+
+    async def publish_rounds(self, rounds: Sequence[PublishedRoundRow]) -> None:
+        for row in rounds:
+            key = (row.campaign_id, row.round)
+            self.published[key] = min(self.published.get(key, row.published_at), row.published_at)
 
     async def save_problems(self, problems: Sequence[ProblemRow]) -> None:
         for p in problems:
@@ -377,6 +384,170 @@ async def test_grades_and_incomplete_rounds_set_the_card_and_move_the_level_coun
     assert store.counter("level:initial:fairly_strong") == 1
     assert store.counter("level:final:strong") == 1
     assert store.counter("moved_up") == 1
+
+
+SUPPLEMENTARY_RULE = {"rule": "supplementary", "level": "average", "missing": ["appraisal"]}
+
+
+def level_counters(store: FakeStore, round_: str = "initial") -> dict[str, int]:
+    names = [f"level:{round_}:{lv}" for lv in ("strong", "fairly_strong", "average", "weak")]
+    return {name: store.counter(name) for name in [*names, f"incomplete:{round_}"]}
+
+
+async def test_a_supplementary_result_moves_an_incomplete_branch_to_its_level() -> None:
+    store = FakeStore()
+    other = "610526-edu-0008"
+    await apply(
+        store,
+        event(GradingBranchIncompleteEvent),
+        event(GradingBranchIncompleteEvent, branch_id=other),
+        event(GradingBranchGradedEvent, branch_id="610526-edu-0009", level="strong"),
+    )
+    before = level_counters(store)
+    assert before["incomplete:initial"] == 2 and before["level:initial:strong"] == 1
+
+    supplementary = event(
+        GradingBranchGradedEvent,
+        event_id="e-supplementary",
+        level="average",
+        total=71.2,
+        basis="override",
+        computed_level="fairly_strong",
+        override_reason="党员群众评议无法组织，由上级党组织单独评定",
+        supplementary=True,
+        rules=[
+            {"rule": "override", "level": "average", "reason": "党员群众评议无法组织"},
+            SUPPLEMENTARY_RULE,
+        ],
+    )
+    await apply(store, supplementary)
+    after = level_counters(store)
+    assert after["incomplete:initial"] == before["incomplete:initial"] - 1
+    assert after["level:initial:average"] == before["level:initial:average"] + 1
+    assert {k: v - before[k] for k, v in after.items() if v != before[k]} == {
+        "incomplete:initial": -1,
+        "level:initial:average": 1,
+    }
+    card = store.cards[CARD]
+    assert card["initial_level"] == "average" and card["initial_missing"] == []
+    assert card["initial_supplementary"] is True and card["initial_corrected"] is False
+    assert card["initial_basis"] == "override"
+    assert card["initial_computed_level"] == "fairly_strong"
+    assert card["initial_override_reason"] == "党员群众评议无法组织，由上级党组织单独评定"
+    assert card["initial_rules"] == [
+        {"rule": "override", "level": "average", "reason": "党员群众评议无法组织"},
+        SUPPLEMENTARY_RULE,
+    ]
+
+    # Delivered again, repeated with another id and level, or the old notice again: no change.
+    cards_before, counters_before = {k: dict(v) for k, v in store.cards.items()}, +store.counters
+    await apply(
+        store,
+        supplementary,
+        event(GradingBranchGradedEvent, level="strong", supplementary=True),
+        event(GradingBranchIncompleteEvent),
+    )
+    await apply_batch(store, [supplementary, event(GradingBranchIncompleteEvent)])
+    assert store.cards == cards_before
+    assert +store.counters == counters_before
+
+    # Only a correction changes a level once set.
+    await apply(
+        store,
+        event(
+            GradingBranchGradedEvent,
+            level="fairly_strong",
+            basis="override",
+            corrected=True,
+            override_reason="评议材料补齐后更正",
+            rules=[{"rule": "override", "level": "fairly_strong", "reason": "评议材料补齐后更正"}],
+        ),
+    )
+    assert store.cards[CARD]["initial_level"] == "fairly_strong"
+    assert store.cards[CARD]["initial_corrected"] is True
+    assert store.counter("level:initial:average") == before["level:initial:average"]
+    assert store.counter("level:initial:fairly_strong") == before["level:initial:fairly_strong"] + 1
+    assert store.counter("incomplete:initial") == 1  # the other branch is still incomplete
+
+
+async def test_a_supplementary_result_in_the_same_batch_as_the_notice_moves_it_too() -> None:
+    store = FakeStore()
+    await apply_batch(
+        store,
+        [
+            event(GradingBranchIncompleteEvent),
+            event(GradingBranchGradedEvent, supplementary=True, rules=[SUPPLEMENTARY_RULE]),
+            event(GradingBranchIncompleteEvent),  # the notice repeated later: no change
+        ],
+    )
+    assert store.cards[CARD]["initial_level"] == "fairly_strong"
+    assert level_counters(store) == {
+        "level:initial:strong": 0,
+        "level:initial:fairly_strong": 1,
+        "level:initial:average": 0,
+        "level:initial:weak": 0,
+        "incomplete:initial": 0,
+    }
+
+
+async def test_the_why_of_both_rounds_is_kept_on_the_card() -> None:
+    store = FakeStore()
+    quota = {"rule": "quota", "level": "fairly_strong", "threshold": 0.3}
+    cap = {
+        "rule": "upgrade_cap",
+        "level": "fairly_strong",
+        "threshold": 0.8,
+        "completion_rate": 0.7,
+    }
+    await apply_batch(
+        store,
+        [
+            event(
+                GradingBranchGradedEvent,
+                level="fairly_strong",
+                total=91.2,
+                computed_level="strong",
+                quota_limited=True,
+                rules=[quota],
+            ),
+            event(
+                GradingBranchGradedEvent,
+                round="final",
+                level="fairly_strong",
+                total=92.4,
+                computed_level="strong",
+                previous_level="fairly_strong",
+                moved_up=False,
+                completion_rate=0.7,
+                settled=True,
+                upgrade_capped=True,
+                rules=[cap],
+            ),
+        ],
+    )
+    card = store.cards[CARD]
+    assert card["initial_quota_limited"] is True and card["initial_rules"] == [quota]
+    assert card["initial_computed_level"] == "strong" and card["initial_total"] == 91.2
+    assert card["final_upgrade_capped"] is True and card["final_rules"] == [cap]
+    assert card["final_completion_rate"] == 0.7 and card["final_settled"] is True
+    assert card["final_quota_limited"] is False and card["final_supplementary"] is False
+    assert card["initial_scores"] == card["final_scores"] == DATA["grading.branch_graded"]["scores"]
+    assert card["moved_up"] is False
+    assert store.counter("level:initial:fairly_strong") == 1
+    assert store.counter("level:final:fairly_strong") == 1
+
+
+async def test_a_published_round_is_noted_once_with_its_first_time() -> None:
+    store = FakeStore()
+    first = dt.datetime(2012, 4, 16, tzinfo=dt.UTC)
+    await apply(
+        store,
+        event(GradingResultsPublishedEvent, time=first + dt.timedelta(hours=1)),
+        event(GradingResultsPublishedEvent, time=first),
+    )
+    assert store.published == {(CAMPAIGN, "initial"): first}
+    await apply(store, event(GradingResultsPublishedEvent, round="final", time=first))
+    assert set(store.published) == {(CAMPAIGN, "initial"), (CAMPAIGN, "final")}
 
 
 async def test_a_review_counts_only_for_the_current_revision() -> None:

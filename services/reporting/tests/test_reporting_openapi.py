@@ -18,6 +18,7 @@ def test_every_contract_path_is_documented() -> None:
         "/v1/campaigns/{campaign_id}/branches",
         "/v1/campaigns/{campaign_id}/branches/{branch_id}",
         "/v1/campaigns/{campaign_id}/lagging",
+        "/v1/campaigns/{campaign_id}/rounds/{round}/announced",
         "/v1/campaigns/{campaign_id}/export.xlsx",
         "/v1/campaigns/{campaign_id}/export.csv",
     }

@@ -12,7 +12,7 @@ import asyncpg
 from grassroots.plumbing import database
 from grassroots.plumbing.database import SqlType
 from grassroots.plumbing.store import Store
-from reporting.domain import CARD_COLUMNS, Card, Task
+from reporting.domain import CARD_COLUMNS, GRADE_WHY, ROUNDS, Card, Task
 
 CardKey = tuple[str, str]
 """campaign_id, branch_id"""
@@ -117,6 +117,14 @@ class CommendationRow(NamedTuple):
     member_name: str | None
 
 
+class PublishedRoundRow(NamedTuple):
+    """A round whose results grading published (its levels are announced from then on)."""
+
+    campaign_id: str
+    round: str
+    published_at: dt.datetime
+
+
 class ActivityRow(NamedTuple):
     campaign_id: str
     branch_id: str
@@ -131,8 +139,8 @@ SETTABLE = frozenset(
     {
         *(
             f"{round_}_{column}"
-            for round_ in ("initial", "final")
-            for column in ("level", "total", "scores", "basis", "missing")
+            for round_ in ROUNDS
+            for column in ("level", "total", "scores", "basis", "missing", *GRADE_WHY)
         ),
         "moved_up",
         "commitment_id",
@@ -259,6 +267,17 @@ class ReportingStore(Store):
             await self.conn.executemany(
                 f"UPDATE cards SET {assignments} WHERE campaign_id = $1 AND branch_id = $2", rows
             )
+
+    async def publish_rounds(self, rounds: Sequence[PublishedRoundRow]) -> None:
+        """Note rounds as published (one row per campaign and round; the first time kept)."""
+        await database.upsert(
+            self.conn,
+            "published_rounds",
+            rounds,
+            key=("campaign_id", "round"),
+            update=(),
+            assign={"published_at": "least(published_rounds.published_at, EXCLUDED.published_at)"},
+        )
 
     async def save_problems(self, problems: Sequence[ProblemRow]) -> None:
         """Upsert problems (one per key: the caller keeps the latest)."""

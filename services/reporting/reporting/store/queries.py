@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from reporting.domain import LEVELS
+
 LAGGING_WHERE = """(c.commitment_missing AND c.commitment_id IS NULL)
     OR cardinality(c.initial_missing) > 0 OR cardinality(c.final_missing) > 0
     OR EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = c.campaign_id
@@ -43,7 +45,8 @@ async def branch_count(conn: asyncpg.Connection, county_code: str) -> int:
 
 
 BRANCH_ROW = """SELECT b.branch_id, b.name, b.unit, b.township, c.initial_level, c.initial_total,
-       c.final_level, c.final_total, coalesce(c.moved_up, false) AS moved_up,
+       c.final_level, c.final_total, c.initial_scores, c.final_scores,
+       coalesce(c.moved_up, false) AS moved_up,
        c.commitment_id, c.review, coalesce(c.commitment_missing, false) AS commitment_missing,
        c.settled_rate, coalesce(c.commendations, 0) AS commendations,
        coalesce(c.initial_missing, '{}') AS initial_missing,
@@ -147,5 +150,33 @@ async def lagging(
             WHERE b.county_code = $2 AND b.kind <> 'committee' AND ({LAGGING_WHERE})""",
         campaign_id,
         county_code,
+    )
+    return rows
+
+
+async def published_rounds(conn: asyncpg.Connection, campaign_id: str) -> dict[str, Any]:
+    """round → when its results were published (rounds not published are absent)."""
+    rows = await conn.fetch(
+        "SELECT round, published_at FROM published_rounds WHERE campaign_id = $1", campaign_id
+    )
+    return {row["round"]: row["published_at"] for row in rows}
+
+
+async def announced(
+    conn: asyncpg.Connection, campaign_id: str, county_code: str, round_: str
+) -> list[asyncpg.Record]:
+    """The county's organisations graded in the round, with their level only (公示): by
+    level, strongest first, then by name."""
+    level_column = "c.initial_level" if round_ == "initial" else "c.final_level"
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT b.branch_id, b.name, b.unit, b.kind, {level_column} AS level
+            FROM cards c JOIN branches b ON b.branch_id = c.branch_id
+            WHERE c.campaign_id = $1 AND b.county_code = $2 AND b.kind <> 'committee'
+              AND {level_column} IS NOT NULL
+            ORDER BY array_position($3::text[], {level_column}), b.name COLLATE "C",
+                b.branch_id""",
+        campaign_id,
+        county_code,
+        list(LEVELS),
     )
     return rows
