@@ -30,7 +30,8 @@ def test_every_event_type_has_a_valid_example_on_its_topic(event_type: str) -> N
 
 def test_every_type_of_the_contract_table_is_registered() -> None:
     assert set(EVENTS) == set(DATA)
-    assert len(EVENTS) == 25  # the 24 of the baseline, and grading.result_corrected
+    # the 24 of the baseline, grading.result_corrected, and the six of the problem life cycle
+    assert len(EVENTS) == 31
 
 
 def test_a_record_that_is_not_json_is_refused_as_invalid_json() -> None:
@@ -157,3 +158,28 @@ def test_phases_must_be_in_plan_order_without_overlap() -> None:
 
 def test_a_record_larger_than_the_limit_is_refused_before_parsing() -> None:
     assert rejection(b" " * 300_000).code is RejectionCode.TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    ("answer", "missing"),
+    [("accepted", "action and due"), ("resolved", "evidence"), ("cannot_resolve", "reason")],
+)
+def test_an_escalation_answer_carries_what_it_needs(answer: str, missing: str) -> None:
+    data = {
+        "branch_id": "610526-edu-0007",
+        "problem_id": "p-1",
+        "answered_by_org_id": "610526-edu-committee",
+        "answer": answer,
+    }
+    problem = rejection(envelope("rectification.escalation_answered", data))
+    assert problem.code is RejectionCode.INVALID_DATA
+    assert f"{missing} required when the answer is {answer}" in problem.reason
+
+
+def test_deferring_a_problem_without_a_reason_is_refused() -> None:
+    data = {"branch_id": "610526-edu-0007", "problem_id": "p-2"}
+    problem = rejection(envelope("rectification.problem_deferred", data))
+    assert (problem.code, problem.reason) == (
+        RejectionCode.INVALID_DATA,
+        "data.reason: Field required",
+    )

@@ -101,6 +101,21 @@ class CampaignRules(ContractModel):
             "those beyond it by total (ties broken by branch_id) are graded fairly_strong."
         ),
     )
+    escalation_answer_days: DayCount | None = Field(
+        None,
+        description="Days the superior has to answer an escalated problem before it is lagging "
+        "(default 10).",
+    )
+    review_due_days: DayCount | None = Field(
+        None,
+        description="Days the superior has to review a published plan (or revision) before it "
+        "is reminded and lagging (default 5).",
+    )
+    gradual_horizon: dt.date | None = Field(
+        None,
+        description="The latest deadline a gradual task (逐步整改) may have (default: the last "
+        "day of the campaign's planned window).",
+    )
 
 
 class CampaignLaunched(ContractModel):

@@ -182,6 +182,60 @@ class RectificationBranchSettledEvent(CloudEvent[rectification.BranchSettled]):
     )
 
 
+class RectificationProblemResolvedEvent(CloudEvent[rectification.ProblemResolved]):
+    """A problem was solved, with evidence."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.problem_resolved"] = Field(
+        description='Always "rectification.problem_resolved".'
+    )
+
+
+class RectificationProblemDeferredEvent(CloudEvent[rectification.ProblemDeferred]):
+    """A problem is deferred, with a reason."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.problem_deferred"] = Field(
+        description='Always "rectification.problem_deferred".'
+    )
+
+
+class RectificationEscalationAnsweredEvent(CloudEvent[rectification.EscalationAnswered]):
+    """The superior answered an escalated problem."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_INPUTS
+    type: Literal["rectification.escalation_answered"] = Field(
+        description='Always "rectification.escalation_answered".'
+    )
+
+
+class RectificationProblemUpdatedEvent(CloudEvent[rectification.ProblemUpdated]):
+    """Where a problem stands: its status, and its escalation's answer."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_RESULTS
+    type: Literal["rectification.problem_updated"] = Field(
+        description='Always "rectification.problem_updated".'
+    )
+
+
+class RectificationEscalationOverdueEvent(CloudEvent[rectification.EscalationOverdue]):
+    """An escalated problem got no answer in time (once)."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_RESULTS
+    type: Literal["rectification.escalation_overdue"] = Field(
+        description='Always "rectification.escalation_overdue".'
+    )
+
+
+class RectificationReviewOverdueEvent(CloudEvent[rectification.ReviewOverdue]):
+    """A plan waited for its review too long (once per revision)."""
+
+    topic: ClassVar[str] = Topic.RECTIFICATION_RESULTS
+    type: Literal["rectification.review_overdue"] = Field(
+        description='Always "rectification.review_overdue".'
+    )
+
+
 class EmulationCommendedEvent(CloudEvent[emulation.Commended]):
     """A commendation of an organisation or a member."""
 

@@ -54,6 +54,19 @@ LABELS: dict[str, dict[str, str]] = {
         "task_overdue": "整改任务逾期",
         "commitment_missing": "未按时公开承诺",
         "grading_incomplete": "定级材料不全",
+        "escalation_unanswered": "上报问题逾期未答复",
+        "review_overdue": "整改方案逾期未审核",
+    },
+    "problem_status": {
+        "open": "未整改",
+        "in_rectification": "整改中",
+        "resolved": "已解决",
+        "deferred": "暂缓整改",
+    },
+    "escalation_answer": {
+        "accepted": "已受理",
+        "resolved": "已解决",
+        "cannot_resolve": "无法解决",
     },
     "channel": {"email": "电子邮件", "webhook": "系统推送", "inbox": "站内信"},
     "missing_input": {

@@ -73,6 +73,11 @@ class CommitmentReviewed(ContractModel):
     decision: ReviewDecision = Field(description="approved, or returned with guidance.")
     guidance: LongText | None = Field(None, description="加强具体指导 — required when returned.")
     reviewer_org_id: Identifier = Field(description="The superior organisation that reviewed.")
+    uncovered_reason: LongText | None = Field(
+        None,
+        description="Approving a plan that leaves problems raised by members or the public "
+        "neither named by a task nor deferred: why (required then, and kept).",
+    )
 
     @model_validator(mode="after")
     def _guidance_when_returned(self) -> Self:
@@ -120,3 +125,100 @@ class BranchSettled(ContractModel):
     completion_rate: float = Field(
         ge=0, le=1, description="tasks_completed / tasks_total, 0–1; 0 for a branch with no tasks."
     )
+    tasks_on_track: int | None = Field(
+        None,
+        ge=0,
+        description="Gradual tasks (逐步整改) not yet due at settlement: neither completed nor "
+        "failed; completion_rate leaves them out (completed / (total − on track)).",
+    )
+
+
+class ProblemResolved(ContractModel):
+    branch_id: Identifier = Field(description="The branch that listed the problem.")
+    problem_id: Identifier = Field(description="The problem solved.")
+    evidence: LongText = Field(description="How it was solved: the evidence.")
+
+
+class ProblemDeferred(ContractModel):
+    branch_id: Identifier = Field(description="The branch that listed the problem.")
+    problem_id: Identifier = Field(description="The problem not rectified in this campaign.")
+    reason: LongText = Field(description="Why it is deferred (kept and shown).")
+
+
+class EscalationAnswer(StrEnum):
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"
+    CANNOT_RESOLVE = "cannot_resolve"
+
+
+class EscalationAnswered(ContractModel):
+    """The superior's answer to a problem escalated to it (需要上级党组织统筹解决)."""
+
+    branch_id: Identifier = Field(description="The branch that listed the problem.")
+    problem_id: Identifier = Field(description="The escalated problem.")
+    answered_by_org_id: Identifier = Field(description="The organisation it was escalated to.")
+    answer: EscalationAnswer = Field(description="accepted, resolved or cannot_resolve.")
+    action: LongText | None = Field(None, description="accepted: what it will do (required).")
+    due: dt.date | None = Field(None, description="accepted: by when (required).")
+    evidence: LongText | None = Field(None, description="resolved: the evidence (required).")
+    reason: LongText | None = Field(None, description="cannot_resolve: why (required).")
+
+    @model_validator(mode="after")
+    def _what_each_answer_needs(self) -> Self:
+        needs = {
+            EscalationAnswer.ACCEPTED: ("action", "due"),
+            EscalationAnswer.RESOLVED: ("evidence",),
+            EscalationAnswer.CANNOT_RESOLVE: ("reason",),
+        }[self.answer]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{' and '.join(missing)} required when the answer is {self.answer}")
+        return self
+
+
+class ProblemStatus(StrEnum):
+    OPEN = "open"
+    IN_RECTIFICATION = "in_rectification"
+    RESOLVED = "resolved"
+    DEFERRED = "deferred"
+
+
+class Escalation(ContractModel):
+    to_org_id: Identifier = Field(description="The superior organisation it went to.")
+    answer: EscalationAnswer | None = Field(None, description="Its answer, none while waiting.")
+    action: LongText | None = Field(None, description="accepted: what it will do.")
+    due: dt.date | None = Field(None, description="accepted: by when.")
+    evidence: LongText | None = Field(None, description="resolved: the evidence.")
+    reason: LongText | None = Field(None, description="cannot_resolve: why.")
+
+
+class ProblemUpdated(ContractModel):
+    """Where a problem stands, emitted by the platform at every change."""
+
+    branch_id: Identifier = Field(description="The branch that listed the problem.")
+    problem_id: Identifier = Field(description="The problem.")
+    status: ProblemStatus = Field(
+        description="open → in_rectification (a task of the approved plan names it) → resolved "
+        "(with evidence), or deferred (with a reason)."
+    )
+    task_id: Identifier | None = Field(None, description="in_rectification: the task naming it.")
+    evidence: LongText | None = Field(None, description="resolved: the evidence.")
+    reason: LongText | None = Field(None, description="deferred: the reason.")
+    escalation: Escalation | None = Field(
+        None, description="When it needs the superior: where it went and the answer."
+    )
+
+
+class EscalationOverdue(ContractModel):
+    branch_id: Identifier = Field(description="The branch whose problem waits for an answer.")
+    problem_id: Identifier = Field(description="The escalated problem.")
+    to_org_id: Identifier = Field(description="The superior that has not answered: lagging.")
+    due: dt.date = Field(description="The day the answer was due.")
+
+
+class ReviewOverdue(ContractModel):
+    branch_id: Identifier = Field(description="The branch whose plan waits for review.")
+    commitment_id: Identifier = Field(description="The commitment.")
+    revision: int = Field(ge=1, description="The revision waiting.")
+    reviewer_org_id: Identifier = Field(description="The superior that has not reviewed: lagging.")
+    due: dt.date = Field(description="The day the review was due.")
