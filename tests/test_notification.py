@@ -461,6 +461,205 @@ async def test_reminders_escalation_and_circulars_come_at_their_moments_on_the_c
     assert len(texts(mail.to(office), "阶段结束通报")) == 1
 
 
+async def facts_open(admin: asyncpg.Connection, campaign_id: str, reason: str) -> list[str]:
+    rows = await admin.fetch(
+        "SELECT branch_id FROM notification.lagging_facts"
+        " WHERE campaign_id = $1 AND reason = $2 AND resolved_at IS NULL",
+        campaign_id,
+        reason,
+    )
+    return [row["branch_id"] for row in rows]
+
+
+async def none_open(admin: asyncpg.Connection, campaign_id: str) -> bool:
+    """No lagging fact of the campaign is open any more."""
+    return not any(
+        [
+            await facts_open(admin, campaign_id, r)
+            for r in ("escalation_unanswered", "review_overdue")
+        ]
+    )
+
+
+async def test_the_superior_is_told_of_an_escalated_problem_and_a_plan_to_review_and_is_supervised(
+    platform: Platform, receivers: Receivers, tmp_path: Path, admin: asyncpg.Connection
+) -> None:
+    """With the real rectification service: a branch whose parent is the committee lists a
+    problem that needs the superior; rectification escalates it and the committee's secretary
+    gets the mail (加强具体指导 is the superior's duty). Its plan waits for the committee's
+    review: told too. Left unanswered and unreviewed, the committee is reminded (督办) and named
+    in the circular as lagging, until it reviews and answers."""
+    c = County()
+    mail = receivers.smtp
+    office, b1 = c.email("office"), c.email("b1")
+    platform.set_clock(at("2012-04-20"))
+    try:
+        await register(admin, tmp_path, [c.register(None, secretary="李书记"), c.register("b1")])
+        launch = c.event(
+            "campaign.launched",
+            {
+                "campaign_id": c.campaign_id,
+                "name": "上级指导测试",
+                "year": 2012,
+                "phases": [
+                    {"phase": "rectification", "opens_on": "2012-04-16", "closes_on": "2012-06-30"}
+                ],
+                # Long enough that rectification's own overdue sweep stays silent in this test:
+                # the overdue results below stand in for it.
+                "rules": {"escalation_answer_days": 30, "review_due_days": 20},
+            },
+        )
+        listed = c.event(
+            "rectification.problem_listed",
+            {
+                "branch_id": c.b("b1"),
+                "problem_id": "p1",
+                "description": "党员活动室设施陈旧，需统筹经费更新",
+                "source": "public",
+                "needs_superior": True,
+            },
+            at("2012-04-20"),
+        )
+        plan = c.event(
+            "rectification.commitment_published",
+            {
+                "branch_id": c.b("b1"),
+                "commitment_id": "c1",
+                "revision": 1,
+                "tasks": [
+                    {
+                        "task_id": "t1",
+                        "problem_id": "p1",
+                        "title": "更新党员活动室",
+                        "responsible": "张主任",
+                        "requirement": "六月底前完成",
+                        "measures": "申请经费、统一采购",
+                        "deadline": "2012-06-30",
+                        "kind": "immediate",
+                    }
+                ],
+            },
+            at("2012-04-20", "10:00:00"),
+        )
+        opened = c.event(
+            "campaign.phase_opened",
+            {"campaign_id": c.campaign_id, "phase": "rectification"},
+            at("2012-04-16"),
+        )
+        assert publish_with_tool([launch, opened, listed, plan], tmp_path).returncode == 0
+
+        # Rectification escalated the problem to the branch's parent: the committee hears it.
+        told = await eventually(arrived(mail, office, "问题上报"))
+        (escalated,) = [m for m in mail.to(office) if "问题上报" in m.subject]
+        assert escalated.subject == "【问题上报】b1学校党支部上报问题待答复"
+        assert escalated.rcpt_tos == (office,)
+        assert told[0].startswith("教育局党委李书记同志：")
+        assert "问题：党员活动室设施陈旧，需统筹经费更新（群众反映）" in told[0]
+        assert "已于2012年4月20日上报你单位" in told[0]
+        assert "请于2012年5月20日前（30日内）答复" in told[0]  # the campaign's rule
+        cause = await admin.fetchrow(
+            "SELECT cause_source, cause_event_id, branch_id FROM notification.deliveries"
+            " WHERE kind = 'problem_escalated' AND recipient = $1",
+            office,
+        )
+        assert cause["branch_id"] == c.b("b1")
+        assert cause["cause_source"] != listed["source"]  # rectification's result, not the input
+        # The plan waits for the committee's review.
+        review = await eventually(arrived(mail, office, "方案待审"))
+        assert [m.subject for m in mail.to(office) if "方案待审" in m.subject] == [
+            "【方案待审】b1学校党支部整改方案（第1版）待审核"
+        ]
+        assert "共1项整改任务（立即整改1项）" in review[0]
+        assert "1. 更新党员活动室（责任人：张主任；时限：2012年6月30日；立即整改）" in review[0]
+        assert "请于2012年5月10日前（20日内）完成审核" in review[0]
+        assert texts(mail.to(b1), "问题上报") == texts(mail.to(b1), "方案待审") == []
+
+        # Neither answered nor reviewed in time, as rectification publishes it: reminded, and
+        # lagging — the committee, not the branch.
+        platform.set_clock(at("2012-04-23", "08:00:00"))
+        overdue = [
+            c.event(
+                "rectification.escalation_overdue",
+                {
+                    "branch_id": c.b("b1"),
+                    "problem_id": "p1",
+                    "to_org_id": c.committee,
+                    "due": "2012-04-22",
+                },
+            ),
+            c.event(
+                "rectification.review_overdue",
+                {
+                    "branch_id": c.b("b1"),
+                    "commitment_id": "c1",
+                    "revision": 1,
+                    "reviewer_org_id": c.committee,
+                    "due": "2012-04-22",
+                },
+            ),
+        ]
+        assert publish_with_tool(overdue, tmp_path).returncode == 0
+        unanswered = await eventually(arrived(mail, office, "上报问题逾期未答复"))
+        assert "应于2012年4月22日前答复，至今未答复" in unanswered[0]
+        unreviewed = await eventually(arrived(mail, office, "逾期未审核"))
+        assert [m.subject for m in mail.to(office) if "逾期未审核" in m.subject] == [
+            "【督办】b1学校党支部整改方案（第1版）逾期未审核"
+        ]
+        assert "请你单位抓紧审核，加强具体指导" in unreviewed[0]
+        for reason in ("escalation_unanswered", "review_overdue"):
+            assert await facts_open(admin, c.campaign_id, reason) == [c.committee]
+
+        # A week after the phase opened: the circular names the committee, with its reasons.
+        platform.set_clock(at("2012-04-23", "09:00:01"))
+        circular = (await eventually(arrived(mail, office, "第1期通报")))[0]
+        await eventually(arrived(mail, b1, "第1期通报"))
+        assert "以下1个党组织工作滞后" in circular
+        assert (
+            "1. 教育局党委：上报问题逾期未答复1项（b1学校党支部“党员活动室设施陈旧，需统筹经费"
+            "更新”，应于2012年4月22日前答复）；整改方案逾期未审核1项（b1学校党支部第1版，"
+            "应于2012年4月22日前审核）。"
+        ) in circular
+
+        # The committee reviews (returns the plan with guidance) and answers the escalation.
+        answered = [
+            c.event(
+                "rectification.commitment_reviewed",
+                {
+                    "branch_id": c.b("b1"),
+                    "commitment_id": "c1",
+                    "revision": 1,
+                    "decision": "returned",
+                    "guidance": "请明确经费来源",
+                    "reviewer_org_id": c.committee,
+                },
+            ),
+            c.event(
+                "rectification.problem_updated",
+                {
+                    "branch_id": c.b("b1"),
+                    "problem_id": "p1",
+                    "status": "open",
+                    "escalation": {
+                        "to_org_id": c.committee,
+                        "answer": "accepted",
+                        "action": "局党委统筹专项经费",
+                        "due": "2012-06-20",
+                    },
+                },
+            ),
+        ]
+        assert publish_with_tool(answered, tmp_path).returncode == 0
+        returned = await eventually(arrived(mail, b1, "方案退回"))
+        assert "请明确经费来源" in returned[0]
+        await eventually(lambda: none_open(admin, c.campaign_id))  # no longer lagging
+    finally:
+        platform.set_clock(None)
+
+    # Each once.
+    for part in ("问题上报", "方案待审", "上报问题逾期未答复", "逾期未审核", "第1期通报"):
+        assert len(texts(mail.to(office), part)) == 1, part
+
+
 async def test_an_emulation_phase_is_announced_reminded_commended_and_closed_with_a_circular(
     platform: Platform, receivers: Receivers, tmp_path: Path, admin: asyncpg.Connection
 ) -> None:

@@ -32,13 +32,18 @@ class Kind(StrEnum):
     OVERDUE_ESCALATED = "overdue_escalated"
     CIRCULAR = "circular"
     COMMENDATION = "commendation"
+    # The superior's duty (加强具体指导): what waits for it, and reminders when it waits too long.
+    PROBLEM_ESCALATED = "problem_escalated"
+    REVIEW_REQUESTED = "review_requested"
+    ESCALATION_OVERDUE = "escalation_overdue"
+    REVIEW_OVERDUE = "review_overdue"
 
 
 class Audience(StrEnum):
     SECRETARY = "secretary"  # the branch's secretary: email, and the branch's inbox
     RESPONSIBLE = "responsible"  # a task's responsible person: no address → the branch's inbox
     OFFICE = "office"  # the Party office: the county's committee (its secretary, its inbox)
-    PARENT = "parent"  # the branch's parent organisation
+    PARENT = "parent"  # the branch's parent organisation (or the superior the event names)
     EVERY_BRANCH = "every_branch"  # every organisation of the county but the committees
 
 
@@ -54,7 +59,15 @@ WHO_HEARS_WHAT: dict[Kind, tuple[Audience, ...]] = {
     Kind.OVERDUE_ESCALATED: (Audience.PARENT,),
     Kind.CIRCULAR: (Audience.EVERY_BRANCH, Audience.OFFICE),
     Kind.COMMENDATION: (Audience.SECRETARY, Audience.EVERY_BRANCH),
+    Kind.PROBLEM_ESCALATED: (Audience.PARENT,),  # the organisation it went to (to_org_id)
+    Kind.REVIEW_REQUESTED: (Audience.PARENT,),
+    Kind.ESCALATION_OVERDUE: (Audience.PARENT,),  # to_org_id
+    Kind.REVIEW_OVERDUE: (Audience.PARENT,),  # reviewer_org_id
 }
+# The superior's time to answer an escalated problem and to review a plan, when the campaign's
+# rules (escalation_answer_days, review_due_days) do not say.
+DEFAULT_ESCALATION_ANSWER_DAYS = 10
+DEFAULT_REVIEW_DUE_DAYS = 5
 # A supplementary result (补充定级) answers the incomplete notice, which the office heard too.
 SUPPLEMENTARY_RESULT_HEARS = (Audience.SECRETARY, Audience.OFFICE)
 
@@ -232,22 +245,41 @@ def circular_period(anchor: dt.datetime, now: dt.datetime, period_days: float) -
 
 
 class Reason(StrEnum):
-    """Why a branch is lagging; the codes of the reporting API's `lagging` reasons."""
+    """Why an organisation is lagging; the codes of the reporting API's `lagging` reasons. The
+    last two are a superior's (the parent the escalation or the plan went to), not a branch's."""
 
     TASK_OVERDUE = "task_overdue"
     COMMITMENT_MISSING = "commitment_missing"
     GRADING_INCOMPLETE = "grading_incomplete"
+    ESCALATION_UNANSWERED = "escalation_unanswered"
+    REVIEW_OVERDUE = "review_overdue"
 
 
-REASON_ORDER = (Reason.TASK_OVERDUE, Reason.COMMITMENT_MISSING, Reason.GRADING_INCOMPLETE)
+REASON_ORDER = tuple(Reason)
+
+
+def escalation_fact_key(branch_id: str, problem_id: str) -> str:
+    """The key of a superior's unanswered-escalation fact: the branch and its problem (`|` is
+    never in an id)."""
+    return f"{branch_id}|{problem_id}"
+
+
+def review_fact_key(branch_id: str, revision: int) -> str:
+    """The key of a superior's overdue-review fact: the branch and the revision waiting."""
+    return f"{branch_id}|{revision}"
+
+
+def answer_due_on(day: dt.date, days: int) -> dt.date:
+    """The last day to answer (or review) something received on `day`, `days` days later."""
+    return day + dt.timedelta(days=days)
 
 
 @dataclass(frozen=True)
 class LaggingFact:
-    branch_id: str
+    branch_id: str  # the lagging organisation: a branch, or a superior for its own reasons
     branch_name: str
     reason: Reason
-    fact_key: str  # the task id, the round; "" for a missing commitment
+    fact_key: str  # the task id, the round, branch|problem, branch|revision; "" for a commitment
     detail: Mapping[str, Any]  # what to show: a task's title and deadline, the missing inputs
 
 

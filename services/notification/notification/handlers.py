@@ -8,7 +8,7 @@ Handlers only plan (planning.py): what is sent, and when, is the delivery worker
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grassroots.contract import AnyEvent
@@ -27,14 +27,38 @@ from grassroots.contract.events import (
     RectificationCommitmentMissingEvent,
     RectificationCommitmentPublishedEvent,
     RectificationCommitmentReviewedEvent,
+    RectificationEscalationOverdueEvent,
+    RectificationProblemEscalatedEvent,
+    RectificationProblemListedEvent,
+    RectificationProblemUpdatedEvent,
+    RectificationReviewOverdueEvent,
     RectificationTaskCompletedEvent,
     RectificationTaskOverdueEvent,
 )
 from grassroots.contract.grading import AppliedRule, Basis, BranchGraded, Rule
+from grassroots.contract.rectification import TaskKind
 from grassroots.plumbing.handling import HandlerTable, batch, each
-from notification.domain import SUPPLEMENTARY_RESULT_HEARS, Kind, Reason
+from notification.domain import (
+    DEFAULT_ESCALATION_ANSWER_DAYS,
+    DEFAULT_REVIEW_DUE_DAYS,
+    SUPPLEMENTARY_RESULT_HEARS,
+    Kind,
+    Reason,
+    answer_due_on,
+    escalation_fact_key,
+    review_fact_key,
+)
 from notification.planning import PLANNER, Notice
-from notification.store import NotificationStore, OrgRow, PhaseWindowRow, TaskKey, TaskRow, Uow
+from notification.store import (
+    Escalation,
+    NotificationStore,
+    OrgRow,
+    PhaseWindowRow,
+    ProblemRow,
+    TaskKey,
+    TaskRow,
+    Uow,
+)
 
 # The results a phase's close produces, and so the moment its circular can be written.
 CLOSE_CIRCULAR_AFTER_ROUND = {"initial": "survey_grading", "final": "assessment"}
@@ -64,6 +88,8 @@ async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
             if rules and rules.commitment_due_days is not None
             else DEFAULT_COMMITMENT_DUE_DAYS
         ),
+        escalation_answer_days=rules.escalation_answer_days if rules else None,
+        review_due_days=rules.review_due_days if rules else None,
         windows=[
             PhaseWindowRow(data.campaign_id, w.phase.value, w.opens_on, w.closes_on)
             for w in data.phases
@@ -240,9 +266,11 @@ async def on_branch_settled(uow: Uow, event: RectificationBranchSettledEvent) ->
 
 
 async def on_commitment_published(uow: Uow, event: RectificationCommitmentPublishedEvent) -> None:
+    """A new plan or revision (整改方案) waits for the superior's review: the branch's parent
+    hears it, with the tasks and the day its review is due (a revision it knew is not news)."""
     data = event.data
     campaign_id = event.campaign
-    await uow.store.save_commitment(
+    before = await uow.store.save_commitment(
         campaign_id=campaign_id,
         branch_id=data.branch_id,
         county_code=event.countycode,
@@ -261,11 +289,39 @@ async def on_commitment_published(uow: Uow, event: RectificationCommitmentPublis
         ],
         at=uow.now,
     )
+    if before is not None and data.revision <= before:
+        return
+    published_on = county_today(event.time)
+    days = await _campaign_days(uow, campaign_id, "review_due_days", DEFAULT_REVIEW_DUE_DAYS)
+    facts = {
+        "branch_id": data.branch_id,
+        "commitment_id": data.commitment_id,
+        "revision": data.revision,
+        "tasks_total": len(data.tasks),
+        "kinds": {k.value: sum(t.kind is k for t in data.tasks) for k in TaskKind},
+        "tasks": [
+            {
+                "task_id": t.task_id,
+                "title": t.title,
+                "responsible": t.responsible,
+                "deadline": t.deadline.isoformat(),
+                "kind": t.kind.value,
+            }
+            for t in data.tasks
+        ],
+        "published_on": published_on.isoformat(),
+        "review_days": days,
+        "review_due": answer_due_on(published_on, days).isoformat(),
+    }
+    PLANNER.later(uow, _notice(event, Kind.REVIEW_REQUESTED, facts, data.branch_id))
 
 
 async def on_commitment_reviewed(uow: Uow, event: RectificationCommitmentReviewedEvent) -> None:
-    """A returned plan goes back to the secretary with the superior's guidance."""
+    """A review ends the superior's wait for that revision (and any before it); a returned plan
+    goes back to the secretary with the superior's guidance."""
     data = event.data
+    await uow.store.note_review(event.campaign, data.branch_id, data.revision)
+    await uow.store.resolve_reviews_overdue(event.campaign, data.branch_id, data.revision, uow.now)
     if data.decision.value != "returned":
         return
     facts = {
@@ -276,6 +332,165 @@ async def on_commitment_reviewed(uow: Uow, event: RectificationCommitmentReviewe
         "reviewer_org_id": data.reviewer_org_id,
     }
     PLANNER.later(uow, _notice(event, Kind.COMMITMENT_RETURNED, facts, data.branch_id))
+
+
+async def on_problems_listed(uow: Uow, events: Sequence[RectificationProblemListedEvent]) -> None:
+    """What the branch's problems say, for the superior's notices. A problem whose escalation
+    came first is told to the superior now (under the escalation's key)."""
+    latest = {
+        (e.campaign, e.data.branch_id, e.data.problem_id): ProblemRow(
+            e.campaign,
+            e.data.branch_id,
+            e.data.problem_id,
+            e.countycode,
+            e.data.description,
+            e.data.source.value,
+        )
+        for e in events
+    }
+    escalated = await uow.store.save_problems(list(latest.values()))
+    for row in sorted(escalated, key=lambda r: (r["branch_id"], r["problem_id"])):
+        PLANNER.later(uow, await _escalation_notice(uow, row))
+
+
+async def on_problem_escalated(uow: Uow, event: RectificationProblemEscalatedEvent) -> None:
+    """The superior it went to hears the problem and by when to answer — once the problem's
+    listing is here too (it normally is: rectification escalates what was listed)."""
+    data = event.data
+    row = await uow.store.escalate_problem(
+        Escalation(
+            event.campaign,
+            data.branch_id,
+            data.problem_id,
+            event.countycode,
+            data.to_org_id,
+            event.source,
+            event.id,
+            event.time,
+        )
+    )
+    if row["description"] is not None:
+        PLANNER.later(uow, await _escalation_notice(uow, row))
+
+
+async def _escalation_notice(uow: Uow, problem: Mapping[str, Any]) -> Notice:
+    """The superior's notice of an escalated problem, caused by the escalation event."""
+    campaign_id = problem["campaign_id"]
+    days = await _campaign_days(
+        uow, campaign_id, "escalation_answer_days", DEFAULT_ESCALATION_ANSWER_DAYS
+    )
+    escalated_on = county_today(problem["escalated_at"])
+    facts = {
+        "branch_id": problem["branch_id"],
+        "problem_id": problem["problem_id"],
+        "description": problem["description"],
+        "source": problem["source"],
+        "to_org_id": problem["escalated_to"],
+        "escalated_on": escalated_on.isoformat(),
+        "answer_days": days,
+        "answer_due": answer_due_on(escalated_on, days).isoformat(),
+    }
+    return Notice(
+        kind=Kind.PROBLEM_ESCALATED,
+        cause_source=problem["escalation_source"],
+        cause_event_id=problem["escalation_event_id"],
+        county_code=problem["county_code"],
+        campaign_id=campaign_id,
+        branch_id=problem["branch_id"],
+        facts=facts,
+        superior_id=problem["escalated_to"],
+    )
+
+
+async def _campaign_days(uow: Uow, campaign_id: str, rule: str, default: int) -> int:
+    """A campaign rule in days (campaign.launched), or its default."""
+    campaign = await uow.store.campaign(campaign_id)
+    days = campaign[rule] if campaign is not None else None
+    return default if days is None else int(days)
+
+
+async def _branch_name(uow: Uow, branch_id: str) -> str:
+    org = await uow.store.org(branch_id)
+    return str(org["name"]) if org else branch_id
+
+
+async def on_escalation_overdue(uow: Uow, event: RectificationEscalationOverdueEvent) -> None:
+    """The superior that has not answered is lagging until it does, and is reminded (督办)."""
+    data = event.data
+    problem = await uow.store.problem(event.campaign, data.branch_id, data.problem_id)
+    description = problem["description"] if problem else None
+    noted = await uow.store.note_fact(
+        campaign_id=event.campaign,
+        branch_id=data.to_org_id,
+        reason=Reason.ESCALATION_UNANSWERED,
+        fact_key=escalation_fact_key(data.branch_id, data.problem_id),
+        detail={
+            "branch_id": data.branch_id,
+            "branch_name": await _branch_name(uow, data.branch_id),
+            "problem_id": data.problem_id,
+            "description": description,
+            "due": data.due.isoformat(),
+        },
+        at=uow.now,
+    )
+    if not noted:  # said once (a re-sent event names the same escalation)
+        return
+    facts = {
+        "branch_id": data.branch_id,
+        "problem_id": data.problem_id,
+        "description": description,
+        "to_org_id": data.to_org_id,
+        "due": data.due.isoformat(),
+    }
+    notice = _notice(event, Kind.ESCALATION_OVERDUE, facts, data.branch_id)
+    PLANNER.later(uow, dataclasses.replace(notice, superior_id=data.to_org_id))
+
+
+async def on_review_overdue(uow: Uow, event: RectificationReviewOverdueEvent) -> None:
+    """The superior that has not reviewed the revision is lagging until a review of it (or of
+    a newer one) arrives, and is reminded (督办). Reviewed already (the review, an input, came
+    before this result): nothing is owed."""
+    data = event.data
+    reviewed = await uow.store.reviewed_revision(event.campaign, data.branch_id)
+    if reviewed is not None and reviewed >= data.revision:
+        return
+    noted = await uow.store.note_fact(
+        campaign_id=event.campaign,
+        branch_id=data.reviewer_org_id,
+        reason=Reason.REVIEW_OVERDUE,
+        fact_key=review_fact_key(data.branch_id, data.revision),
+        detail={
+            "branch_id": data.branch_id,
+            "branch_name": await _branch_name(uow, data.branch_id),
+            "commitment_id": data.commitment_id,
+            "revision": data.revision,
+            "due": data.due.isoformat(),
+        },
+        at=uow.now,
+    )
+    if not noted:
+        return
+    facts = {
+        "branch_id": data.branch_id,
+        "commitment_id": data.commitment_id,
+        "revision": data.revision,
+        "reviewer_org_id": data.reviewer_org_id,
+        "due": data.due.isoformat(),
+    }
+    notice = _notice(event, Kind.REVIEW_OVERDUE, facts, data.branch_id)
+    PLANNER.later(uow, dataclasses.replace(notice, superior_id=data.reviewer_org_id))
+
+
+async def on_problem_updated(uow: Uow, event: RectificationProblemUpdatedEvent) -> None:
+    """An answered escalation: its superior is no longer lagging for it."""
+    data = event.data
+    if data.escalation is not None and data.escalation.answer is not None:
+        await uow.store.resolve_facts_keyed(
+            event.campaign,
+            Reason.ESCALATION_UNANSWERED,
+            escalation_fact_key(data.branch_id, data.problem_id),
+            uow.now,
+        )
 
 
 async def on_tasks_completed(uow: Uow, events: Sequence[RectificationTaskCompletedEvent]) -> None:
@@ -310,5 +525,10 @@ HANDLERS: HandlerTable[NotificationStore] = HandlerTable(
     each(RectificationCommitmentPublishedEvent, on_commitment_published),
     each(RectificationCommitmentReviewedEvent, on_commitment_reviewed),
     batch(RectificationTaskCompletedEvent, on_tasks_completed),
+    batch(RectificationProblemListedEvent, on_problems_listed),
+    each(RectificationProblemEscalatedEvent, on_problem_escalated),
+    each(RectificationEscalationOverdueEvent, on_escalation_overdue),
+    each(RectificationReviewOverdueEvent, on_review_overdue),
+    each(RectificationProblemUpdatedEvent, on_problem_updated),
     each(EmulationCommendedEvent, on_commended),
 )

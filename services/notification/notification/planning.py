@@ -54,6 +54,8 @@ class Notice:
     branch_id: str | None
     facts: dict[str, Any]
     audiences: tuple[Audience, ...] | None = None  # default: the table's, for the kind
+    superior_id: str | None = None  # the superior the event names (to_org_id, reviewer_org_id):
+    # the PARENT audience then; None: the branch's parent_id
 
 
 def derived_id(*parts: str) -> str:
@@ -128,7 +130,9 @@ class Planner:
         """Resolve each notice's audiences and plan its deliveries (its branch named in the
         facts as `branch_name`); return how many deliveries are new."""
         orgs = recipients.Directory(uow.store)
-        await orgs.preload(n.branch_id for n in notices if n.branch_id)
+        await orgs.preload(
+            org_id for n in notices for org_id in (n.branch_id, n.superior_id) if org_id
+        )
         campaigns = {n.campaign_id for n in notices if n.campaign_id}
         names = await uow.store.campaign_names(sorted(campaigns)) if campaigns else {}
         today = county_today(uow.now)
@@ -137,7 +141,11 @@ class Planner:
         for notice in notices:
             audiences = notice.audiences or WHO_HEARS_WHAT[notice.kind]
             addressees = await recipients.resolve(
-                orgs, audiences, county_code=notice.county_code, branch_id=notice.branch_id
+                orgs,
+                audiences,
+                county_code=notice.county_code,
+                branch_id=notice.branch_id,
+                superior_id=notice.superior_id,
             )
             facts = {"campaign_name": names.get(notice.campaign_id or ""), **notice.facts}
             if notice.branch_id and "branch_name" not in facts:

@@ -92,6 +92,12 @@ async def parent(orgs: Directory, county_code: str, branch_id: str) -> list[Addr
     return await office(orgs, county_code, None)
 
 
+async def superior(orgs: Directory, org_id: str) -> list[Addressee]:
+    """The superior an event names (the organisation an escalation went to, the plan's
+    reviewer); one not registered yet is addressed by its id, like a branch."""
+    return [await branch(orgs, org_id)]
+
+
 async def every_branch(orgs: Directory, county_code: str) -> list[Addressee]:
     return [_addressee(row) for row in await orgs.branches(county_code)]
 
@@ -102,8 +108,10 @@ async def resolve(
     *,
     county_code: str,
     branch_id: str | None,
+    superior_id: str | None = None,
 ) -> list[Addressee]:
-    """Everyone the audiences name, in order; duplicates are removed when deliveries are planned."""
+    """Everyone the audiences name, in order; duplicates are removed when deliveries are planned.
+    The parent is the superior the event names when it names one (`superior_id`)."""
     found: list[Addressee] = []
     for audience in audiences:
         if audience is Audience.SECRETARY and branch_id is not None:
@@ -114,6 +122,8 @@ async def resolve(
             found.append(dataclasses.replace(await branch(orgs, branch_id), by_email=False))
         elif audience is Audience.OFFICE:
             found += await office(orgs, county_code, branch_id)
+        elif audience is Audience.PARENT and superior_id is not None:
+            found += await superior(orgs, superior_id)
         elif audience is Audience.PARENT and branch_id is not None:
             found += await parent(orgs, county_code, branch_id)
         elif audience is Audience.EVERY_BRANCH:

@@ -48,6 +48,30 @@ class TaskRow(NamedTuple):
     deadline: dt.date
 
 
+class ProblemRow(NamedTuple):
+    """A problem a branch listed (梳理问题)."""
+
+    campaign_id: str
+    branch_id: str
+    problem_id: str
+    county_code: str
+    description: str
+    source: str
+
+
+class Escalation(NamedTuple):
+    """A problem escalated to the superior (rectification.problem_escalated), with its cause."""
+
+    campaign_id: str
+    branch_id: str
+    problem_id: str
+    county_code: str
+    escalated_to: str
+    escalation_source: str
+    escalation_event_id: str
+    escalated_at: dt.datetime
+
+
 class TaskKey(NamedTuple):
     campaign_id: str
     branch_id: str
@@ -82,18 +106,25 @@ class NotificationStore:
         reminder_days: list[int] | None,
         commitment_due_days: int,
         windows: Sequence[PhaseWindowRow],
+        escalation_answer_days: int | None = None,
+        review_due_days: int | None = None,
     ) -> None:
         await self.conn.execute(
-            """INSERT INTO campaigns (campaign_id, county_code, name, reminder_days, commitment_due_days)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO campaigns (campaign_id, county_code, name, reminder_days,
+                   commitment_due_days, escalation_answer_days, review_due_days)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (campaign_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                    name = EXCLUDED.name, reminder_days = EXCLUDED.reminder_days,
-                   commitment_due_days = EXCLUDED.commitment_due_days""",
+                   commitment_due_days = EXCLUDED.commitment_due_days,
+                   escalation_answer_days = EXCLUDED.escalation_answer_days,
+                   review_due_days = EXCLUDED.review_due_days""",
             campaign_id,
             county_code,
             name,
             reminder_days,
             commitment_due_days,
+            escalation_answer_days,
+            review_due_days,
         )
         await database.upsert(self.conn, "phases", windows, key=("campaign_id", "phase"))
 
@@ -240,12 +271,16 @@ class NotificationStore:
         revision: int,
         tasks: Sequence[TaskRow],
         at: dt.datetime,
-    ) -> None:
-        """A published revision: the branch has a commitment; its tasks' titles and deadlines."""
-        await self.conn.execute(
-            """INSERT INTO commitments (campaign_id, branch_id, revision) VALUES ($1, $2, $3)
+    ) -> int | None:
+        """A published revision: the branch has a commitment; its tasks' titles and deadlines.
+        Returns the latest revision known before (None: the branch's first)."""
+        before: int | None = await self.conn.fetchval(
+            """WITH before AS MATERIALIZED (SELECT revision FROM commitments
+                                            WHERE campaign_id = $1 AND branch_id = $2)
+               INSERT INTO commitments (campaign_id, branch_id, revision) VALUES ($1, $2, $3)
                ON CONFLICT (campaign_id, branch_id) DO UPDATE
-               SET revision = GREATEST(commitments.revision, EXCLUDED.revision)""",
+               SET revision = GREATEST(commitments.revision, EXCLUDED.revision)
+               RETURNING (SELECT revision FROM before)""",
             campaign_id,
             branch_id,
             revision,
@@ -260,6 +295,57 @@ class NotificationStore:
             assign={"overdue": "tasks.overdue AND tasks.deadline = EXCLUDED.deadline"},
         )
         await self.resolve_fact(campaign_id, branch_id, "commitment_missing", "", at)
+        return before
+
+    # -------------------------------------------------------------- problems and escalations
+
+    async def save_problems(self, problems: Sequence[ProblemRow]) -> list[asyncpg.Record]:
+        """Upsert listed problems (one row per key: the caller keeps the latest); return those
+        already escalated (the escalation came first: the superior is told now)."""
+        if not problems:
+            return []
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            """INSERT INTO problems (campaign_id, branch_id, problem_id, county_code, description,
+                   source)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                    $6::text[])
+               ON CONFLICT (campaign_id, branch_id, problem_id) DO UPDATE
+               SET description = EXCLUDED.description, source = EXCLUDED.source
+               RETURNING *""",
+            *database.columns(problems, len(ProblemRow._fields)),
+        )
+        return [row for row in rows if row["escalation_event_id"] is not None]
+
+    async def escalate_problem(self, escalation: Escalation) -> asyncpg.Record:
+        """Record the escalation (its first cause is kept); the problem as known now (its
+        description is NULL when it was not listed here yet)."""
+        row: asyncpg.Record = await self.conn.fetchrow(
+            """INSERT INTO problems (campaign_id, branch_id, problem_id, county_code, escalated_to,
+                   escalation_source, escalation_event_id, escalated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (campaign_id, branch_id, problem_id) DO UPDATE
+               SET escalated_to = COALESCE(problems.escalated_to, EXCLUDED.escalated_to),
+                   escalation_source = COALESCE(problems.escalation_source,
+                                                EXCLUDED.escalation_source),
+                   escalation_event_id = COALESCE(problems.escalation_event_id,
+                                                  EXCLUDED.escalation_event_id),
+                   escalated_at = COALESCE(problems.escalated_at, EXCLUDED.escalated_at)
+               RETURNING *""",
+            *escalation,
+        )
+        return row
+
+    async def problem(
+        self, campaign_id: str, branch_id: str, problem_id: str
+    ) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self.conn.fetchrow(
+            """SELECT * FROM problems
+               WHERE campaign_id = $1 AND branch_id = $2 AND problem_id = $3""",
+            campaign_id,
+            branch_id,
+            problem_id,
+        )
+        return row
 
     async def mark_task_overdue(
         self,
@@ -326,11 +412,12 @@ class NotificationStore:
         fact_key: str,
         detail: dict[str, Any],
         at: dt.datetime,
-    ) -> None:
-        """A fact is noted once; noting it again (a re-sent event) changes nothing."""
-        await self.conn.execute(
+    ) -> bool:
+        """A fact is noted once; noting it again (a re-sent event) changes nothing. True when
+        it is new."""
+        noted = await self.conn.fetchval(
             """INSERT INTO lagging_facts (campaign_id, branch_id, reason, fact_key, detail, noted_at)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
             campaign_id,
             branch_id,
             reason,
@@ -338,6 +425,7 @@ class NotificationStore:
             detail,
             at,
         )
+        return bool(noted)
 
     async def resolve_fact(
         self,
@@ -355,6 +443,54 @@ class NotificationStore:
             branch_id,
             reason,
             fact_key,
+            at,
+        )
+
+    async def resolve_facts_keyed(
+        self, campaign_id: str, reason: str, fact_key: str, at: dt.datetime
+    ) -> None:
+        """Resolve a fact whichever organisation it names (an escalation answered)."""
+        await self.conn.execute(
+            """UPDATE lagging_facts SET resolved_at = $4
+               WHERE campaign_id = $1 AND reason = $2 AND fact_key = $3 AND resolved_at IS NULL""",
+            campaign_id,
+            reason,
+            fact_key,
+            at,
+        )
+
+    async def note_review(self, campaign_id: str, branch_id: str, revision: int) -> None:
+        """A review of the branch's plan (the latest revision reviewed is kept)."""
+        await self.conn.execute(
+            """INSERT INTO reviews (campaign_id, branch_id, reviewed_revision) VALUES ($1, $2, $3)
+               ON CONFLICT (campaign_id, branch_id) DO UPDATE
+               SET reviewed_revision = GREATEST(reviews.reviewed_revision, EXCLUDED.reviewed_revision)""",
+            campaign_id,
+            branch_id,
+            revision,
+        )
+
+    async def reviewed_revision(self, campaign_id: str, branch_id: str) -> int | None:
+        """The latest revision of the branch's plan reviewed so far (None: none)."""
+        revision: int | None = await self.conn.fetchval(
+            "SELECT reviewed_revision FROM reviews WHERE campaign_id = $1 AND branch_id = $2",
+            campaign_id,
+            branch_id,
+        )
+        return revision
+
+    async def resolve_reviews_overdue(
+        self, campaign_id: str, branch_id: str, revision: int, at: dt.datetime
+    ) -> None:
+        """A review of the branch's plan arrived: its superior's overdue-review facts of that
+        revision and the ones before are resolved (whoever reviewed)."""
+        await self.conn.execute(
+            """UPDATE lagging_facts SET resolved_at = $4
+               WHERE campaign_id = $1 AND reason = 'review_overdue' AND resolved_at IS NULL
+                 AND detail ->> 'branch_id' = $2 AND (detail ->> 'revision')::int <= $3""",
+            campaign_id,
+            branch_id,
+            revision,
             at,
         )
 

@@ -39,6 +39,8 @@ COMPARED = {
     "lagging_facts": "*",
     "reminders": "*",
     "circulars": "*",
+    "problems": "*",
+    "reviews": "*",
     "deliveries": "notification_id, cause_source, cause_event_id, recipient, channel, kind,"
     " county_code, campaign_id, branch_id, address, subject, body, html, status, attempts",
     "inbox_messages": "message_id, org_id, county_code, campaign_id, kind, subject, body,"
@@ -86,8 +88,32 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
     def made(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         return envelope(event_type, data, campaign_id=CAMPAIGN, time=at)
 
+    parents: dict[str, str] = {}
     for event in events:
         data = event["data"]
+        if event["type"] == "org.branch_registered" and data.get("parent_id"):
+            parents[data["branch_id"]] = data["parent_id"]
+        if event["type"] == "rectification.problem_listed" and data["needs_superior"]:
+            # Escalated to the parent; some left unanswered past their days, some answered.
+            ref = {"branch_id": data["branch_id"], "problem_id": data["problem_id"]}
+            to = parents.get(data["branch_id"], OFFICE)
+            yield made("rectification.problem_escalated", {**ref, "to_org_id": to})
+            if chance.random() < 0.5:
+                overdue = {**ref, "to_org_id": to, "due": "2012-05-10"}
+                yield made("rectification.escalation_overdue", overdue)
+            if chance.random() < 0.5:
+                answer = {"to_org_id": to, "answer": "cannot_resolve", "reason": "经费不足"}
+                updated = {**ref, "status": "open", "escalation": answer}
+                yield made("rectification.problem_updated", updated)
+        if event["type"] == "rectification.commitment_published" and chance.random() < 0.3:
+            late = {
+                "branch_id": data["branch_id"],
+                "commitment_id": data["commitment_id"],
+                "revision": data["revision"],
+                "reviewer_org_id": parents.get(data["branch_id"], OFFICE),
+                "due": "2012-05-08",
+            }
+            yield made("rectification.review_overdue", late)
         if event["type"] == "org.branch_registered" and data["kind"] != "committee":
             branch = data["branch_id"]
             if chance.random() < 0.2:
@@ -211,7 +237,8 @@ async def test_the_sweep_plans_what_is_due_once_and_one_replica_at_a_time(
     ]
     await apply_in_batches(pool, DEFINITION, as_records(events), 100, now=at("2012-04-16"))
     before = await delivered_kinds(pool)
-    assert set(before) == {"phase_opened", "task_overdue"}
+    # (and the office hears that BRANCH's plan waits for its review)
+    assert set(before) == {"phase_opened", "task_overdue", "review_requested"}
 
     def unit(now: dt.datetime) -> Any:
         return open_unit_of_work(pool, NotificationStore, service="notification", now=now)
@@ -274,3 +301,75 @@ async def test_a_close_circular_waits_for_its_snapshot_and_is_issued_once(
         assert await CLOSE_CIRCULARS.waiting(uow.store) == []
         assert await CLOSE_CIRCULARS.run(uow, key) is False  # done already
     assert uow.events == []
+
+
+async def test_a_superior_is_named_in_a_circular_for_what_it_owes_until_it_answers_or_reviews(
+    schemas: list[asyncpg.Pool],
+) -> None:
+    """On PostgreSQL: an escalation told once both it and its problem are here, whichever came
+    first; the superior's lagging facts named in the periodic circular, then resolved."""
+    pool = schemas[0]
+    review = DATA["rectification.commitment_reviewed"]
+    committee, branch = (
+        registration(OFFICE, "committee", "office@example.org"),
+        registration(BRANCH, "branch", "wang@example.org"),
+    )
+    committee["data"]["name"] = "教育局党委"
+    events = [
+        committee,
+        branch,
+        envelope("campaign.launched"),
+        envelope("campaign.phase_opened", time=at("2012-03-01", "08:00")),
+        envelope("rectification.problem_escalated"),  # before its problem: told when it comes
+        envelope("rectification.problem_listed"),
+        envelope("rectification.commitment_published"),
+        envelope("rectification.escalation_overdue"),
+        envelope("rectification.review_overdue"),
+        envelope("rectification.review_overdue"),  # said again, with a new id
+    ]
+    await apply_in_batches(pool, DEFINITION, as_records(events), 1, now=at("2012-05-11"))
+    kinds = await delivered_kinds(pool)
+    assert {k: kinds[k] for k in kinds if k != "phase_opened"} == {
+        "problem_escalated": 3,  # the office's inbox and email, the county's webhook
+        "review_requested": 3,
+        "escalation_overdue": 3,
+        "review_overdue": 3,  # once, though said twice
+    }
+    async with pool.acquire() as conn:
+        facts = await conn.fetch(
+            "SELECT branch_id, reason, fact_key FROM lagging_facts WHERE resolved_at IS NULL"
+            " ORDER BY reason"
+        )
+    assert [tuple(f) for f in facts] == [
+        (OFFICE, "escalation_unanswered", f"{BRANCH}|p-1"),
+        (OFFICE, "review_overdue", f"{BRANCH}|1"),
+    ]
+
+    async def circular_text(now: dt.datetime) -> str:
+        async with open_unit_of_work(
+            pool, NotificationStore, service="notification", now=now
+        ) as uow:
+            await SWEEP.run(uow)
+        async with pool.acquire() as conn:
+            body: str = await conn.fetchval(
+                "SELECT body FROM deliveries WHERE kind = 'circular' AND channel = 'inbox'"
+                " AND recipient = $1 ORDER BY planned_at DESC, subject DESC LIMIT 1",
+                OFFICE,
+            )
+        return body
+
+    text = await circular_text(at("2012-05-11", "09:00"))  # the 10th week from 1 March
+    assert (
+        "1. 教育局党委：上报问题逾期未答复1项（蒲城县城关中学党支部“党员活动室设施陈旧”，"
+        "应于2012年5月10日前答复）；整改方案逾期未审核1项（蒲城县城关中学党支部第1版，"
+        "应于2012年5月8日前审核）。"
+    ) in text, text
+
+    answered = [
+        envelope("rectification.problem_updated"),  # accepted
+        envelope("rectification.commitment_reviewed", {**review, "decision": "returned"}),
+    ]
+    await apply_in_batches(pool, DEFINITION, as_records(answered), 1, now=at("2012-05-12"))
+    async with pool.acquire() as conn:
+        still = await conn.fetchval("SELECT count(*) FROM lagging_facts WHERE resolved_at IS NULL")
+    assert still == 0

@@ -27,6 +27,11 @@ from grassroots.contract.events import (
     RectificationCommitmentMissingEvent,
     RectificationCommitmentPublishedEvent,
     RectificationCommitmentReviewedEvent,
+    RectificationEscalationOverdueEvent,
+    RectificationProblemEscalatedEvent,
+    RectificationProblemListedEvent,
+    RectificationProblemUpdatedEvent,
+    RectificationReviewOverdueEvent,
     RectificationTaskCompletedEvent,
     RectificationTaskOverdueEvent,
 )
@@ -37,7 +42,15 @@ from notification import handlers, planning
 from notification.config import NotificationSettings
 from notification.delivery_store import DeliveryStore, NewDelivery
 from notification.planning import derived_id, outcome_event_id
-from notification.store import NotificationStore, OrgRow, PhaseWindowRow, TaskKey, TaskRow
+from notification.store import (
+    Escalation,
+    NotificationStore,
+    OrgRow,
+    PhaseWindowRow,
+    ProblemRow,
+    TaskKey,
+    TaskRow,
+)
 
 E = TypeVar("E", bound=AnyEvent)
 NOW = dt.datetime(2012, 5, 20, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -84,6 +97,9 @@ class FakeStore(NotificationStore):
         self.tasks: dict[TaskKey, dict[str, Any]] = {}
         self.facts: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.circulars: dict[tuple[str, str], dt.datetime] = {}
+        self.rules: dict[str, dict[str, int | None]] = {}  # the superior's days, by campaign
+        self.problems: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.reviewed: dict[tuple[str, str], int] = {}
 
     async def save_campaign(
         self,
@@ -94,7 +110,13 @@ class FakeStore(NotificationStore):
         reminder_days: list[int] | None,
         commitment_due_days: int,
         windows: Sequence[PhaseWindowRow],
+        escalation_answer_days: int | None = None,
+        review_due_days: int | None = None,
     ) -> None:
+        self.rules[campaign_id] = {
+            "escalation_answer_days": escalation_answer_days,
+            "review_due_days": review_due_days,
+        }
         self.campaigns[campaign_id] = {
             "county_code": county_code,
             "name": name,
@@ -130,6 +152,12 @@ class FakeStore(NotificationStore):
     async def save_orgs(self, orgs: Sequence[OrgRow]) -> None:
         self.orgs_by_id.update((org.org_id, org) for org in orgs)
 
+    async def campaign(self, campaign_id: str | None) -> asyncpg.Record | None:
+        if campaign_id not in self.campaigns:
+            return None
+        no_rules = {"escalation_answer_days": None, "review_due_days": None}
+        return {**self.campaigns[campaign_id], **self.rules.get(campaign_id, no_rules)}
+
     async def campaign_names(self, campaign_ids: Sequence[str]) -> dict[str, str | None]:
         return {c: self.campaigns[c]["name"] for c in campaign_ids if c in self.campaigns}
 
@@ -161,14 +189,44 @@ class FakeStore(NotificationStore):
         revision: int,
         tasks: Sequence[TaskRow],
         at: dt.datetime,
-    ) -> None:
+    ) -> int | None:
         key = (campaign_id, branch_id)
-        self.commitments[key] = max(self.commitments.get(key, 0), revision)
+        before = self.commitments.get(key)
+        self.commitments[key] = max(before or 0, revision)
         for t in tasks:
             task = self.tasks.setdefault(TaskKey(*t[:3]), {"overdue": False})
             task["overdue"] = task["overdue"] and task.get("deadline") == t.deadline
             task.update(title=t.title, responsible=t.responsible, deadline=t.deadline)
         await self.resolve_fact(campaign_id, branch_id, "commitment_missing", "", at)
+        return before
+
+    async def save_problems(self, problems: Sequence[ProblemRow]) -> list[asyncpg.Record]:
+        escalated = []
+        for p in problems:
+            row = self.problems.setdefault(
+                (p.campaign_id, p.branch_id, p.problem_id),
+                {**p._asdict(), **dict.fromkeys(Escalation._fields[4:])},
+            )
+            row.update(description=p.description, source=p.source)
+            if row["escalation_event_id"] is not None:
+                escalated.append(dict(row))
+        return escalated
+
+    async def escalate_problem(self, escalation: Escalation) -> asyncpg.Record:
+        key = (escalation.campaign_id, escalation.branch_id, escalation.problem_id)
+        row = self.problems.setdefault(
+            key, {**escalation._asdict(), "description": None, "source": None}
+        )
+        for field, value in escalation._asdict().items():
+            if row.get(field) is None:  # the first escalation is kept
+                row[field] = value
+        return dict(row)
+
+    async def problem(
+        self, campaign_id: str, branch_id: str, problem_id: str
+    ) -> asyncpg.Record | None:
+        found = self.problems.get((campaign_id, branch_id, problem_id))
+        return dict(found) if found else None
 
     async def mark_task_overdue(
         self,
@@ -199,9 +257,12 @@ class FakeStore(NotificationStore):
         fact_key: str,
         detail: dict[str, Any],
         at: dt.datetime,
-    ) -> None:
+    ) -> bool:
         key = (campaign_id, branch_id, str(reason), fact_key)
-        self.facts.setdefault(key, {"detail": detail, "noted_at": at, "resolved_at": None})
+        if key in self.facts:
+            return False
+        self.facts[key] = {"detail": detail, "noted_at": at, "resolved_at": None}
+        return True
 
     async def resolve_fact(
         self, campaign_id: str, branch_id: str, reason: str, fact_key: str, at: dt.datetime
@@ -209,6 +270,32 @@ class FakeStore(NotificationStore):
         fact = self.facts.get((campaign_id, branch_id, reason, fact_key))
         if fact is not None and fact["resolved_at"] is None:
             fact["resolved_at"] = at
+
+    async def resolve_facts_keyed(
+        self, campaign_id: str, reason: str, fact_key: str, at: dt.datetime
+    ) -> None:
+        for (campaign, _, why, key), fact in self.facts.items():
+            if (campaign, why, key) == (campaign_id, reason, fact_key):
+                fact["resolved_at"] = fact["resolved_at"] or at
+
+    async def note_review(self, campaign_id: str, branch_id: str, revision: int) -> None:
+        key = (campaign_id, branch_id)
+        self.reviewed[key] = max(self.reviewed.get(key, 0), revision)
+
+    async def reviewed_revision(self, campaign_id: str, branch_id: str) -> int | None:
+        return self.reviewed.get((campaign_id, branch_id))
+
+    async def resolve_reviews_overdue(
+        self, campaign_id: str, branch_id: str, revision: int, at: dt.datetime
+    ) -> None:
+        for (campaign, _, why, _), fact in self.facts.items():
+            detail = fact["detail"]
+            about = (campaign, why, detail["branch_id"])
+            if (
+                about == (campaign_id, "review_overdue", branch_id)
+                and detail["revision"] <= revision
+            ):
+                fact["resolved_at"] = fact["resolved_at"] or at
 
 
 def event(
@@ -540,7 +627,11 @@ async def test_an_overdue_task_is_named_by_its_title_to_its_responsible_and_the_
         ("email", "wang@example.org"),
         ("webhook", "county"),
     }
-    (inbox,) = [r for r in store.deliveries.planned.values() if r.channel == "inbox"]
+    (inbox,) = [
+        r
+        for r in store.deliveries.planned.values()
+        if r.channel == "inbox" and r.kind == "task_overdue"  # (the office heard of the plan)
+    ]
     assert "“更新党员活动室”已逾期" in inbox.subject + inbox.body
 
 
@@ -608,3 +699,196 @@ async def test_notices_of_one_unit_are_planned_together_at_its_end() -> None:
     assert store.deliveries.planned == {} and uow.events == []  # deferred
     await uow.flush()
     assert len(store.deliveries.planned) == 8 and len(uow.events) == 3
+
+
+# ------------------------------------------------------------------ the superior's duty
+
+
+GENERAL = "610526-edu-general-01"  # a general branch (党总支) between a branch and the committee
+OFFICE_HEARS = {("inbox", OFFICE), ("email", "office@example.org"), ("webhook", "county")}
+ESCALATED_AT = dt.datetime(2012, 5, 18, 16, 30, tzinfo=dt.UTC)  # 19 May in the county
+
+
+def keys_of(cause_id: str, heard: set[tuple[str, str]]) -> set[str]:
+    return {derived_id(OFFICE_SOURCE, cause_id, recipient, ch) for ch, recipient in heard}
+
+
+def of_kind(store: FakeStore, kind: str, channel: str = "inbox") -> list[NewDelivery]:
+    return [r for r in store.deliveries.planned.values() if r.kind == kind and r.channel == channel]
+
+
+async def test_an_escalated_problem_goes_to_the_superior_it_went_to_once() -> None:
+    store = county_store()
+    await apply(store, event(RectificationProblemListedEvent))
+    assert store.deliveries.planned == {}  # listing alone tells no one
+    escalated = event(RectificationProblemEscalatedEvent, event_id="esc-1", time=ESCALATED_AT)
+    uow = await apply(store, escalated)
+    assert store.deliveries.to("problem_escalated") == OFFICE_HEARS
+    assert set(store.deliveries.planned) == keys_of("esc-1", OFFICE_HEARS)  # keyed by its cause
+    assert told(uow) == [OFFICE]
+    (inbox,) = of_kind(store, "problem_escalated")
+    assert inbox.subject == "【问题上报】610526-edu-0007名称上报问题待答复"
+    assert inbox.branch_id == BRANCH
+    assert "问题：党员活动室设施陈旧（群众反映）" in inbox.body
+    # No rule in the campaign: the default 10 days from the day it was escalated.
+    assert "已于2012年5月19日上报你单位" in inbox.body
+    assert "请于2012年5月29日前（10日内）答复" in inbox.body
+    (webhook,) = of_kind(store, "problem_escalated", "webhook")
+    facts = json.loads(webhook.body)["facts"]
+    assert facts["to_org_id"] == OFFICE and facts["answer_due"] == "2012-05-29"
+    # Redelivered, or the problem listed again: nothing new.
+    again = await apply(store, escalated, event(RectificationProblemListedEvent))
+    assert again.events == [] and len(store.deliveries.planned) == 3
+
+
+async def test_an_escalation_that_comes_before_its_problem_is_told_when_the_problem_arrives() -> (
+    None
+):
+    store = county_store()
+    await apply(store, event(RectificationProblemEscalatedEvent, event_id="esc-1"))
+    assert store.deliveries.planned == {}  # what to tell is not here yet
+    await apply(store, event(RectificationProblemListedEvent, description="食堂管理混乱"))
+    assert set(store.deliveries.planned) == keys_of("esc-1", OFFICE_HEARS)
+    (inbox,) = of_kind(store, "problem_escalated")
+    assert "问题：食堂管理混乱" in inbox.body
+
+
+async def test_the_superior_hears_the_campaigns_own_days() -> None:
+    store = county_store()
+    rules = {"escalation_answer_days": 7, "review_due_days": 3}
+    await apply(store, event(CampaignLaunchedEvent, rules=rules))
+    await apply(
+        store,
+        event(RectificationProblemListedEvent),
+        event(RectificationProblemEscalatedEvent, time=ESCALATED_AT),
+        event(RectificationCommitmentPublishedEvent, time=ESCALATED_AT),
+    )
+    (escalation,) = of_kind(store, "problem_escalated")
+    assert "请于2012年5月26日前（7日内）答复" in escalation.body
+    (review,) = of_kind(store, "review_requested")
+    assert "请于2012年5月22日前（3日内）完成审核" in review.body
+
+
+async def test_a_plan_and_each_new_revision_wait_for_the_parents_review() -> None:
+    store = county_store()
+    published = event(RectificationCommitmentPublishedEvent, event_id="plan-1", time=ESCALATED_AT)
+    uow = await apply(store, published)
+    assert store.deliveries.to("review_requested") == OFFICE_HEARS  # BRANCH's parent
+    assert set(store.deliveries.planned) == keys_of("plan-1", OFFICE_HEARS)
+    assert told(uow) == [OFFICE]
+    (inbox,) = of_kind(store, "review_requested")
+    assert inbox.subject == "【方案待审】610526-edu-0007名称整改方案（第1版）待审核"
+    assert "共1项整改任务（逐步整改1项）" in inbox.body
+    assert "1. 更新党员活动室（责任人：王建国；时限：2012年6月30日；逐步整改）" in inbox.body
+    assert "请于2012年5月24日前（5日内）完成审核" in inbox.body  # the default 5 days
+    # The same revision again (redelivered, or re-sent with a new id): nothing new.
+    await apply(store, published, event(RectificationCommitmentPublishedEvent, event_id="x"))
+    assert len(store.deliveries.planned) == 3
+    # Returned, then revision 2: the parent hears it waits again.
+    await apply(store, event(RectificationCommitmentReviewedEvent))  # to the secretary
+    await apply(store, event(RectificationCommitmentPublishedEvent, event_id="plan-2", revision=2))
+    assert {r.subject for r in of_kind(store, "review_requested")} == {
+        "【方案待审】610526-edu-0007名称整改方案（第1版）待审核",
+        "【方案待审】610526-edu-0007名称整改方案（第2版）待审核",
+    }
+    assert keys_of("plan-2", OFFICE_HEARS) <= set(store.deliveries.planned)
+    # A late revision 1 is not news.
+    before = set(store.deliveries.planned)
+    await apply(store, event(RectificationCommitmentPublishedEvent, event_id="late", revision=1))
+    assert set(store.deliveries.planned) == before
+
+
+async def test_the_parent_is_the_branchs_own_superior_not_always_the_office() -> None:
+    store = county_store()
+    store.orgs_by_id[GENERAL] = registered(GENERAL, "general_branch", "zong@example.org")
+    store.orgs_by_id[BRANCH] = store.orgs_by_id[BRANCH]._replace(parent_id=GENERAL)
+    await apply(store, event(RectificationCommitmentPublishedEvent))
+    assert store.deliveries.to("review_requested") == {
+        ("inbox", GENERAL),
+        ("email", "zong@example.org"),
+        ("webhook", "county"),
+    }
+    # An escalation goes where rectification sent it (to_org_id).
+    await apply(
+        store,
+        event(RectificationProblemListedEvent),
+        event(RectificationProblemEscalatedEvent, to_org_id=GENERAL),
+    )
+    assert ("inbox", GENERAL) in store.deliveries.to("problem_escalated")
+    assert ("inbox", OFFICE) not in store.deliveries.to("problem_escalated")
+
+
+async def test_an_unanswered_escalation_reminds_the_superior_and_makes_it_lagging_until_answered() -> (
+    None
+):
+    store = county_store()
+    await apply(store, event(RectificationProblemListedEvent))
+    overdue = event(RectificationEscalationOverdueEvent, event_id="late-1")
+    uow = await apply(store, overdue)
+    fact = store.facts[(CAMPAIGN, OFFICE, "escalation_unanswered", f"{BRANCH}|p-1")]
+    assert fact == {
+        "detail": {
+            "branch_id": BRANCH,
+            "branch_name": "610526-edu-0007名称",
+            "problem_id": "p-1",
+            "description": "党员活动室设施陈旧",
+            "due": "2012-05-10",
+        },
+        "noted_at": NOW,
+        "resolved_at": None,
+    }
+    assert set(store.deliveries.planned) == keys_of("late-1", OFFICE_HEARS)
+    assert told(uow) == [OFFICE]
+    (inbox,) = of_kind(store, "escalation_overdue")
+    assert inbox.subject == "【督办】610526-edu-0007名称上报问题逾期未答复"
+    assert "应于2012年5月10日前答复，至今未答复" in inbox.body
+    # Said once: the same escalation again (redelivered, or a new id) reminds no more.
+    await apply(store, overdue, event(RectificationEscalationOverdueEvent, event_id="late-2"))
+    assert len(store.deliveries.planned) == 3
+    # Still waiting: the problem's other changes leave the fact alone.
+    waiting = {"to_org_id": OFFICE}
+    await apply(store, event(RectificationProblemUpdatedEvent, escalation=waiting))
+    await apply(store, event(RectificationProblemUpdatedEvent, escalation=None))
+    assert fact["resolved_at"] is None
+    uow = await apply(store, event(RectificationProblemUpdatedEvent))  # accepted
+    assert fact["resolved_at"] == NOW and uow.events == []
+
+
+async def test_an_overdue_review_reminds_the_reviewer_and_makes_it_lagging_until_reviewed() -> None:
+    store = county_store()
+    first = event(RectificationReviewOverdueEvent, event_id="review-late-1")
+    second = event(RectificationReviewOverdueEvent, event_id="review-late-2", revision=2)
+    other = event(RectificationReviewOverdueEvent, event_id="review-late-3", branch_id=OTHER)
+    uow = await apply(store, first)
+    assert set(store.deliveries.planned) == keys_of("review-late-1", OFFICE_HEARS)
+    assert told(uow) == [OFFICE]
+    (inbox,) = of_kind(store, "review_overdue")
+    assert inbox.subject == "【督办】610526-edu-0007名称整改方案（第1版）逾期未审核"
+    assert "应于2012年5月8日前审核，至今未审核" in inbox.body
+    fact_1 = store.facts[(CAMPAIGN, OFFICE, "review_overdue", f"{BRANCH}|1")]
+    assert fact_1["detail"] == {
+        "branch_id": BRANCH,
+        "branch_name": "610526-edu-0007名称",
+        "commitment_id": "c-0007",
+        "revision": 1,
+        "due": "2012-05-08",
+    }
+    # Reviewed: that revision's fact is resolved; the other branch's stays.
+    await apply(store, other, event(RectificationCommitmentReviewedEvent, decision="approved"))
+    assert fact_1["resolved_at"] == NOW
+    assert store.facts[(CAMPAIGN, OFFICE, "review_overdue", f"{OTHER}|1")]["resolved_at"] is None
+    # Revision 2 waits too long; a review of revision 1 arriving late does not end it, a
+    # review of a newer revision does.
+    await apply(store, second)
+    fact_2 = store.facts[(CAMPAIGN, OFFICE, "review_overdue", f"{BRANCH}|2")]
+    await apply(store, event(RectificationCommitmentReviewedEvent))
+    assert fact_2["resolved_at"] is None
+    await apply(store, event(RectificationCommitmentReviewedEvent, revision=3))
+    assert fact_2["resolved_at"] == NOW
+    # Each revision reminded once.
+    assert len(of_kind(store, "review_overdue")) == 3
+    # An overdue review that trails its review (a result after the input) is stale: nothing.
+    before = set(store.deliveries.planned)
+    await apply(store, event(RectificationReviewOverdueEvent, revision=3))
+    assert (CAMPAIGN, OFFICE, "review_overdue", f"{BRANCH}|3") not in store.facts
+    assert set(store.deliveries.planned) == before

@@ -75,6 +75,61 @@ FACTS: dict[Kind, dict[str, Any]] = {
         "title": "先进基层党组织",
         "member_name": None,
     },
+    Kind.PROBLEM_ESCALATED: {
+        "branch_name": "城关中学党支部",
+        "problem_id": "p-1",
+        "description": "党员活动室设施陈旧",
+        "source": "public",
+        "to_org_id": "610526-edu-committee",
+        "escalated_on": "2012-05-20",
+        "answer_days": 10,
+        "answer_due": "2012-05-30",
+    },
+    Kind.REVIEW_REQUESTED: {
+        "branch_name": "城关中学党支部",
+        "commitment_id": "c-0007",
+        "revision": 2,
+        "tasks_total": 3,
+        "kinds": {"immediate": 2, "gradual": 1},
+        "tasks": [
+            {
+                "task_id": f"t-{n}",
+                "title": title,
+                "responsible": "张主任",
+                "deadline": "2012-06-30",
+                "kind": kind,
+            }
+            for n, (title, kind) in enumerate(
+                (("更新党员活动室", "immediate"), ("健全三会一课", "immediate")), start=1
+            )
+        ]
+        + [
+            {
+                "task_id": "t-3",
+                "title": "建设党员活动阵地",
+                "responsible": "李校长",
+                "deadline": "2012-09-30",
+                "kind": "gradual",
+            }
+        ],
+        "published_on": "2012-05-20",
+        "review_days": 5,
+        "review_due": "2012-05-25",
+    },
+    Kind.ESCALATION_OVERDUE: {
+        "branch_name": "城关中学党支部",
+        "problem_id": "p-1",
+        "description": "党员活动室设施陈旧",
+        "to_org_id": "610526-edu-committee",
+        "due": "2012-05-30",
+    },
+    Kind.REVIEW_OVERDUE: {
+        "branch_name": "城关中学党支部",
+        "commitment_id": "c-0007",
+        "revision": 2,
+        "reviewer_org_id": "610526-edu-committee",
+        "due": "2012-05-25",
+    },
 }
 
 EXPECTED = {
@@ -87,11 +142,15 @@ EXPECTED = {
     Kind.PHASE_OPENED: ("“调查摸底、分类定级”阶段已启动", "2012年3月1日启动", "结束时间另行通知"),
     Kind.PHASE_CLOSING: ("将于2012年9月30日结束", "距截止还有7天"),
     Kind.COMMITMENT_DUE: ("请于2012年5月1日前公开整改承诺", "距截止还有1天"),
-    Kind.COMMITMENT_RETURNED: ("（第2版）已退回", "请细化整改措施"),
+    Kind.COMMITMENT_RETURNED: ("（第2版）已退回", "请细化整改措施", "整改方案（第2版）"),
     Kind.TASK_OVERDUE: ("“更新党员活动室”已逾期", "责任人：张主任", "2012年5月10日"),
     Kind.OVERDUE_ESCALATED: ("“t-1”逾期未完成", "逾期已满9天"),
     Kind.CIRCULAR: ("第3期通报", "未发现滞后情况"),
     Kind.COMMENDATION: ("荣获“先进基层党组织”称号", "全县各党组织要以先进为榜样"),
+    Kind.PROBLEM_ESCALATED: ("【问题上报】城关中学党支部上报问题待答复", "党员活动室设施陈旧"),
+    Kind.REVIEW_REQUESTED: ("【方案待审】城关中学党支部整改方案（第2版）待审核", "共3项整改任务"),
+    Kind.ESCALATION_OVERDUE: ("【督办】城关中学党支部上报问题逾期未答复", "2012年5月30日"),
+    Kind.REVIEW_OVERDUE: ("【督办】城关中学党支部整改方案（第2版）逾期未审核", "2012年5月25日"),
 }
 
 
@@ -363,3 +422,133 @@ def test_a_countys_endpoints_come_before_the_ones_for_every_county() -> None:
         ("archive", "http://a/"),
     ]
     assert [e.name for e in settings.endpoints_for("610527")] == ["office", "archive"]
+
+
+def superior(kind: Kind, **changed: Any) -> tuple[str, list[str]]:
+    """The subject and lines of a notice to the superior (the committee's secretary)."""
+    office = Addressee("610526-edu-committee", "教育局党委", "李书记", "office@example.org")
+    facts = {"campaign_name": "建设年", **FACTS[kind], **changed}
+    message = render(kind, facts, to=office, today=TODAY, sender="党委办")
+    assert message.text.startswith("教育局党委李书记同志：\n")
+    return message.subject, message.text.splitlines()
+
+
+def test_an_escalated_problem_tells_the_superior_what_to_answer_and_by_when() -> None:
+    subject, lines = superior(Kind.PROBLEM_ESCALATED)
+    assert subject == "【问题上报】城关中学党支部上报问题待答复"
+    assert lines[1:5] == [
+        "城关中学党支部在梳理问题中列出的以下问题需要上级党组织统筹解决，"
+        "已于2012年5月20日上报你单位：",
+        "问题：党员活动室设施陈旧（群众反映）",
+        "请于2012年5月30日前（10日内）答复：已受理的，说明将采取的措施和完成时限；"
+        "已解决的，说明解决情况；确实无法解决的，说明理由。",
+        "逾期未答复的，你单位将在督查通报中列为工作滞后。",
+    ]
+
+
+def test_a_plan_waiting_for_review_lists_its_tasks_and_says_a_revision_is_one() -> None:
+    subject, lines = superior(Kind.REVIEW_REQUESTED)
+    assert subject == "【方案待审】城关中学党支部整改方案（第2版）待审核"
+    assert lines[1:6] == [
+        "城关中学党支部已于2012年5月20日公开按审核意见修改后的整改方案（第2版），"
+        "共3项整改任务（立即整改2项、逐步整改1项），报请上级党组织审核：",
+        "1. 更新党员活动室（责任人：张主任；时限：2012年6月30日；立即整改）",
+        "2. 健全三会一课（责任人：张主任；时限：2012年6月30日；立即整改）",
+        "3. 建设党员活动阵地（责任人：李校长；时限：2012年9月30日；逐步整改）",
+        "请于2012年5月25日前（5日内）完成审核：符合要求的予以通过；"
+        "需要修改的，退回并提出具体指导意见。",
+    ]
+    first = FACTS[Kind.REVIEW_REQUESTED]["tasks"][:1]
+    subject, lines = superior(
+        Kind.REVIEW_REQUESTED,
+        revision=1,
+        tasks_total=1,
+        kinds={"immediate": 1, "gradual": 0},
+        tasks=first,
+    )
+    assert subject == "【方案待审】城关中学党支部整改方案（第1版）待审核"
+    assert lines[1] == (
+        "城关中学党支部已于2012年5月20日公开整改方案（第1版），"
+        "共1项整改任务（立即整改1项），报请上级党组织审核："
+    )
+
+
+def test_the_reminders_to_the_superior_are_supervision_notices() -> None:
+    subject, lines = superior(Kind.ESCALATION_OVERDUE)
+    assert subject == "【督办】城关中学党支部上报问题逾期未答复"
+    assert lines[1:3] == [
+        "城关中学党支部上报的以下问题需要上级党组织统筹解决，应于2012年5月30日前答复，至今未答复：",
+        "问题：党员活动室设施陈旧",
+    ]
+    assert "答复前，你单位在督查通报中列为工作滞后。" in lines[3]
+    subject, lines = superior(Kind.ESCALATION_OVERDUE, description=None)
+    assert lines[2] == "问题：p-1"  # a problem never listed here is named by its id
+    subject, lines = superior(Kind.REVIEW_OVERDUE)
+    assert subject == "【督办】城关中学党支部整改方案（第2版）逾期未审核"
+    assert lines[1] == "城关中学党支部整改方案（第2版）应于2012年5月25日前审核，至今未审核。"
+    assert lines[2].startswith("请你单位抓紧审核，加强具体指导")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        Kind.PROBLEM_ESCALATED,
+        Kind.REVIEW_REQUESTED,
+        Kind.ESCALATION_OVERDUE,
+        Kind.REVIEW_OVERDUE,
+        Kind.COMMITMENT_RETURNED,
+    ],
+)
+def test_the_plan_is_the_rectification_plan_and_lagging_is_lagging(kind: Kind) -> None:
+    subject, lines = superior(kind)
+    whole = subject + "\n".join(lines)
+    assert "整改承诺" not in whole and "后进" not in whole
+    if kind in (Kind.REVIEW_REQUESTED, Kind.REVIEW_OVERDUE, Kind.COMMITMENT_RETURNED):
+        assert "整改方案" in subject
+
+
+def test_a_circular_names_a_superior_with_its_own_reasons() -> None:
+    facts = {
+        "campaign_name": "建设年",
+        "number": 4,
+        "phase": None,
+        "as_of": "2012-05-28",
+        "lagging": [
+            {
+                "branch_id": "610526-edu-committee",
+                "branch_name": "教育局党委",
+                "reasons": [
+                    {
+                        "reason": "escalation_unanswered",
+                        "details": [
+                            {
+                                "branch_name": "甲党支部",
+                                "problem_id": "p-1",
+                                "description": "活动室设施陈旧",
+                                "due": "2012-05-20",
+                            },
+                            {
+                                "branch_name": "乙党支部",
+                                "problem_id": "p-7",
+                                "description": None,
+                                "due": "2012-05-22",
+                            },
+                        ],
+                    },
+                    {
+                        "reason": "review_overdue",
+                        "details": [
+                            {"branch_name": "甲党支部", "revision": 2, "due": "2012-05-25"}
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    message = render(Kind.CIRCULAR, facts, to=None, today=TODAY, sender="x")
+    assert "以下1个党组织工作滞后，现予通报" in message.text
+    assert (
+        "1. 教育局党委：上报问题逾期未答复2项（甲党支部“活动室设施陈旧”，应于2012年5月20日前答复；"
+        "乙党支部“p-7”，应于2012年5月22日前答复）；"
+        "整改方案逾期未审核1项（甲党支部第2版，应于2012年5月25日前审核）。"
+    ) in message.text
