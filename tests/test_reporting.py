@@ -903,3 +903,351 @@ def test_the_dashboard_card_shows_the_five_criteria_of_both_rounds_and_why(
             assert secretary.inner_text("#not-published") == "晋位升级复评结果尚未公布"
         finally:
             browser.close()
+
+
+# Problems followed through (issue 14): where each problem stands and the superior's answer on
+# the card, the plan's every revision and review, the summary's problem counts, superiors in
+# the lagging list for their own reasons. Rectification's results are published straight to
+# `rectification.results`, as rectification publishes them; the rectification service is
+# paused meanwhile, so that the only results about this county are the ones published here.
+
+GUIDANCE = "群众反映的交通问题未纳入整改，请补充或说明暂缓理由"
+DEFERRED = "需交警部门统一规划，列入下年度计划"
+ACTION = "局党委协调腾出两间教室作为党员活动室"
+
+
+def problem_listed(c: County, key: str, problem_id: str, source: str, needs: bool) -> Any:
+    data = {
+        "branch_id": c.b(key),
+        "problem_id": problem_id,
+        "description": f"问题{problem_id}",
+        "source": source,
+        "needs_superior": needs,
+    }
+    return c.event("rectification.problem_listed", data, at("2012-04-17"))
+
+
+def problem_updated(c: County, problem_id: str, day: str, **data: Any) -> dict[str, Any]:
+    """A rectification.problem_updated about b1's problem, as rectification publishes it."""
+    fields = {"branch_id": c.b("b1"), "problem_id": problem_id, **data}
+    return c.event("rectification.problem_updated", fields, at(day))
+
+
+class Followed:
+    """A county whose b1 listed three problems raised by members and the public (one needing
+    the superior), had revision 1 returned and revision 2 approved, and whose b2 waits for its
+    review; and the results and inputs that later answer the superior's part."""
+
+    def __init__(self) -> None:
+        c = self.county = County()
+        waiting = {"to_org_id": c.committee}
+        self.accepted = {**waiting, "answer": "accepted", "action": ACTION, "due": "2012-06-15"}
+        self.first = [
+            launched(c, "问题整改测试"),
+            c.register(None),
+            c.register("b1"),
+            c.register("b2"),
+            problem_listed(c, "b1", "p1", "public", False),
+            problem_listed(c, "b1", "p2", "public", False),
+            problem_listed(c, "b1", "p3", "members", True),
+            c.commitment("b1", 1, [c.task("t1", "2012-05-30", "p1")], at("2012-04-20")),
+            c.review("b1", 1, "returned", at("2012-04-22"), guidance=GUIDANCE),
+            c.commitment(
+                "b1",
+                2,
+                [c.task("t1", "2012-05-30", "p1"), c.task("t2", "2012-06-10")],
+                at("2012-04-25"),
+            ),
+            c.review("b1", 2, "approved", at("2012-04-27", "10:00:00")),
+            c.commitment("b2", 1, [c.task("t3", "2012-05-30")], at("2012-04-20")),
+            c.event(
+                "rectification.problem_escalated",
+                {"branch_id": c.b("b1"), "problem_id": "p3", "to_org_id": c.committee},
+                at("2012-04-17", "09:00:01"),
+            ),
+            problem_updated(c, "p3", "2012-04-17", status="open", escalation=waiting),
+            problem_updated(c, "p1", "2012-04-27", status="in_rectification", task_id="t1"),
+            problem_updated(c, "p2", "2012-04-27", status="deferred", reason=DEFERRED),
+            c.event(
+                "rectification.review_overdue",
+                {
+                    "branch_id": c.b("b2"),
+                    "commitment_id": f"{c.b('b2')}-c",
+                    "revision": 1,
+                    "reviewer_org_id": c.committee,
+                    "due": "2012-04-25",
+                },
+                at("2012-04-26"),
+            ),
+            c.event(
+                "rectification.escalation_overdue",
+                {
+                    "branch_id": c.b("b1"),
+                    "problem_id": "p3",
+                    "to_org_id": c.committee,
+                    "due": "2012-04-27",
+                },
+                at("2012-04-28"),
+            ),
+        ]
+        self.answers = [
+            problem_updated(c, "p3", "2012-05-02", status="open", escalation=self.accepted),
+            c.review("b2", 1, "approved", at("2012-05-03")),
+            problem_updated(
+                c, "p1", "2012-05-10", status="resolved", task_id="t1", evidence="食堂整改验收合格"
+            ),
+            problem_updated(
+                c,
+                "p3",
+                "2012-06-10",
+                status="resolved",
+                evidence="两间活动室已启用",
+                escalation=self.accepted,
+            ),
+            c.event(  # 2 immediate tasks completed, 1 gradual not yet due: 100 %
+                "rectification.branch_settled",
+                {
+                    "branch_id": c.b("b2"),
+                    "tasks_total": 3,
+                    "tasks_completed": 2,
+                    "tasks_overdue": 0,
+                    "tasks_on_track": 1,
+                    "completion_rate": 1.0,
+                },
+                at("2012-07-01"),
+            ),
+        ]
+
+
+@pytest.fixture(scope="module")
+def followed(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Followed]:
+    """The county's first events applied (rectification paused until the module ends)."""
+    rectification = platform.services["rectification"]
+    rectification.stop()
+    try:
+        f = Followed()
+        assert publish_with_tool(f.first, tmp_path_factory.mktemp("followed")).returncode == 0
+        office = Api(platform, token(f.county.county))
+        until(
+            lambda: office.get(f"/v1/campaigns/{f.county.campaign_id}/summary").json(),
+            lambda s: (
+                s.get("problems", {}).get("deferred") == 1
+                and s["escalations"]["overdue"] == 1
+                and s["commitments"] == {"published": 2, "approved": 1, "returned": 0, "missing": 0}
+            ),
+            "the first events",
+        )
+        until(
+            lambda: office.get(f"/v1/campaigns/{f.county.campaign_id}/lagging").json()["items"],
+            lambda items: (
+                [i["reasons"] for i in items] == [["escalation_unanswered", "review_overdue"]]
+            ),
+            "the overdue notices",
+        )
+        yield f
+    finally:
+        rectification.start()
+        rectification.wait_healthy()
+
+
+def answer(platform: Platform, f: Followed, folder: Any) -> Api:
+    """The superior answers and reviews, b1's problems are resolved; the county's token once
+    all of it is applied (publishing again changes nothing: same events, same ids)."""
+    assert publish_with_tool(f.answers, folder).returncode == 0
+    office = Api(platform, token(f.county.county))
+    until(
+        lambda: office.get(f"/v1/campaigns/{f.county.campaign_id}/summary").json(),
+        lambda s: s["problems"]["resolved"] == 2 and s["commitments"]["approved"] == 2,
+        "the answers",
+    )
+    until(
+        lambda: office.get(f"/v1/campaigns/{f.county.campaign_id}/branches/{f.county.b('b2')}"),
+        lambda card: card.json()["settlement"] is not None,
+        "b2's settlement",
+    )
+    return office
+
+
+@pytest.fixture(scope="module")
+def answered(
+    platform: Platform, followed: Followed, tmp_path_factory: pytest.TempPathFactory
+) -> Api:
+    return answer(platform, followed, tmp_path_factory.mktemp("answered"))
+
+
+def test_a_superior_is_lagging_until_it_answers_and_reviews(
+    platform: Platform, followed: Followed, tmp_path: Any
+) -> None:
+    c = followed.county
+    office = Api(platform, token(c.county))
+    lagging = office.get(f"/v1/campaigns/{c.campaign_id}/lagging").json()["items"]
+    assert lagging == [
+        {
+            "branch_id": c.committee,
+            "name": "党委",
+            "township": None,
+            "reasons": ["escalation_unanswered", "review_overdue"],
+            "overdue_tasks": 0,
+            "escalations_unanswered": 1,
+            "reviews_overdue": 1,
+            "level": None,
+        }
+    ]
+    summary = office.get(f"/v1/campaigns/{c.campaign_id}/summary").json()
+    assert summary["problems"] == {
+        "total": 3,
+        "open": 1,
+        "in_rectification": 1,
+        "resolved": 0,
+        "deferred": 1,
+    }
+    assert summary["prominent_problems"] == {"total": 3, "resolved": 0}
+    assert summary["escalations"] == {"total": 1, "answered": 0, "waiting": 1, "overdue": 1}
+    card = office.get(f"/v1/campaigns/{c.campaign_id}/branches/{c.b('b1')}").json()
+    p3 = next(p for p in card["problems"] if p["problem_id"] == "p3")
+    assert (p3["escalation"]["answer_label"], p3["escalation"]["overdue"]) == ("待答复", True)
+    assert p3["escalation"]["text"] == "待答复（应于2012年4月27日前答复，已逾期）"
+
+    base = platform.services["reporting"].url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(f"{base}/?token={token(c.county)}")
+            page.goto(f"{base}/campaigns/{c.campaign_id}")
+            reasons = page.locator(f"#lagging tr[data-org='{c.committee}'] .reason")
+            assert reasons.all_inner_texts() == [
+                "上报问题逾期未答复（1）",
+                "整改方案逾期未审核（1）",
+            ]
+            assert page.inner_text("#escalations-overdue") == "1"
+            page.screenshot(path=str(SCREENSHOTS / "lagging-superior.png"), full_page=True)
+        finally:
+            browser.close()
+
+    office = answer(platform, followed, tmp_path)
+    assert office.get(f"/v1/campaigns/{c.campaign_id}/lagging").json()["items"] == []
+
+
+def test_the_card_shows_each_problem_and_the_whole_plan_history(
+    answered: Api, followed: Followed
+) -> None:
+    c = followed.county
+    card = answered.get(f"/v1/campaigns/{c.campaign_id}/branches/{c.b('b1')}").json()
+    problems = {p["problem_id"]: p for p in card["problems"]}
+    assert {k: (p["status"], p["status_label"]) for k, p in problems.items()} == {
+        "p1": ("resolved", "已解决"),
+        "p2": ("deferred", "暂缓整改"),
+        "p3": ("resolved", "已解决"),
+    }
+    assert (problems["p1"]["task_id"], problems["p1"]["task_title"]) == ("t1", "整改任务t1")
+    assert problems["p1"]["evidence"] == "食堂整改验收合格"
+    assert problems["p2"]["reason"] == DEFERRED and problems["p2"]["escalation"] is None
+    assert problems["p3"]["evidence"] == "两间活动室已启用"
+    escalation = problems["p3"]["escalation"]
+    assert {k: escalation[k] for k in ("to_org_id", "to_org_name", "answer", "action", "due")} == {
+        "to_org_id": c.committee,
+        "to_org_name": "党委",
+        "answer": "accepted",
+        "action": ACTION,
+        "due": "2012-06-15",
+    }
+    assert escalation["answered_at"] == "2012-05-02T09:00:00+08:00"  # when it first came
+    assert escalation["text"] == f"已受理：{ACTION}，2012年6月15日前完成（2012年5月2日答复）"
+    assert escalation["overdue"] is False
+
+    history = card["plan_history"]
+    assert [(h["revision"], h["task_count"], h["published_at"]) for h in history] == [
+        (1, 1, "2012-04-20T09:00:00+08:00"),
+        (2, 2, "2012-04-25T09:00:00+08:00"),
+    ]
+    assert [t["task_id"] for t in history[1]["tasks"]] == ["t1", "t2"]
+    assert history[0]["tasks"][0]["problem_id"] == "p1"
+    reviews = [
+        [
+            (r["decision"], r["reviewer_org_id"], r["reviewed_at"], r["guidance"])
+            for r in h["reviews"]
+        ]
+        for h in history
+    ]
+    assert reviews == [
+        [("returned", c.committee, "2012-04-22T09:00:00+08:00", GUIDANCE)],
+        [("approved", c.committee, "2012-04-27T10:00:00+08:00", None)],
+    ]
+    assert (
+        history[0]["reviews"][0]["text"] == f"已退回（党委，2012年4月22日），指导意见：{GUIDANCE}"
+    )
+    assert card["commitment"] == {
+        "commitment_id": f"{c.b('b1')}-c",
+        "revision": 2,
+        "review": "approved",
+        "guidance": None,
+    }
+    b2 = answered.get(f"/v1/campaigns/{c.campaign_id}/branches/{c.b('b2')}").json()
+    assert [[r["decision"] for r in h["reviews"]] for h in b2["plan_history"]] == [["approved"]]
+    assert b2["plan_history"][0]["review_overdue"] is None  # reviewed at last
+    assert b2["settlement"] == {
+        "tasks_total": 3,
+        "tasks_completed": 2,
+        "tasks_overdue": 0,
+        "tasks_on_track": 1,
+        "completion_rate": 1.0,
+    }
+    assert card["settlement"] is None  # b1 not settled
+
+
+def test_the_summary_counts_problems_and_escalations(answered: Api, followed: Followed) -> None:
+    summary = answered.get(f"/v1/campaigns/{followed.county.campaign_id}/summary").json()
+    assert summary["problems"] == {
+        "total": 3,
+        "open": 0,
+        "in_rectification": 0,
+        "resolved": 2,
+        "deferred": 1,
+    }
+    assert summary["prominent_problems"] == {"total": 3, "resolved": 2}
+    assert summary["escalations"] == {"total": 1, "answered": 1, "waiting": 0, "overdue": 0}
+
+
+def test_the_dashboard_card_shows_the_problems_and_the_plan_history(
+    platform: Platform, answered: Api, followed: Followed
+) -> None:
+    c = followed.county
+    summary = answered.get(f"/v1/campaigns/{c.campaign_id}/summary").json()
+    base = platform.services["reporting"].url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(f"{base}/?token={token(c.county)}")
+            page.click("text=问题整改测试")
+            for status, count in summary["problems"].items():
+                assert page.inner_text(f"#problems-{status}") == str(count)
+            assert page.inner_text("#prominent-resolved") == "2"
+            assert page.inner_text("#prominent-total") == "3"
+            assert page.inner_text("#escalations-answered") == "1"
+            assert page.inner_text("#escalations-waiting") == "0"
+            assert page.inner_text("#lagging-count") == "0"
+
+            page.goto(f"{base}/campaigns/{c.campaign_id}/branches/{c.b('b1')}")
+            statuses = page.locator("#problems tr[data-problem] td.status").all_inner_texts()
+            assert statuses == ["已解决", "暂缓整改", "已解决"]
+            assert "暂缓理由：" + DEFERRED in page.inner_text("#problems tr[data-problem='p2']")
+            answer_cell = page.inner_text("#problems tr[data-problem='p3'] td.escalation")
+            assert answer_cell.startswith("党委：已受理：") and "2012年6月15日前完成" in answer_cell
+            first = page.locator("#plan-history li[data-revision='1'] li.review")
+            second = page.locator("#plan-history li[data-revision='2'] li.review")
+            assert first.all_inner_texts() == [
+                f"已退回（党委，2012年4月22日），指导意见：{GUIDANCE}"
+            ]
+            assert second.all_inner_texts() == ["已通过（党委，2012年4月27日）"]
+            assert page.inner_text("#plan-history li[data-revision='2'] .task-count") == "2"
+            shown = page.inner_text("body")
+            assert not any(word in shown for word in ("后进", "初评", "终评"))
+            page.screenshot(path=str(SCREENSHOTS / "branch-card-problems.png"), full_page=True)
+
+            page.goto(f"{base}/campaigns/{c.campaign_id}/branches/{c.b('b2')}")
+            assert page.inner_text("#on-track") == "1"
+            assert "整改完成率 100.00%" in page.inner_text("#settlement")
+        finally:
+            browser.close()

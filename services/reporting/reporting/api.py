@@ -89,7 +89,9 @@ async def _county_campaign(request: Request, campaign_id: str, scope: Scope) -> 
 
 @router.get("/campaigns/{campaign_id}/summary", response_model=schemas.Summary)
 async def get_summary(request: Request, campaign_id: CampaignId, scope: Token) -> dict[str, Any]:
-    """Phase, branch count, levels per round, moved up, incomplete, commitments, tasks."""
+    """Phase, branch count, levels per round, moved up, incomplete, commitments, tasks;
+    problems by status, prominent problems resolved of total, escalations answered and
+    waiting."""
     campaign = await _county_campaign(request, campaign_id, scope)
     async with request.app.state.runtime.pool.acquire() as conn:
         counters = await queries.counters(conn, campaign_id)
@@ -148,7 +150,9 @@ async def list_branches(
 async def get_card(
     request: Request, campaign_id: CampaignId, branch_id: BranchId, scope: Token
 ) -> dict[str, Any]:
-    """One branch's card: levels and scores, problems, commitment, tasks, honours."""
+    """One branch's card: levels and scores, problems with where they stand and the
+    superior's answers, commitment, tasks, the plan's every revision and review, settlement,
+    honours."""
     campaign = await _campaign(request, campaign_id)
     require_card(scope, campaign["county_code"], branch_id)
     async with request.app.state.runtime.pool.acquire() as conn:
@@ -165,11 +169,14 @@ async def get_card(
 
 @router.get("/campaigns/{campaign_id}/lagging", response_model=schemas.Lagging)
 async def get_lagging(request: Request, campaign_id: CampaignId, scope: Token) -> dict[str, Any]:
-    """Lagging branches, ranked: most reasons, most overdue tasks, weakest level first."""
+    """Lagging organisations (工作滞后), ranked: most reasons, most overdue tasks, weakest level
+    first — branches with their reasons, and superiors with their own (an escalation left
+    unanswered, a plan left unreviewed past its days)."""
     campaign = await _county_campaign(request, campaign_id, scope)
     async with request.app.state.runtime.pool.acquire() as conn:
         rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
-    return views.lagging(rows)
+        parents = await queries.lagging_parents(conn, campaign_id)
+    return views.lagging(rows, parents)
 
 
 RoundPath = Annotated[

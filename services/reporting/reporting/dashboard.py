@@ -107,6 +107,7 @@ async def campaign_page(
             offset=(page_number - 1) * PAGE_SIZE,
         )
         lagging_rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
+        lagging_parents = await queries.lagging_parents(conn, campaign_id)
         published = await queries.published_rounds(conn, campaign_id)
     summary = views.summary(campaign, counters, branches)
     level_charts = {
@@ -125,7 +126,7 @@ async def campaign_page(
         charts=level_charts,
         phase_order=PHASES,
         completion=charts.share(summary["tasks"]["completed"], summary["tasks"]["total"]),
-        lagging=views.lagging(lagging_rows)["items"],
+        lagging=views.lagging(lagging_rows, lagging_parents)["items"],
         rows=[views.branch_row(row, "initial") for row in rows],
         page=page_number,
         pages=max(1, math.ceil(total / PAGE_SIZE)),

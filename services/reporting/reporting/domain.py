@@ -1,5 +1,5 @@
-"""Reporting rules, pure: what a card's facts count for in the summary, task status, who is
-lagging and why, and in which order they are named."""
+"""Reporting rules, pure: what a card's facts count for in the summary, task status, where a
+problem stands, who is lagging and why, and in which order they are named."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from grassroots.contract.rectification import (
     CommitmentMissing,
     CommitmentReviewed,
     CommitmentTask,
+    ProblemStatus,
+    ProblemUpdated,
 )
 
 LEVELS = ("strong", "fairly_strong", "average", "weak")
@@ -35,6 +37,12 @@ GRADE_WHY = (
 """What a round's card keeps besides its level, total, scores and basis: why the level is what
 it is (columns `<round>_<name>`)."""
 LAGGING_REASONS = ("task_overdue", "commitment_missing", "grading_incomplete")
+PARENT_LAGGING_REASONS = ("escalation_unanswered", "review_overdue")
+"""Why a superior (上级党组织) is lagging: an escalation it has not answered in time, a plan it
+has not reviewed in time."""
+PROBLEM_STATUSES = tuple(status.value for status in ProblemStatus)
+PROMINENT_SOURCES = frozenset({"members", "public"})
+"""Problems raised by members and the public (党员群众反映的突出问题)."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,41 @@ class TaskFacts:
         return counts
 
 
-def deltas(old: CardFacts | TaskFacts | None, new: CardFacts | TaskFacts) -> dict[str, int]:
-    """How the summary counters change when a card or task goes from `old` to `new`."""
+@dataclass(frozen=True)
+class ProblemFacts:
+    """What one problem contributes to its campaign's summary: by status once listed (and as
+    a prominent problem when members or the public raised it), and as an escalation once sent
+    to the superior (answered, or waiting — overdue when escalation_overdue named it)."""
+
+    listed: bool = False
+    status: str = "open"
+    prominent: bool = False
+    escalated: bool = False
+    answered: bool = False
+    answer_overdue: bool = False
+
+    def counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        if self.listed:
+            counts["problems:total"] += 1
+            counts[f"problems:{self.status}"] += 1
+            if self.prominent:
+                counts["prominent:total"] += 1
+                counts["prominent:resolved"] += self.status == "resolved"
+        if self.escalated:
+            counts["escalations:total"] += 1
+            counts["escalations:answered"] += self.answered
+            counts["escalations:waiting"] += not self.answered
+            counts["escalations:overdue"] += self.answer_overdue and not self.answered
+        return counts
+
+
+Facts = CardFacts | TaskFacts | ProblemFacts
+
+
+def deltas(old: Facts | None, new: Facts) -> dict[str, int]:
+    """How the summary counters change when a card, task or problem goes from `old` to
+    `new`."""
     before = old.counts() if old is not None else Counter()
     after = new.counts()
     return {
@@ -115,6 +156,17 @@ def lagging_reasons(
         reasons.append("commitment_missing")
     if grading_missing:
         reasons.append("grading_incomplete")
+    return reasons
+
+
+def parent_lagging_reasons(*, escalations_unanswered: int, reviews_overdue: int) -> list[str]:
+    """A superior's own reasons: escalations past their answer days without an answer, plan
+    revisions past their review days without a review (of that revision or a newer one)."""
+    reasons = []
+    if escalations_unanswered:
+        reasons.append("escalation_unanswered")
+    if reviews_overdue:
+        reasons.append("review_overdue")
     return reasons
 
 
@@ -303,7 +355,13 @@ def card_columns(data: CardData, card: Card) -> dict[str, object] | None:
     if isinstance(data, CommitmentMissing):
         return {"commitment_missing": True}
     if isinstance(data, BranchSettled):
-        return {"settled_rate": data.completion_rate}
+        return {
+            "settled_rate": data.completion_rate,
+            "settled_total": data.tasks_total,
+            "settled_completed": data.tasks_completed,
+            "settled_overdue": data.tasks_overdue,
+            "settled_on_track": data.tasks_on_track,
+        }
     if isinstance(data, BranchReviewed):
         return {"assessment_score": data.score}
     raise ValueError(f"{type(data).__name__} does not set columns of a card")
@@ -324,3 +382,127 @@ def replan(tasks: Mapping[str, Task], plan: Iterable[CommitmentTask]) -> dict[st
             kind=planned.kind.value,
         )
     return after
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem as the read model keeps it: what the branch listed, and where it stands as
+    rectification says it (`problem_updated`, the platform's record of its life cycle) —
+    status, the task naming it, the evidence or the deferral reason, where it was escalated
+    and the superior's answer, and whether `escalation_overdue` named the superior."""
+
+    description: str = ""
+    source: str = "self"
+    needs_superior: bool = False
+    listed: bool = False
+    status: str | None = None
+    task_id: str | None = None
+    evidence: str | None = None
+    deferral_reason: str | None = None
+    escalated_to: str | None = None
+    answer: str | None = None
+    answer_action: str | None = None
+    answer_due: dt.date | None = None
+    answer_evidence: str | None = None
+    answer_reason: str | None = None
+    answered_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    overdue_to: str | None = None
+    overdue_due: dt.date | None = None
+
+    @property
+    def facts(self) -> ProblemFacts:
+        return ProblemFacts(
+            listed=self.listed,
+            status=self.status or "open",
+            prominent=self.source in PROMINENT_SOURCES,
+            escalated=self.escalated_to is not None,
+            answered=self.answer is not None,
+            answer_overdue=self.overdue_to is not None,
+        )
+
+    @property
+    def answer_waits_past_due(self) -> bool:
+        """The superior named by escalation_overdue has not answered: it is lagging."""
+        return self.overdue_to is not None and self.answer is None
+
+
+PROBLEM_COLUMNS = tuple(Problem.__dataclass_fields__)
+
+
+def listed(problem: Problem | None, description: str, source: str, needs_superior: bool) -> Problem:
+    """The branch listed (or listed again) the problem: the latest listing wins; where it
+    stands is kept."""
+    return replace(
+        problem or Problem(),
+        description=description,
+        source=source,
+        needs_superior=needs_superior,
+        listed=True,
+    )
+
+
+def escalated(problem: Problem | None, to_org_id: str) -> Problem:
+    return replace(problem or Problem(), escalated_to=to_org_id)
+
+
+def updated(problem: Problem | None, data: ProblemUpdated, at: dt.datetime) -> Problem:
+    """Where the problem stands now, as rectification published it. The task naming it is
+    kept once the problem is resolved or deferred (an update may leave it out); an answer,
+    once given, is never taken back by an update that carries none; `answered_at` is the time
+    of the update that first carried this answer."""
+    known = problem or Problem()
+    status = data.status.value
+    task_id = data.task_id
+    if task_id is None and status != ProblemStatus.OPEN:
+        task_id = known.task_id
+    after = replace(
+        known,
+        status=status,
+        task_id=task_id,
+        evidence=data.evidence,
+        deferral_reason=data.reason,
+        updated_at=at,
+    )
+    escalation = data.escalation
+    if escalation is None:
+        return after
+    after = replace(after, escalated_to=escalation.to_org_id)
+    if escalation.answer is None:
+        return after
+    answer = (
+        escalation.answer.value,
+        escalation.action,
+        escalation.due,
+        escalation.evidence,
+        escalation.reason,
+    )
+    before = (
+        known.answer,
+        known.answer_action,
+        known.answer_due,
+        known.answer_evidence,
+        known.answer_reason,
+    )
+    if answer == before:
+        return after
+    return replace(
+        after,
+        answer=escalation.answer.value,
+        answer_action=escalation.action,
+        answer_due=escalation.due,
+        answer_evidence=escalation.evidence,
+        answer_reason=escalation.reason,
+        answered_at=at,
+    )
+
+
+def answer_overdue(problem: Problem | None, to_org_id: str, due: dt.date) -> Problem:
+    """escalation_overdue: the superior did not answer in time (lagging until it answers)."""
+    known = problem or Problem()
+    return replace(
+        known,
+        escalated_to=known.escalated_to or to_org_id,
+        overdue_to=to_org_id,
+        overdue_due=due,
+    )

@@ -1,11 +1,14 @@
 """One handler per consumed event type, typed by the event it takes, and set-based versions of
 the frequent ones: the read models follow every topic. All SQL is in `store`.
 
-Reporting keeps what the other services decided (levels, overdue, settlements) and the inputs
-people see on a card (problems, commitments, progress). It never re-judges an input; it only
-refuses to let state go backwards: an older revision, a review of a superseded revision, or
-progress on a task it does not know leave the card as it is (rectification dead-letters them).
-Counters and campaigns' `updated_at` are collected over a batch and written once at its end.
+Reporting keeps what the other services decided (levels, overdue, settlements, where each
+problem stands and the superior's answer) and the inputs people see on a card (problems,
+commitments and every revision and review of them, progress). It never re-judges an input; it
+only refuses to let state go backwards: an older revision, a review of a superseded revision,
+or progress on a task it does not know leave the card as it is (rectification dead-letters
+them). Problem status and answers come from `rectification.problem_updated`, never from the
+raw inputs that ask for them. Counters and campaigns' `updated_at` are collected over a batch
+and written once at its end.
 """
 
 from __future__ import annotations
@@ -28,12 +31,16 @@ from grassroots.contract.events import (
     RectificationCommitmentMissingEvent,
     RectificationCommitmentPublishedEvent,
     RectificationCommitmentReviewedEvent,
+    RectificationEscalationOverdueEvent,
     RectificationProblemEscalatedEvent,
     RectificationProblemListedEvent,
+    RectificationProblemUpdatedEvent,
+    RectificationReviewOverdueEvent,
     RectificationTaskCompletedEvent,
     RectificationTaskOverdueEvent,
     RectificationTaskProgressedEvent,
 )
+from grassroots.contract.rectification import CommitmentReviewed
 from grassroots.plumbing.handling import HandlerTable, batch, each
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import domain
@@ -44,9 +51,12 @@ from reporting.store.ingest import (
     CampaignSeenRow,
     CardKey,
     CommendationRow,
-    ProblemRow,
+    PlanReviewRow,
+    PlanRevisionRow,
+    ProblemKey,
     PublishedRoundRow,
     ReportingStore,
+    ReviewOverdueRow,
     TaskKey,
 )
 
@@ -55,6 +65,12 @@ TaskEvent = (
     RectificationTaskProgressedEvent
     | RectificationTaskCompletedEvent
     | RectificationTaskOverdueEvent
+)
+ProblemEvent = (
+    RectificationProblemListedEvent
+    | RectificationProblemEscalatedEvent
+    | RectificationProblemUpdatedEvent
+    | RectificationEscalationOverdueEvent
 )
 CardEvent = (
     GradingBranchGradedEvent
@@ -135,34 +151,53 @@ async def on_results_published(uow: Uow, event: GradingResultsPublishedEvent) ->
     )
 
 
-async def on_problems_listed(uow: Uow, events: Sequence[RectificationProblemListedEvent]) -> None:
-    latest: dict[tuple[str, str, str], ProblemRow] = {}
+def _problem_after(problem: domain.Problem | None, event: ProblemEvent) -> domain.Problem:
+    if isinstance(event, RectificationProblemListedEvent):
+        d = event.data
+        return domain.listed(problem, d.description, d.source.value, d.needs_superior)
+    if isinstance(event, RectificationProblemEscalatedEvent):
+        return domain.escalated(problem, event.data.to_org_id)
+    if isinstance(event, RectificationProblemUpdatedEvent):
+        return domain.updated(problem, event.data, event.time)
+    return domain.answer_overdue(problem, event.data.to_org_id, event.data.due)
+
+
+async def on_problem_events(uow: Uow, events: Sequence[ProblemEvent]) -> None:
+    """Listings (the latest wins), escalations, where each problem stands with the superior's
+    answer (problem_updated), and answers overdue, applied in order to the problems they
+    name; the counters move by what changed."""
+    keys: list[ProblemKey] = [(_seen(uow, e), e.data.branch_id, e.data.problem_id) for e in events]
+    before = await uow.store.lock_problems(keys)
+    problems = dict(before)
+    for key, event in zip(keys, events, strict=True):
+        problems[key] = _problem_after(problems.get(key), event)
+    changed = {key: p for key, p in problems.items() if before.get(key) != p}
+    await uow.store.save_problems(changed)
+    counters = _counters(uow)
+    for key, problem in changed.items():
+        old = before.get(key)
+        counters.add(key[0], domain.deltas(old.facts if old else None, problem.facts))
+
+
+async def on_reviews_overdue(uow: Uow, events: Sequence[RectificationReviewOverdueEvent]) -> None:
+    """A revision waited too long for its superior's review: the superior is lagging until a
+    review of that revision or a newer one is kept (decided on read, whatever came first)."""
+    latest: dict[tuple[str, str, int], ReviewOverdueRow] = {}
     for event in events:
         d = event.data
-        problem = ProblemRow(
-            _seen(uow, event),
-            d.branch_id,
-            d.problem_id,
-            d.description,
-            d.source.value,
-            d.needs_superior,
+        row = ReviewOverdueRow(
+            _seen(uow, event), d.branch_id, d.revision, d.commitment_id, d.reviewer_org_id, d.due
         )
-        latest[(problem.campaign_id, problem.branch_id, problem.problem_id)] = problem
-    await uow.store.save_problems(list(latest.values()))
-
-
-async def on_problem_escalated(uow: Uow, event: RectificationProblemEscalatedEvent) -> None:
-    data = event.data
-    await uow.store.mark_escalated(
-        _seen(uow, event), data.branch_id, data.problem_id, data.to_org_id
-    )
+        latest[(row.campaign_id, row.branch_id, row.revision)] = row
+    await uow.store.add_reviews_overdue(list(latest.values()))
 
 
 async def on_commitments_published(
     uow: Uow, events: Sequence[RectificationCommitmentPublishedEvent]
 ) -> None:
-    """A newer revision becomes the card's commitment (review pending again) and its tasks the
-    plan; an older or repeated revision leaves the card as it is."""
+    """A newer revision becomes the card's commitment (review pending again), its tasks the
+    plan, and a revision in the plan's history; an older or repeated revision leaves the card
+    and the history as they are."""
     keys = [(_seen(uow, e), e.data.branch_id) for e in events]
     cards_before = await uow.store.lock_cards(keys)
     tasks_before = await uow.store.lock_tasks_of(keys)
@@ -171,11 +206,21 @@ async def on_commitments_published(
     for (campaign_id, branch_id, task_id), task in tasks_before.items():
         plans[(campaign_id, branch_id)][task_id] = task
     changes: dict[CardKey, dict[str, object]] = {}
+    revisions: list[PlanRevisionRow] = []
     for key, event in zip(keys, events, strict=True):
         data = event.data
         current = cards[key].commitment_revision
         if current is not None and data.revision <= current:
             continue
+        revisions.append(
+            PlanRevisionRow(
+                *key,
+                data.revision,
+                data.commitment_id,
+                event.time,
+                [t.model_dump(mode="json") for t in data.tasks],
+            )
+        )
         columns: dict[str, object] = {
             "commitment_id": data.commitment_id,
             "commitment_revision": data.revision,
@@ -187,6 +232,7 @@ async def on_commitments_published(
         plans[key] = domain.replan(plans[key], data.tasks)
     tasks = {(*key, task_id): task for key, plan in plans.items() for task_id, task in plan.items()}
     await uow.store.update_cards(changes)
+    await uow.store.add_plan_revisions(revisions)
     changed_tasks = {k: t for k, t in tasks.items() if tasks_before.get(k) != t}
     await uow.store.save_tasks(changed_tasks)
     counters = _counters(uow)
@@ -225,19 +271,38 @@ async def on_task_events(uow: Uow, events: Sequence[TaskEvent]) -> None:
 async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
     """Levels (with why), incomplete rounds, reviews, missing commitments, settlements and
     assessment scores: each sets columns of its branch's card; the counters move by what
-    changed. A supplementary result moves its branch from incomplete to its level; once a
-    round has a level only a correction changes it (a repeated supplementary result or
-    incomplete notice leaves the card as it is)."""
+    changed. A review of the current revision is kept in the plan's history too. A
+    supplementary result moves its branch from incomplete to its level; once a round has a
+    level only a correction changes it (a repeated supplementary result or incomplete notice
+    leaves the card as it is)."""
     keys = [(_seen(uow, e), e.data.branch_id) for e in events]
     before = await uow.store.lock_cards(keys)
     cards = dict(before)
     changes: dict[CardKey, dict[str, object]] = {}
+    reviews: list[PlanReviewRow] = []
     for key, event in zip(keys, events, strict=True):
         columns = domain.card_columns(event.data, cards[key])
-        if columns is not None:
-            changes.setdefault(key, {}).update(columns)
-            cards[key] = cards[key].with_columns(columns)
+        if columns is None:
+            continue
+        changes.setdefault(key, {}).update(columns)
+        cards[key] = cards[key].with_columns(columns)
+        if isinstance(event.data, CommitmentReviewed):
+            d = event.data
+            reviews.append(
+                PlanReviewRow(
+                    *key,
+                    event.id,
+                    d.revision,
+                    d.commitment_id,
+                    d.decision.value,
+                    d.reviewer_org_id,
+                    event.time,
+                    d.guidance,
+                    d.uncovered_reason,
+                )
+            )
     await uow.store.update_cards(changes)
+    await uow.store.add_plan_reviews(reviews)
     counters = _counters(uow)
     for key in changes:
         counters.add(key[0], domain.deltas(before[key].facts, cards[key].facts))
@@ -287,8 +352,11 @@ HANDLERS: HandlerTable[ReportingStore] = HandlerTable(
     each(CampaignPhaseClosedEvent, on_phase_closed),
     batch(OrgBranchRegisteredEvent, on_branches_registered),
     each(GradingResultsPublishedEvent, on_results_published),
-    batch(RectificationProblemListedEvent, on_problems_listed),
-    each(RectificationProblemEscalatedEvent, on_problem_escalated),
+    batch(RectificationProblemListedEvent, on_problem_events),
+    batch(RectificationProblemEscalatedEvent, on_problem_events),
+    batch(RectificationProblemUpdatedEvent, on_problem_events),
+    batch(RectificationEscalationOverdueEvent, on_problem_events),
+    batch(RectificationReviewOverdueEvent, on_reviews_overdue),
     batch(EmulationActivityReportedEvent, on_activities_reported),
     batch(RectificationCommitmentPublishedEvent, on_commitments_published),
     batch(RectificationTaskProgressedEvent, on_task_events),

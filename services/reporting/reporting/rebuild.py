@@ -34,6 +34,9 @@ READ_MODELS = (
     "commendations",
     "activities",
     "published_rounds",
+    "plan_revisions",
+    "plan_reviews",
+    "reviews_overdue",
     "inbox",
 )
 BATCH = 1000

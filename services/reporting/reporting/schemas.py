@@ -8,6 +8,15 @@ from pydantic import BaseModel, Field
 
 Level = Literal["strong", "fairly_strong", "average", "weak"]
 Round = Literal["initial", "final"]
+ProblemStatus = Literal["open", "in_rectification", "resolved", "deferred"]
+EscalationAnswer = Literal["accepted", "resolved", "cannot_resolve"]
+LaggingReason = Literal[
+    "task_overdue",
+    "commitment_missing",
+    "grading_incomplete",
+    "escalation_unanswered",
+    "review_overdue",
+]
 
 
 class LevelCounts(BaseModel):
@@ -35,6 +44,36 @@ class TaskCounts(BaseModel):
     overdue: int = Field(description="Past deadline and not completed.")
 
 
+class ProblemCounts(BaseModel):
+    """Listed problems by where they stand (rectification.problem_updated; open until then)."""
+
+    total: int
+    open: int = Field(description="未整改: no task of the approved plan names it yet.")
+    in_rectification: int = Field(description="整改中: a task of the approved plan names it.")
+    resolved: int = Field(description="已解决, with evidence.")
+    deferred: int = Field(description="暂缓整改, with a reason.")
+
+
+class ProminentProblems(BaseModel):
+    """Problems raised by members and the public (党员群众反映的突出问题: source members or
+    public)."""
+
+    total: int
+    resolved: int
+
+
+class EscalationCounts(BaseModel):
+    """Problems escalated to the superior (需要上级党组织统筹解决) and its answers."""
+
+    total: int
+    answered: int = Field(description="Answered: accepted, resolved or cannot_resolve.")
+    waiting: int = Field(description="Not answered yet.")
+    overdue: int = Field(
+        description="Of those waiting, past their answer days (escalation_overdue): the "
+        "superior is lagging."
+    )
+
+
 class Summary(BaseModel):
     campaign_id: str
     county_code: str
@@ -49,6 +88,9 @@ class Summary(BaseModel):
     tasks: TaskCounts
     commendations: int
     activities: int
+    problems: ProblemCounts
+    prominent_problems: ProminentProblems
+    escalations: EscalationCounts
     updated_at: str | None = Field(description="Time of the latest event applied (UTC+8).")
 
 
@@ -136,12 +178,108 @@ class Grade(BaseModel):
     )
 
 
+class Escalation(BaseModel):
+    """Where an escalated problem went and the superior's answer (as
+    rectification.problem_updated says it)."""
+
+    to_org_id: str = Field(description="The superior organisation it went to.")
+    to_org_name: str | None = Field(description="Its name, where it is registered.")
+    answer: EscalationAnswer | None = Field(description="None while waiting.")
+    answer_label: str = Field(description="已受理, 已解决, 无法解决 — or 待答复.")
+    action: str | None = Field(description="accepted: what the superior will do.")
+    due: str | None = Field(description="accepted: by when (a date).")
+    evidence: str | None = Field(description="resolved: the evidence.")
+    reason: str | None = Field(description="cannot_resolve: why.")
+    answered_at: str | None = Field(
+        description="When the answer was published (the update that first carried it, UTC+8)."
+    )
+    overdue: bool = Field(
+        description="Waiting past its answer days (escalation_overdue): the superior is lagging."
+    )
+    answer_due: str | None = Field(description="overdue: the day the answer was due.")
+    text: str = Field(
+        description="The answer in Chinese, e.g. 已受理：统筹专项经费，2012年6月20日前完成"
+        "（2012年5月3日答复）, or 待答复."
+    )
+
+
 class Problem(BaseModel):
     problem_id: str
     description: str
     source: str
+    source_label: str = Field(description="调研发现, 党员提出, 群众反映 or 自查.")
     needs_superior: bool
     escalated_to: str | None
+    status: ProblemStatus = Field(
+        description="Where it stands, as rectification.problem_updated says (open until then)."
+    )
+    status_label: str = Field(description="未整改, 整改中, 已解决 or 暂缓整改.")
+    task_id: str | None = Field(description="The task naming it.")
+    task_title: str | None = Field(description="That task's title.")
+    evidence: str | None = Field(description="resolved: the evidence.")
+    reason: str | None = Field(description="deferred: the reason.")
+    escalation: Escalation | None = Field(description="When it went to the superior.")
+    updated_at: str | None = Field(description="When its status last changed (UTC+8).")
+
+
+class PlanTask(BaseModel):
+    """A task as the revision published it (四明确)."""
+
+    task_id: str
+    problem_id: str | None
+    title: str
+    responsible: str
+    requirement: str
+    measures: str
+    deadline: str
+    kind: Literal["immediate", "gradual"]
+    kind_label: str = Field(description="立即整改 or 逐步整改.")
+
+
+class PlanReview(BaseModel):
+    decision: Literal["approved", "returned"]
+    decision_label: str = Field(description="已通过 or 已退回.")
+    reviewer_org_id: str
+    reviewer_name: str | None
+    reviewed_at: str = Field(description="UTC+8.")
+    guidance: str | None = Field(description="加强具体指导: the guidance given.")
+    uncovered_reason: str | None = Field(
+        description="Approved although problems raised by members or the public were neither "
+        "named by a task nor deferred: why."
+    )
+    text: str = Field(description="The decision in Chinese, with who, when and the guidance.")
+
+
+class ReviewWaiting(BaseModel):
+    reviewer_org_id: str
+    due: str = Field(description="The day the review was due.")
+
+
+class PlanRevision(BaseModel):
+    revision: int
+    commitment_id: str
+    published_at: str | None = Field(
+        description="UTC+8; null for a revision only known from its review."
+    )
+    task_count: int | None
+    tasks: list[PlanTask]
+    reviews: list[PlanReview] = Field(description="Every review decision of it, in order.")
+    review_overdue: ReviewWaiting | None = Field(
+        description="Waiting for its review past the review days (review_overdue), with no "
+        "review of it or a newer revision yet."
+    )
+
+
+class Settlement(BaseModel):
+    """What rectification.branch_settled said when the phase closed."""
+
+    tasks_total: int | None
+    tasks_completed: int | None
+    tasks_overdue: int | None
+    tasks_on_track: int = Field(
+        description="Gradual tasks (逐步整改) not yet due: neither completed nor failed."
+    )
+    completion_rate: float | None = Field(description="completed ÷ (total − on track), 0–1.")
 
 
 class Commitment(BaseModel):
@@ -187,18 +325,32 @@ class Card(BaseModel):
     commitment: Commitment | None
     commitment_missing: bool
     tasks: list[Task]
+    plan_history: list[PlanRevision] = Field(
+        description="整改方案 history: every revision, oldest first, with its tasks and reviews."
+    )
     completion_rate: float | None
+    settlement: Settlement | None
     assessment_score: float | None
     commendations: list[Commendation]
     activities: list[Activity]
 
 
 class LaggingItem(BaseModel):
-    branch_id: str
+    branch_id: str = Field(description="The organisation: a branch, or a superior (上级党组织).")
     name: str
     township: str | None
-    reasons: list[Literal["task_overdue", "commitment_missing", "grading_incomplete"]]
+    reasons: list[LaggingReason] = Field(
+        description="A branch's: task_overdue, commitment_missing, grading_incomplete; a "
+        "superior's own: escalation_unanswered (an escalated problem past its answer days), "
+        "review_overdue (a plan revision past its review days)."
+    )
     overdue_tasks: int
+    escalations_unanswered: int = Field(
+        description="Escalations to it past their answer days, still unanswered."
+    )
+    reviews_overdue: int = Field(
+        description="Plan revisions waiting for its review past the review days."
+    )
     level: Level | None
 
 

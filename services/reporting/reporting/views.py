@@ -11,13 +11,15 @@ from grassroots.contract.calendar import COUNTY_TIME
 from grassroots.contract.labels import label
 from reporting.domain import (
     LEVELS,
+    PROBLEM_STATUSES,
     ROUNDS,
     current_phase,
     lagging_reasons,
+    parent_lagging_reasons,
     rank_lagging,
     task_status,
 )
-from reporting.wording import rule_text
+from reporting.wording import answer_text, review_text, rule_text
 
 
 def number(value: Decimal | float | None) -> float | None:
@@ -26,6 +28,10 @@ def number(value: Decimal | float | None) -> float | None:
 
 def county_time(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(COUNTY_TIME).isoformat()
+
+
+def day(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def summary(
@@ -49,6 +55,12 @@ def summary(
         "tasks": {k: counters.get(f"tasks:{k}", 0) for k in ("total", "completed", "overdue")},
         "commendations": counters.get("commendations", 0),
         "activities": counters.get("activities", 0),
+        "problems": {k: counters.get(f"problems:{k}", 0) for k in ("total", *PROBLEM_STATUSES)},
+        "prominent_problems": {k: counters.get(f"prominent:{k}", 0) for k in ("total", "resolved")},
+        "escalations": {
+            k: counters.get(f"escalations:{k}", 0)
+            for k in ("total", "answered", "waiting", "overdue")
+        },
         "updated_at": county_time(campaign["updated_at"]),
     }
 
@@ -125,16 +137,7 @@ def card(
             "final": list(card.get("final_missing") or []),
         },
         "moved_up": bool(card.get("moved_up")),
-        "problems": [
-            {
-                "problem_id": p["problem_id"],
-                "description": p["description"],
-                "source": p["source"],
-                "needs_superior": p["needs_superior"],
-                "escalated_to": p["escalated_to"],
-            }
-            for p in lists["problems"]
-        ],
+        "problems": [problem(p) for p in lists["problems"]],
         "commitment": commitment,
         "commitment_missing": bool(card.get("commitment_missing")) and commitment is None,
         "tasks": [
@@ -149,12 +152,136 @@ def card(
             }
             for t in lists["tasks"]
         ],
+        "plan_history": plan_history(
+            lists["revisions"], lists["reviews"], lists["reviews_overdue"]
+        ),
         "completion_rate": number(card.get("settled_rate")),
+        "settlement": settlement(card),
         "assessment_score": number(card.get("assessment_score")),
         "commendations": [dict(c) for c in lists["commendations"]],
         "activities": [
             {**dict(a), "held_on": a["held_on"].isoformat()} for a in lists["activities"]
         ],
+    }
+
+
+def problem(p: Mapping[str, Any]) -> dict[str, Any]:
+    """A problem with where it stands (as rectification published it) and, once escalated,
+    where it went and the superior's answer — or that it is awaited."""
+    status = p["status"] or "open"
+    escalation = None
+    if p["escalated_to"] is not None:
+        escalation = {
+            "to_org_id": p["escalated_to"],
+            "to_org_name": p["escalated_to_name"],
+            "answer": p["answer"],
+            "answer_label": label("escalation_answer", p["answer"]) if p["answer"] else "待答复",
+            "action": p["answer_action"],
+            "due": day(p["answer_due"]),
+            "evidence": p["answer_evidence"],
+            "reason": p["answer_reason"],
+            "answered_at": county_time(p["answered_at"]),
+            "overdue": p["overdue_to"] is not None and p["answer"] is None,
+            "answer_due": day(p["overdue_due"]) if p["answer"] is None else None,
+        }
+        escalation["text"] = answer_text(escalation)
+    return {
+        "problem_id": p["problem_id"],
+        "description": p["description"],
+        "source": p["source"],
+        "source_label": label("problem_source", p["source"]),
+        "needs_superior": p["needs_superior"],
+        "escalated_to": p["escalated_to"],
+        "status": status,
+        "status_label": label("problem_status", status),
+        "task_id": p["task_id"],
+        "task_title": p["task_title"],
+        "evidence": p["evidence"],
+        "reason": p["deferral_reason"],
+        "escalation": escalation,
+        "updated_at": county_time(p["updated_at"]),
+    }
+
+
+PLAN_TASK_FIELDS = (
+    "task_id",
+    "problem_id",
+    "title",
+    "responsible",
+    "requirement",
+    "measures",
+    "deadline",
+    "kind",
+)
+
+
+def plan_history(
+    revisions: Sequence[Mapping[str, Any]],
+    reviews: Sequence[Mapping[str, Any]],
+    overdue: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Every revision of the plan, oldest first, each with its tasks as published and every
+    review decision of it in order (a review whose revision is not in the history — kept
+    before the history was — still shows, under its revision)."""
+    by_revision: dict[int, dict[str, Any]] = {
+        r["revision"]: {
+            "revision": r["revision"],
+            "commitment_id": r["commitment_id"],
+            "published_at": county_time(r["published_at"]),
+            "task_count": len(r["tasks"]),
+            "tasks": [
+                {name: task.get(name) for name in PLAN_TASK_FIELDS}
+                | {"kind_label": label("task_kind", task["kind"])}
+                for task in r["tasks"]
+            ],
+            "reviews": [],
+            "review_overdue": None,
+        }
+        for r in revisions
+    }
+    for review in reviews:
+        entry = by_revision.setdefault(
+            review["revision"],
+            {
+                "revision": review["revision"],
+                "commitment_id": review["commitment_id"],
+                "published_at": None,
+                "task_count": None,
+                "tasks": [],
+                "reviews": [],
+                "review_overdue": None,
+            },
+        )
+        shown = {
+            "decision": review["decision"],
+            "decision_label": label("review", review["decision"]),
+            "reviewer_org_id": review["reviewer_org_id"],
+            "reviewer_name": review["reviewer_name"],
+            "reviewed_at": county_time(review["reviewed_at"]),
+            "guidance": review["guidance"],
+            "uncovered_reason": review["uncovered_reason"],
+        }
+        entry["reviews"].append(shown | {"text": review_text(shown)})
+    for waiting in overdue:
+        if waiting["revision"] in by_revision:
+            by_revision[waiting["revision"]]["review_overdue"] = {
+                "reviewer_org_id": waiting["reviewer_org_id"],
+                "due": day(waiting["due"]),
+            }
+    return [by_revision[revision] for revision in sorted(by_revision)]
+
+
+def settlement(card: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the settlement said: completed, overdue and gradual tasks on track (逐步整改, not
+    yet due: neither completed nor failed, left out of the rate)."""
+    if card.get("settled_rate") is None:
+        return None
+    return {
+        "tasks_total": card.get("settled_total"),
+        "tasks_completed": card.get("settled_completed"),
+        "tasks_overdue": card.get("settled_overdue"),
+        "tasks_on_track": card.get("settled_on_track") or 0,
+        "completion_rate": number(card["settled_rate"]),
     }
 
 
@@ -206,8 +333,13 @@ def announced(
     }
 
 
-def lagging(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    items = []
+def lagging(
+    rows: Sequence[Mapping[str, Any]], parents: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """Lagging organisations, ranked: branches with their reasons, and superiors with their
+    own (an escalation unanswered, a plan unreviewed past its days) — an organisation that is
+    both shows once, with every reason."""
+    items: dict[str, dict[str, Any]] = {}
     for row in rows:
         reasons = lagging_reasons(
             overdue_tasks=row["tasks_overdue"],
@@ -216,14 +348,35 @@ def lagging(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             grading_missing=bool(row["initial_missing"] or row["final_missing"]),
         )
         if reasons:
-            items.append(
-                {
-                    "branch_id": row["branch_id"],
-                    "name": row["name"],
-                    "township": row["township"],
-                    "reasons": reasons,
-                    "overdue_tasks": row["tasks_overdue"],
-                    "level": row["final_level"] or row["initial_level"],
-                }
-            )
-    return {"items": [dict(item) for item in rank_lagging(items)]}
+            items[row["branch_id"]] = {
+                "branch_id": row["branch_id"],
+                "name": row["name"],
+                "township": row["township"],
+                "reasons": reasons,
+                "overdue_tasks": row["tasks_overdue"],
+                "escalations_unanswered": 0,
+                "reviews_overdue": 0,
+                "level": row["final_level"] or row["initial_level"],
+            }
+    for parent in parents:
+        reasons = parent_lagging_reasons(
+            escalations_unanswered=parent["escalations_unanswered"],
+            reviews_overdue=parent["reviews_overdue"],
+        )
+        if not reasons:
+            continue
+        item = items.setdefault(
+            parent["org_id"],
+            {
+                "branch_id": parent["org_id"],
+                "name": parent["name"] or parent["org_id"],
+                "township": parent["township"],
+                "reasons": [],
+                "overdue_tasks": 0,
+                "level": parent["final_level"] or parent["initial_level"],
+            },
+        )
+        item["reasons"] = item["reasons"] + reasons
+        item["escalations_unanswered"] = parent["escalations_unanswered"]
+        item["reviews_overdue"] = parent["reviews_overdue"]
+    return {"items": [dict(item) for item in rank_lagging(items.values())]}

@@ -1,11 +1,14 @@
-"""The Chinese sentences shown to people about a level, built from the one label table: each
-rule that set or changed a level says what it did, with its numbers (rates as percentages)."""
+"""The Chinese sentences shown to people, built from the one label table: each rule that set
+or changed a level says what it did, with its numbers (rates as percentages); the superior's
+answer to an escalated problem, and each review decision on a plan, with who and when."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from grassroots.contract.calendar import COUNTY_TIME
 from grassroots.contract.labels import label
 
 
@@ -66,3 +69,52 @@ def rule_text(rule: Mapping[str, Any]) -> str:
         sources = "、".join(label("missing_input", m) for m in missing)
         return f"{name}，由上级党组织单独评定（缺：{sources}）"
     return f"{name}，定为{quoted_level(level)}"
+
+
+def cn_date(value: str | dt.date | dt.datetime) -> str:
+    """A day as people write it: 2012年6月30日 (a time: its day in county time; an ISO text:
+    its first ten characters, as the API gives times in county time)."""
+    if isinstance(value, str):
+        day = dt.date.fromisoformat(value[:10])
+    elif isinstance(value, dt.datetime):
+        day = value.astimezone(COUNTY_TIME).date()
+    else:
+        day = value
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def answer_text(escalation: Mapping[str, Any]) -> str:
+    """The superior's answer to an escalated problem (the card's `escalation` as JSON), or
+    that it is awaited — past its day when escalation_overdue named it."""
+    answer = escalation.get("answer")
+    if answer is None:
+        due = escalation.get("answer_due")
+        return f"待答复（应于{cn_date(due)}前答复，已逾期）" if due else "待答复"
+    if answer == "accepted":
+        due = escalation.get("due")
+        said = str(escalation.get("action") or "")
+        if due:
+            said += f"，{cn_date(due)}前完成"
+    elif answer == "resolved":
+        said = str(escalation.get("evidence") or "")
+    else:
+        said = str(escalation.get("reason") or "")
+    when = escalation.get("answered_at")
+    text = (
+        f"{label('escalation_answer', str(answer))}：{said}"
+        if said
+        else label("escalation_answer", str(answer))
+    )
+    return f"{text}（{cn_date(when)}答复）" if when else text
+
+
+def review_text(review: Mapping[str, Any]) -> str:
+    """A review decision on a plan revision: the decision, who reviewed and when, the
+    guidance given and why uncovered prominent problems were approved anyway."""
+    who = review.get("reviewer_name") or review["reviewer_org_id"]
+    text = f"{label('review', str(review['decision']))}（{who}，{cn_date(review['reviewed_at'])}）"
+    if review.get("guidance"):
+        text += f"，指导意见：{review['guidance']}"
+    if review.get("uncovered_reason"):
+        text += f"，突出问题未纳入整改的说明：{review['uncovered_reason']}"
+    return text

@@ -36,8 +36,16 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
     chance = random.Random(7)
     campaign = next(e["campaignid"] for e in events if e["type"] == "campaign.launched")
     at = dt.datetime(2012, 6, 1, tzinfo=dt.UTC)
+    parents = {
+        e["data"]["branch_id"]: e["data"]["parent_id"]
+        for e in events
+        if e["type"] == "org.branch_registered" and e["data"].get("parent_id")
+    }
     for event in events:
         data = event["data"]
+        if event["type"] == "rectification.problem_listed":
+            parent = parents.get(data["branch_id"], "610526-edu-committee")
+            yield from problem_results(data, parent, campaign, chance)
         if event["type"] == "org.branch_registered" and data["kind"] != "committee":
             branch = data["branch_id"]
             for round_ in ("initial", "final"):
@@ -98,6 +106,19 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
                     time=at,
                 )
         if event["type"] == "rectification.commitment_published":
+            if chance.random() < 0.3:
+                yield envelope(
+                    "rectification.review_overdue",
+                    {
+                        "branch_id": data["branch_id"],
+                        "commitment_id": data["commitment_id"],
+                        "revision": data["revision"],
+                        "reviewer_org_id": parents.get(data["branch_id"], "610526-edu-committee"),
+                        "due": "2012-05-20",
+                    },
+                    campaign_id=campaign,
+                    time=at,
+                )
             for task in data["tasks"][:2]:
                 if chance.random() < 0.4:
                     yield envelope(
@@ -111,6 +132,57 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
                         campaign_id=campaign,
                         time=at,
                     )
+
+
+def problem_results(
+    listed: dict[str, Any], parent: str, campaign: str, chance: random.Random
+) -> Iterator[dict[str, Any]]:
+    """What rectification would publish about a listed problem: its escalation, where it
+    stands at each change with the superior's answer, an answer overdue."""
+    ref = {"branch_id": listed["branch_id"], "problem_id": listed["problem_id"]}
+    at = dt.datetime(2012, 5, 1, tzinfo=dt.UTC)
+
+    def result(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        nonlocal at
+        at += dt.timedelta(days=1)
+        return envelope(event_type, ref | data, campaign_id=campaign, time=at)
+
+    escalation: dict[str, Any] | None = None
+    if listed["needs_superior"]:
+        escalation = {"to_org_id": parent}
+        yield result("rectification.problem_escalated", {"to_org_id": parent})
+        yield result("rectification.problem_updated", {"status": "open", "escalation": escalation})
+        if chance.random() < 0.4:
+            yield result(
+                "rectification.escalation_overdue", {"to_org_id": parent, "due": "2012-05-10"}
+            )
+        if chance.random() < 0.6:
+            escalation = escalation | {
+                "answer": "accepted",
+                "action": "统筹解决",
+                "due": "2012-06-20",
+            }
+    task_id = f"{listed['problem_id']}-t1"
+    yield result(
+        "rectification.problem_updated",
+        {"status": "in_rectification", "task_id": task_id, "escalation": escalation},
+    )
+    fate = chance.random()
+    if fate < 0.4:
+        yield result(
+            "rectification.problem_updated",
+            {
+                "status": "resolved",
+                "task_id": task_id,
+                "evidence": "验收记录",
+                "escalation": escalation,
+            },
+        )
+    elif fate < 0.6:
+        yield result(
+            "rectification.problem_updated",
+            {"status": "deferred", "reason": "列入下年度计划", "escalation": escalation},
+        )
 
 
 async def test_batches_and_single_events_give_the_same_read_models(
@@ -149,3 +221,13 @@ async def test_batches_and_single_events_give_the_same_read_models(
             "SELECT count(*) FROM cards WHERE initial_rules IS NOT NULL"
         )
     assert supplementary > 0 and with_rules > 0  # the why of a level is kept
+    async with single.acquire() as conn:
+        statuses = set(await conn.fetch("SELECT DISTINCT status FROM problems"))
+        answered = await conn.fetchval("SELECT count(*) FROM problems WHERE answer IS NOT NULL")
+        overdue = await conn.fetchval("SELECT count(*) FROM problems WHERE overdue_to IS NOT NULL")
+        reviews = await conn.fetchval("SELECT count(*) FROM plan_reviews")
+        revised = await conn.fetchval("SELECT count(*) FROM plan_revisions WHERE revision = 2")
+        waiting = await conn.fetchval("SELECT count(*) FROM reviews_overdue")
+    assert {row["status"] for row in statuses} >= {"in_rectification", "resolved", "deferred"}
+    assert answered > 0 and overdue > 0 and waiting > 0  # problems followed through
+    assert reviews > 0 and revised > 0  # every revision and review kept

@@ -15,19 +15,27 @@ from grassroots.contract.rectification import (
     CommitmentMissing,
     CommitmentReviewed,
     CommitmentTask,
+    ProblemUpdated,
     TaskCompleted,
 )
 from reporting.domain import (
     Card,
     CardFacts,
+    Problem,
+    ProblemFacts,
     Task,
     TaskFacts,
+    answer_overdue,
     card_columns,
     completed,
     deltas,
+    escalated,
+    listed,
     overdue,
+    parent_lagging_reasons,
     progressed,
     replan,
+    updated,
 )
 
 GRADED = BranchGraded.model_validate(DATA["grading.branch_graded"])
@@ -155,12 +163,23 @@ def test_a_review_applies_only_to_the_cards_revision() -> None:
     assert card_columns(reviewed(1), Card()) is None  # nothing published yet
 
 
-def test_missing_settled_and_assessed_set_one_column_each() -> None:
+def test_missing_settled_and_assessed_set_their_columns() -> None:
     missing = CommitmentMissing.model_validate(DATA["rectification.commitment_missing"])
     settled = BranchSettled.model_validate(DATA["rectification.branch_settled"])
     assessed = BranchReviewed.model_validate(DATA["assessment.branch_reviewed"])
     assert card_columns(missing, Card()) == {"commitment_missing": True}
-    assert card_columns(settled, Card()) == {"settled_rate": 0.8}
+    assert card_columns(settled, Card()) == {
+        "settled_rate": 0.8,
+        "settled_total": 5,
+        "settled_completed": 4,
+        "settled_overdue": 1,
+        "settled_on_track": None,  # said only by a settlement with gradual tasks
+    }
+    gradual = settled.model_copy(
+        update={"tasks_total": 3, "tasks_completed": 2, "tasks_overdue": 0, "tasks_on_track": 1}
+    )
+    columns = card_columns(gradual, Card())
+    assert columns is not None and columns["settled_on_track"] == 1
     assert card_columns(assessed, Card()) == {"assessment_score": 86}
 
 
@@ -250,3 +269,108 @@ def test_progress_completion_and_overdue_of_a_task() -> None:
     assert overdue(known, dt.date(2012, 6, 1), "李四") == Task(
         in_plan=True, overdue=True, deadline=dt.date(2012, 6, 30), responsible="王建国"
     )
+
+
+AT = dt.datetime(2012, 5, 3, 1, tzinfo=dt.UTC)
+COMMITTEE = "610526-edu-committee"
+
+
+def problem_update(**data: object) -> ProblemUpdated:
+    fields: dict[str, object] = {"branch_id": "b", "problem_id": "p-1", "escalation": None}
+    return ProblemUpdated.model_validate(fields | data)
+
+
+def test_a_problem_counts_by_status_once_listed_and_as_prominent_when_raised_by_people() -> None:
+    """…by members or the public (党员群众反映的突出问题)."""
+    assert ProblemFacts().counts() == {}  # escalated or updated before its listing
+    assert deltas(None, ProblemFacts(listed=True, prominent=True)) == {
+        "problems:total": 1,
+        "problems:open": 1,
+        "prominent:total": 1,
+    }
+    assert deltas(
+        ProblemFacts(listed=True, prominent=True, status="in_rectification"),
+        ProblemFacts(listed=True, prominent=True, status="resolved"),
+    ) == {"problems:in_rectification": -1, "problems:resolved": 1, "prominent:resolved": 1}
+    assert (
+        deltas(
+            ProblemFacts(listed=True, status="deferred"),
+            ProblemFacts(listed=True, status="deferred"),
+        )
+        == {}
+    )
+    assert listed(None, "活动室陈旧", "public", True).facts == ProblemFacts(
+        listed=True, prominent=True
+    )
+    assert listed(None, "自查发现", "self", False).facts.prominent is False
+
+
+def test_an_escalation_counts_waiting_until_answered_and_overdue_when_named() -> None:
+    sent = escalated(None, COMMITTEE)
+    assert deltas(None, sent.facts) == {"escalations:total": 1, "escalations:waiting": 1}
+    late = answer_overdue(sent, COMMITTEE, dt.date(2012, 5, 10))
+    assert late.answer_waits_past_due
+    assert deltas(sent.facts, late.facts) == {"escalations:overdue": 1}
+    answered = updated(
+        late,
+        problem_update(
+            status="open",
+            escalation={"to_org_id": COMMITTEE, "answer": "cannot_resolve", "reason": "超出权限"},
+        ),
+        AT,
+    )
+    assert not answered.answer_waits_past_due
+    assert (answered.answer, answered.answer_reason, answered.answered_at) == (
+        "cannot_resolve",
+        "超出权限",
+        AT,
+    )
+    assert deltas(late.facts, answered.facts) == {
+        "escalations:waiting": -1,
+        "escalations:overdue": -1,
+        "escalations:answered": 1,
+    }
+    # Overdue named without an escalation seen: it was escalated to that superior.
+    assert answer_overdue(None, COMMITTEE, dt.date(2012, 5, 10)).escalated_to == COMMITTEE
+
+
+def test_an_update_says_where_the_problem_stands_and_keeps_what_it_leaves_out() -> None:
+    known = listed(None, "活动室陈旧", "public", True)
+    working = updated(known, problem_update(status="in_rectification", task_id="t-1"), AT)
+    assert (working.status, working.task_id, working.updated_at) == ("in_rectification", "t-1", AT)
+    assert working.description == "活动室陈旧" and working.listed  # the listing is kept
+    done = updated(working, problem_update(status="resolved", evidence="验收记录"), AT)
+    assert (done.status, done.task_id, done.evidence) == ("resolved", "t-1", "验收记录")
+    deferred = updated(working, problem_update(status="deferred", reason="列入下年度计划"), AT)
+    assert (deferred.deferral_reason, deferred.evidence) == ("列入下年度计划", None)
+    reopened = updated(working, problem_update(status="open"), AT)
+    assert reopened.task_id is None  # open: no task names it
+    assert updated(None, problem_update(status="open"), AT) == Problem(status="open", updated_at=AT)
+
+
+def test_an_answer_keeps_the_time_it_first_came() -> None:
+    accepted = {"to_org_id": COMMITTEE, "answer": "accepted", "action": "统筹", "due": "2012-06-20"}
+    first = updated(None, problem_update(status="open", escalation=accepted), AT)
+    later = AT + dt.timedelta(days=3)
+    again = updated(first, problem_update(status="in_rectification", escalation=accepted), later)
+    assert again.answered_at == AT and again.answer_due == dt.date(2012, 6, 20)
+    silent = updated(
+        again, problem_update(status="open", escalation={"to_org_id": COMMITTEE}), later
+    )
+    assert (silent.answer, silent.answered_at) == ("accepted", AT)  # never taken back
+    changed = {"to_org_id": COMMITTEE, "answer": "resolved", "evidence": "已解决"}
+    resolved = updated(silent, problem_update(status="resolved", escalation=changed), later)
+    assert (resolved.answer, resolved.answer_action, resolved.answered_at) == (
+        "resolved",
+        None,
+        later,
+    )
+
+
+def test_a_superior_is_lagging_for_its_own_reasons() -> None:
+    assert parent_lagging_reasons(escalations_unanswered=0, reviews_overdue=0) == []
+    assert parent_lagging_reasons(escalations_unanswered=2, reviews_overdue=1) == [
+        "escalation_unanswered",
+        "review_overdue",
+    ]
+    assert parent_lagging_reasons(escalations_unanswered=0, reviews_overdue=3) == ["review_overdue"]

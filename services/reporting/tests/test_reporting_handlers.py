@@ -25,15 +25,19 @@ from grassroots.contract.events import (
     RectificationCommitmentMissingEvent,
     RectificationCommitmentPublishedEvent,
     RectificationCommitmentReviewedEvent,
+    RectificationEscalationOverdueEvent,
     RectificationProblemEscalatedEvent,
     RectificationProblemListedEvent,
+    RectificationProblemUpdatedEvent,
+    RectificationReviewOverdueEvent,
     RectificationTaskCompletedEvent,
     RectificationTaskOverdueEvent,
     RectificationTaskProgressedEvent,
 )
 from grassroots.contract.examples import CAMPAIGN, DATA, envelope
 from grassroots.plumbing.unit_of_work import UnitOfWork
-from reporting.domain import Card, Task
+from reporting import views
+from reporting.domain import Card, Problem, Task
 from reporting.handlers import HANDLERS
 from reporting.store.ingest import (
     ActivityRow,
@@ -42,9 +46,12 @@ from reporting.store.ingest import (
     CardKey,
     CommendationRow,
     CounterRow,
-    ProblemRow,
+    PlanReviewRow,
+    PlanRevisionRow,
+    ProblemKey,
     PublishedRoundRow,
     ReportingStore,
+    ReviewOverdueRow,
     TaskKey,
 )
 
@@ -61,7 +68,10 @@ class FakeStore(ReportingStore):
         self.campaigns: dict[str, dict[str, Any]] = {}
         self.branches: dict[str, BranchRow] = {}
         self.cards: dict[CardKey, dict[str, object]] = {}
-        self.problems: dict[tuple[str, str, str], dict[str, object]] = {}
+        self.problems: dict[ProblemKey, Problem] = {}
+        self.revisions: dict[tuple[str, str, int], PlanRevisionRow] = {}
+        self.reviews: dict[tuple[str, str, str], PlanReviewRow] = {}
+        self.reviews_overdue: dict[tuple[str, str, int], ReviewOverdueRow] = {}
         self.tasks: dict[TaskKey, Task] = {}
         self.commendations: dict[tuple[str, str, str], CommendationRow] = {}
         self.activities: dict[tuple[str, str, str], ActivityRow] = {}
@@ -103,18 +113,53 @@ class FakeStore(ReportingStore):
             key = (row.campaign_id, row.round)
             self.published[key] = min(self.published.get(key, row.published_at), row.published_at)
 
-    async def save_problems(self, problems: Sequence[ProblemRow]) -> None:
-        for p in problems:
-            self.problems.setdefault((p.campaign_id, p.branch_id, p.problem_id), {}).update(
-                p._asdict()
-            )
+    async def lock_problems(self, keys: Iterable[ProblemKey]) -> dict[ProblemKey, Problem]:
+        return {key: self.problems[key] for key in keys if key in self.problems}
 
-    async def mark_escalated(
-        self, campaign_id: str, branch_id: str, problem_id: str, to_org_id: str
-    ) -> None:
-        key = (campaign_id, branch_id, problem_id)
-        self.problems.setdefault(key, {"description": "", "source": "self"})
-        self.problems[key]["escalated_to"] = to_org_id
+    async def save_problems(self, problems: Mapping[ProblemKey, Problem]) -> None:
+        self.problems.update(problems)
+
+    async def add_plan_revisions(self, revisions: Sequence[PlanRevisionRow]) -> None:
+        for row in revisions:
+            self.revisions.setdefault((row.campaign_id, row.branch_id, row.revision), row)
+
+    async def add_plan_reviews(self, reviews: Sequence[PlanReviewRow]) -> None:
+        for row in reviews:
+            self.reviews.setdefault((row.campaign_id, row.branch_id, row.event_id), row)
+
+    async def add_reviews_overdue(self, overdue: Sequence[ReviewOverdueRow]) -> None:
+        for row in overdue:
+            self.reviews_overdue[(row.campaign_id, row.branch_id, row.revision)] = row
+
+    def lagging_parents(self) -> list[dict[str, Any]]:
+        """What queries.lagging_parents answers, from the dicts: per superior, escalations
+        past their days unanswered, and revisions past their review days with no review of
+        them or a newer revision."""
+        escalations: Counter[str] = Counter(
+            p.overdue_to
+            for p in self.problems.values()
+            if p.overdue_to is not None and p.answer_waits_past_due
+        )
+        reviews: Counter[str] = Counter(
+            waiting.reviewer_org_id
+            for waiting in self.reviews_overdue.values()
+            if not any(
+                r.branch_id == waiting.branch_id and r.revision >= waiting.revision
+                for r in self.reviews.values()
+            )
+        )
+        return [
+            {
+                "org_id": org_id,
+                "escalations_unanswered": escalations[org_id],
+                "reviews_overdue": reviews[org_id],
+                "name": None,
+                "township": None,
+                "initial_level": None,
+                "final_level": None,
+            }
+            for org_id in sorted(escalations.keys() | reviews.keys())
+        ]
 
     async def lock_tasks_by_key(self, keys: Iterable[TaskKey]) -> dict[TaskKey, Task]:
         return {key: self.tasks[key] for key in keys if key in self.tasks}
@@ -182,6 +227,15 @@ async def apply_batch(store: FakeStore, events: Sequence[AnyEvent]) -> None:
     assert registration is not None and registration.many is not None
     await registration.many(uow, events)
     await uow.flush()
+
+
+def counters(store: FakeStore, *prefixes: str) -> dict[str, int]:
+    """The campaign's counters whose names start with one of `prefixes` (zeros left out)."""
+    return {
+        name: value
+        for (campaign_id, name), value in store.counters.items()
+        if campaign_id == CAMPAIGN and name.startswith(prefixes) and value
+    }
 
 
 def task(title: str = "更新党员活动室", **changes: object) -> dict[str, object]:
@@ -262,14 +316,33 @@ async def test_problems_are_listed_the_latest_wins_and_escalation_is_noted() -> 
         ],
     )
     await apply(store, event(RectificationProblemEscalatedEvent))
-    assert store.problems[(CAMPAIGN, BRANCH, "p-1")] == {
-        "campaign_id": CAMPAIGN,
-        "branch_id": BRANCH,
-        "problem_id": "p-1",
-        "description": "新的描述",
-        "source": "public",
-        "needs_superior": False,
-        "escalated_to": "610526-edu-committee",
+    assert store.problems[(CAMPAIGN, BRANCH, "p-1")] == Problem(
+        description="新的描述",
+        source="public",
+        needs_superior=False,
+        listed=True,
+        escalated_to="610526-edu-committee",
+    )
+    assert counters(store, "problems:", "prominent:", "escalations:") == {
+        "problems:total": 1,
+        "problems:open": 1,
+        "prominent:total": 1,
+        "escalations:total": 1,
+        "escalations:waiting": 1,
+    }
+
+
+async def test_an_escalation_before_its_listing_makes_an_unlisted_problem() -> None:
+    store = FakeStore()
+    await apply(store, event(RectificationProblemEscalatedEvent))
+    assert store.problems[(CAMPAIGN, BRANCH, "p-1")] == Problem(escalated_to="610526-edu-committee")
+    assert counters(store, "problems:") == {}  # counted once listed
+    await apply(store, event(RectificationProblemListedEvent))
+    assert store.problems[(CAMPAIGN, BRANCH, "p-1")].listed
+    assert counters(store, "problems:", "prominent:") == {
+        "problems:total": 1,
+        "problems:open": 1,
+        "prominent:total": 1,
     }
 
 
@@ -629,3 +702,374 @@ async def test_counters_of_a_unit_are_summed_and_written_once() -> None:
         event(RectificationBranchSettledEvent),  # changes no counter
     )
     assert written == [[CounterRow(CAMPAIGN, "commitments:missing", 2)]]
+
+
+# Problems followed through (issue 14): where each problem stands and the superior's answer, as
+# rectification.problem_updated says them; the plan's every revision and review; superiors
+# lagging for an escalation unanswered or a plan unreviewed past their days.
+
+COMMITTEE = "610526-edu-committee"
+P1 = (CAMPAIGN, BRANCH, "p-1")
+T = dt.datetime(2012, 5, 3, 9, tzinfo=dt.UTC)
+
+
+def listed(problem_id: str, source: str, needs_superior: bool = False) -> AnyEvent:
+    return event(
+        RectificationProblemListedEvent,
+        problem_id=problem_id,
+        description=f"问题{problem_id}",
+        source=source,
+        needs_superior=needs_superior,
+    )
+
+
+def updated(
+    problem_id: str = "p-1", *, time: dt.datetime | None = None, **data: object
+) -> RectificationProblemUpdatedEvent:
+    """A problem_updated as rectification publishes it (no escalation unless given)."""
+    fields: dict[str, object] = {"problem_id": problem_id, "task_id": None, "escalation": None}
+    made = RectificationProblemUpdatedEvent.model_validate(
+        envelope(
+            "rectification.problem_updated",
+            DATA["rectification.problem_updated"] | fields | data,
+            time=time,
+        )
+    )
+    return made
+
+
+def escalation(**answer: object) -> dict[str, object]:
+    return {"to_org_id": COMMITTEE, **answer}
+
+
+ACCEPTED = {"answer": "accepted", "action": "局党委统筹专项经费", "due": "2012-06-20"}
+
+
+def card_problem(store: FakeStore, key: ProblemKey = P1) -> dict[str, Any]:
+    """The problem as the card's API shows it (the store's row, as queries.card_lists reads
+    it: no task title or organisation name joined here)."""
+    problem = store.problems[key]
+    row = {"problem_id": key[2], **vars(problem), "task_title": None, "escalated_to_name": None}
+    return views.problem(row)
+
+
+async def test_a_problem_moves_through_its_statuses_as_rectification_says() -> None:
+    store = FakeStore()
+    await apply_batch(
+        store,
+        [listed("p-1", "public"), listed("p-2", "members"), listed("p-3", "survey")],
+    )
+    assert counters(store, "problems:", "prominent:") == {
+        "problems:total": 3,
+        "problems:open": 3,
+        "prominent:total": 2,
+    }
+    assert card_problem(store)["status"] == "open"
+    assert card_problem(store)["status_label"] == "未整改"
+
+    await apply_batch(
+        store,
+        [
+            updated(status="in_rectification", task_id="t-1", time=T),
+            updated("p-2", status="deferred", reason="需随校舍改造一并解决"),
+        ],
+    )
+    assert store.problems[P1].status == "in_rectification"
+    assert store.problems[P1].task_id == "t-1"
+    shown = card_problem(store, (CAMPAIGN, BRANCH, "p-2"))
+    assert (shown["status"], shown["status_label"]) == ("deferred", "暂缓整改")
+    assert shown["reason"] == "需随校舍改造一并解决" and shown["evidence"] is None
+
+    await apply(store, updated(status="resolved", evidence="验收记录", time=T))
+    resolved = card_problem(store)
+    assert (resolved["status"], resolved["status_label"]) == ("resolved", "已解决")
+    assert resolved["task_id"] == "t-1"  # the task naming it is kept
+    assert resolved["evidence"] == "验收记录" and resolved["escalation"] is None
+    assert resolved["updated_at"] == "2012-05-03T17:00:00+08:00"
+    expected = {
+        "problems:total": 3,
+        "problems:open": 1,
+        "problems:resolved": 1,
+        "problems:deferred": 1,
+        "prominent:total": 2,
+        "prominent:resolved": 1,
+    }
+    assert counters(store, "problems:", "prominent:") == expected
+
+    # Delivered again, or the same state under another id: nothing changes.
+    problems, before = dict(store.problems), +store.counters
+    await apply(store, updated(status="resolved", evidence="验收记录", time=T))
+    await apply_batch(
+        store,
+        [listed("p-3", "survey"), updated("p-2", status="deferred", reason="需随校舍改造一并解决")],
+    )
+    assert store.problems == problems and +store.counters == before
+
+    # Listed again as found by the branch itself: no longer a prominent problem.
+    await apply(store, listed("p-1", "self"))
+    assert counters(store, "prominent:") == {"prominent:total": 1}
+
+
+async def test_the_superiors_answer_is_kept_with_when_it_came() -> None:
+    store = FakeStore()
+    await apply(store, listed("p-1", "public", needs_superior=True))
+    await apply(store, event(RectificationProblemEscalatedEvent))
+    waiting = card_problem(store)["escalation"]
+    assert waiting["to_org_id"] == COMMITTEE and waiting["answer"] is None
+    assert (waiting["answer_label"], waiting["text"]) == ("待答复", "待答复")
+    assert counters(store, "escalations:") == {"escalations:total": 1, "escalations:waiting": 1}
+
+    await apply(store, updated(status="open", escalation=escalation(**ACCEPTED), time=T))
+    later = T + dt.timedelta(days=10)
+    await apply(  # a later change of status with the same answer: still answered at T
+        store,
+        updated(
+            status="in_rectification", task_id="t-1", escalation=escalation(**ACCEPTED), time=later
+        ),
+    )
+    accepted = card_problem(store)["escalation"]
+    assert accepted | {"text": ""} == {
+        "to_org_id": COMMITTEE,
+        "to_org_name": None,
+        "answer": "accepted",
+        "answer_label": "已受理",
+        "action": "局党委统筹专项经费",
+        "due": "2012-06-20",
+        "evidence": None,
+        "reason": None,
+        "answered_at": "2012-05-03T17:00:00+08:00",
+        "overdue": False,
+        "answer_due": None,
+        "text": "",
+    }
+    assert accepted["text"] == "已受理：局党委统筹专项经费，2012年6月20日前完成（2012年5月3日答复）"
+    assert counters(store, "escalations:") == {"escalations:total": 1, "escalations:answered": 1}
+
+    # An update without an answer never takes it back; a new answer is kept with its time.
+    await apply(store, updated(status="in_rectification", task_id="t-1", escalation=escalation()))
+    assert store.problems[P1].answer == "accepted"
+    resolved = escalation(answer="resolved", evidence="经费已拨付，设施已更新")
+    await apply(
+        store, updated(status="resolved", evidence="验收记录", escalation=resolved, time=later)
+    )
+    answer = card_problem(store)["escalation"]
+    assert (answer["answer"], answer["action"], answer["evidence"]) == (
+        "resolved",
+        None,
+        "经费已拨付，设施已更新",
+    )
+    assert answer["text"] == "已解决：经费已拨付，设施已更新（2012年5月13日答复）"
+    assert counters(store, "escalations:") == {"escalations:total": 1, "escalations:answered": 1}
+
+
+async def test_an_unanswered_escalation_makes_the_superior_lagging_until_it_answers() -> None:
+    store = FakeStore()
+    await apply(
+        store,
+        listed("p-1", "public", needs_superior=True),
+        event(RectificationProblemEscalatedEvent),
+        event(RectificationEscalationOverdueEvent),
+    )
+    assert store.problems[P1].overdue_to == COMMITTEE
+    assert store.problems[P1].overdue_due == dt.date(2012, 5, 10)
+    assert views.lagging([], store.lagging_parents())["items"] == [
+        {
+            "branch_id": COMMITTEE,
+            "name": COMMITTEE,  # not registered here: its id
+            "township": None,
+            "reasons": ["escalation_unanswered"],
+            "overdue_tasks": 0,
+            "level": None,
+            "escalations_unanswered": 1,
+            "reviews_overdue": 0,
+        }
+    ]
+    shown = card_problem(store)["escalation"]
+    assert shown["overdue"] is True and shown["answer_due"] == "2012-05-10"
+    assert shown["text"] == "待答复（应于2012年5月10日前答复，已逾期）"
+    assert counters(store, "escalations:") == {
+        "escalations:total": 1,
+        "escalations:waiting": 1,
+        "escalations:overdue": 1,
+    }
+
+    await apply(store, updated(status="open", escalation=escalation(**ACCEPTED)))
+    assert views.lagging([], store.lagging_parents())["items"] == []
+    assert card_problem(store)["escalation"]["overdue"] is False
+    assert counters(store, "escalations:") == {"escalations:total": 1, "escalations:answered": 1}
+
+    # Overdue named after the answer (another order): the superior answered, it is not lagging.
+    await apply(store, event(RectificationEscalationOverdueEvent))
+    assert store.lagging_parents() == []
+
+
+async def test_an_overdue_review_makes_the_superior_lagging_until_a_review_comes() -> None:
+    """…a review of that revision or of a newer one."""
+    store = FakeStore()
+    await apply(store, event(RectificationCommitmentPublishedEvent))
+    await apply(store, event(RectificationReviewOverdueEvent))
+    items = views.lagging([], store.lagging_parents())["items"]
+    assert [(i["branch_id"], i["reasons"], i["reviews_overdue"]) for i in items] == [
+        (COMMITTEE, ["review_overdue"], 1)
+    ]
+    await apply(store, event(RectificationCommitmentPublishedEvent, revision=2))
+    assert store.lagging_parents() != []  # a newer revision is not a review
+    await apply(store, event(RectificationReviewOverdueEvent, revision=2, due="2012-05-20"))
+    assert [p["reviews_overdue"] for p in store.lagging_parents()] == [2]
+
+    await apply(store, event(RectificationCommitmentReviewedEvent, revision=2))
+    assert store.lagging_parents() == []  # a review of revision 2 answers both
+
+    # The review came first (the two topics are read apart): never lagging for it.
+    other = FakeStore()
+    await apply(other, event(RectificationCommitmentPublishedEvent))
+    await apply(other, event(RectificationCommitmentReviewedEvent))
+    await apply(other, event(RectificationReviewOverdueEvent))
+    assert other.lagging_parents() == []
+
+
+async def test_a_superior_that_is_a_lagging_branch_too_shows_once_with_every_reason() -> None:
+    store = FakeStore()
+    await apply(
+        store,
+        event(RectificationEscalationOverdueEvent),
+        event(RectificationReviewOverdueEvent, branch_id="610526-edu-0008"),
+    )
+    branch_row: dict[str, Any] = {
+        "branch_id": COMMITTEE,
+        "name": "局党委",
+        "township": None,
+        "tasks_overdue": 1,
+        "commitment_missing": False,
+        "commitment_id": "c",
+        "initial_missing": [],
+        "final_missing": [],
+        "initial_level": "average",
+        "final_level": None,
+    }
+    other = branch_row | {"branch_id": BRANCH, "name": "城关中学党支部", "tasks_overdue": 3}
+    items = views.lagging([branch_row, other], store.lagging_parents())["items"]
+    assert [(i["branch_id"], i["reasons"]) for i in items] == [
+        (COMMITTEE, ["task_overdue", "escalation_unanswered", "review_overdue"]),
+        (BRANCH, ["task_overdue"]),
+    ]
+    assert (items[0]["name"], items[0]["level"], items[0]["overdue_tasks"]) == (
+        "局党委",
+        "average",
+        1,
+    )
+    assert (items[0]["escalations_unanswered"], items[0]["reviews_overdue"]) == (1, 1)
+
+
+async def test_the_plan_history_keeps_every_revision_and_review_in_order() -> None:
+    store = FakeStore()
+    first = dt.datetime(2012, 4, 20, 1, tzinfo=dt.UTC)
+    two_tasks = [task(), task("公开承诺上墙", task_id="t-2", kind="immediate", problem_id=None)]
+    await apply(
+        store,
+        event(RectificationCommitmentPublishedEvent, tasks=two_tasks, time=first),
+        event(
+            RectificationCommitmentReviewedEvent,
+            guidance="请明确时限",
+            time=first + dt.timedelta(days=2),
+        ),
+    )
+    three_tasks = [*two_tasks, task("建立台账", task_id="t-3", problem_id=None)]
+    await apply_batch(
+        store,
+        [
+            event(
+                RectificationCommitmentPublishedEvent,
+                revision=2,
+                tasks=three_tasks,
+                time=first + dt.timedelta(days=5),
+            ),
+            event(RectificationCommitmentPublishedEvent, revision=1, tasks=[task("旧")]),  # older
+        ],
+    )
+    await apply_batch(
+        store,
+        [
+            event(RectificationCommitmentReviewedEvent, revision=1, guidance="过时"),  # superseded
+            event(
+                RectificationCommitmentReviewedEvent,
+                revision=2,
+                decision="approved",
+                guidance=None,
+                uncovered_reason="该问题已由县局统一解决",
+                time=first + dt.timedelta(days=7),
+            ),
+        ],
+    )
+    assert sorted(store.revisions) == [(CAMPAIGN, BRANCH, 1), (CAMPAIGN, BRANCH, 2)]
+    assert [t["title"] for t in store.revisions[(CAMPAIGN, BRANCH, 1)].tasks] == [
+        "更新党员活动室",
+        "公开承诺上墙",
+    ]
+    assert [(r.revision, r.decision) for r in store.reviews.values()] == [
+        (1, "returned"),
+        (2, "approved"),
+    ]
+    history = views.plan_history(
+        [row._asdict() for row in store.revisions.values()],
+        [row._asdict() | {"reviewer_name": "局党委"} for row in store.reviews.values()],
+        [],
+    )
+    assert [(h["revision"], h["task_count"], h["published_at"]) for h in history] == [
+        (1, 2, "2012-04-20T09:00:00+08:00"),
+        (2, 3, "2012-04-25T09:00:00+08:00"),
+    ]
+    assert history[0]["tasks"][0] == {
+        "task_id": "t-1",
+        "problem_id": "p-1",
+        "title": "更新党员活动室",
+        "responsible": "王建国",
+        "requirement": "六月底前完成",
+        "measures": "申请经费、统一采购",
+        "deadline": "2012-06-30",
+        "kind": "gradual",
+        "kind_label": "逐步整改",
+    }
+    returned, approved = history[0]["reviews"], history[1]["reviews"]
+    assert returned == [
+        {
+            "decision": "returned",
+            "decision_label": "已退回",
+            "reviewer_org_id": COMMITTEE,
+            "reviewer_name": "局党委",
+            "reviewed_at": "2012-04-22T09:00:00+08:00",
+            "guidance": "请明确时限",
+            "uncovered_reason": None,
+            "text": "已退回（局党委，2012年4月22日），指导意见：请明确时限",
+        }
+    ]
+    assert approved[0]["uncovered_reason"] == "该问题已由县局统一解决"
+    assert approved[0]["text"] == (
+        "已通过（局党委，2012年4月27日），突出问题未纳入整改的说明：该问题已由县局统一解决"
+    )
+    assert store.cards[CARD]["review"] == "approved"
+    assert store.counter("commitments:approved") == 1
+
+
+async def test_a_settlement_keeps_the_gradual_tasks_on_track() -> None:
+    store = FakeStore()
+    await apply(
+        store,
+        event(
+            RectificationBranchSettledEvent,
+            tasks_total=3,
+            tasks_completed=2,
+            tasks_overdue=0,
+            tasks_on_track=1,
+            completion_rate=1.0,
+        ),
+    )
+    card = store.cards[CARD]
+    assert views.settlement(card) == {
+        "tasks_total": 3,
+        "tasks_completed": 2,
+        "tasks_overdue": 0,
+        "tasks_on_track": 1,
+        "completion_rate": 1.0,
+    }
+    assert views.settlement({}) is None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
 from grassroots.contract.grading import AppliedRule
 from reporting.views import rule_lines
-from reporting.wording import percent, rule_text
+from reporting.wording import answer_text, cn_date, percent, review_text, rule_text
 
 
 @pytest.mark.parametrize(
@@ -88,3 +89,62 @@ def test_rule_lines_carry_the_code_the_level_the_numbers_and_the_text() -> None:
         }
     ]
     assert rule_lines(None) == []  # a result from before rules were sent
+
+
+def test_a_day_is_written_as_people_write_it_in_county_time() -> None:
+    assert cn_date(dt.date(2012, 6, 30)) == "2012年6月30日"
+    assert cn_date("2012-05-03T09:00:00+08:00") == "2012年5月3日"
+    # 20:00 UTC is the next morning in the county.
+    assert cn_date(dt.datetime(2012, 5, 3, 20, tzinfo=dt.UTC)) == "2012年5月4日"
+
+
+@pytest.mark.parametrize(
+    ("escalation", "text"),
+    [
+        ({"answer": None}, "待答复"),
+        ({"answer": None, "answer_due": "2012-05-10"}, "待答复（应于2012年5月10日前答复，已逾期）"),
+        (
+            {
+                "answer": "accepted",
+                "action": "局党委统筹专项经费",
+                "due": "2012-06-20",
+                "answered_at": "2012-05-03T09:00:00+08:00",
+            },
+            "已受理：局党委统筹专项经费，2012年6月20日前完成（2012年5月3日答复）",
+        ),
+        (
+            {
+                "answer": "resolved",
+                "evidence": "经费已拨付",
+                "answered_at": "2012-05-13T10:00:00+08:00",
+            },
+            "已解决：经费已拨付（2012年5月13日答复）",
+        ),
+        ({"answer": "cannot_resolve", "reason": "超出县级权限"}, "无法解决：超出县级权限"),
+    ],
+)
+def test_the_superiors_answer_is_one_sentence(escalation: dict[str, Any], text: str) -> None:
+    assert answer_text(escalation) == text
+
+
+def test_a_review_decision_says_who_when_and_the_guidance() -> None:
+    returned = {
+        "decision": "returned",
+        "reviewer_org_id": "610526-edu-committee",
+        "reviewer_name": "蒲城县教育局党委",
+        "reviewed_at": "2012-04-22T09:00:00+08:00",
+        "guidance": "请明确时限",
+        "uncovered_reason": None,
+    }
+    assert (
+        review_text(returned) == "已退回（蒲城县教育局党委，2012年4月22日），指导意见：请明确时限"
+    )
+    approved = returned | {
+        "decision": "approved",
+        "reviewer_name": None,
+        "guidance": None,
+        "uncovered_reason": "该问题已由县局统一解决",
+    }
+    assert review_text(approved) == (
+        "已通过（610526-edu-committee，2012年4月22日），突出问题未纳入整改的说明：该问题已由县局统一解决"
+    )

@@ -12,12 +12,14 @@ import asyncpg
 from grassroots.plumbing import database
 from grassroots.plumbing.database import SqlType
 from grassroots.plumbing.store import Store
-from reporting.domain import CARD_COLUMNS, GRADE_WHY, ROUNDS, Card, Task
+from reporting.domain import CARD_COLUMNS, GRADE_WHY, PROBLEM_COLUMNS, ROUNDS, Card, Problem, Task
 
 CardKey = tuple[str, str]
 """campaign_id, branch_id"""
 TaskKey = tuple[str, str, str]
 """campaign_id, branch_id, task_id"""
+ProblemKey = tuple[str, str, str]
+"""campaign_id, branch_id, problem_id"""
 
 
 class CampaignSeenRow(NamedTuple):
@@ -75,6 +77,62 @@ class ProblemRow(NamedTuple):
     description: str
     source: str
     needs_superior: bool
+    listed: bool
+    status: str | None
+    task_id: str | None
+    evidence: str | None
+    deferral_reason: str | None
+    escalated_to: str | None
+    answer: str | None
+    answer_action: str | None
+    answer_due: dt.date | None
+    answer_evidence: str | None
+    answer_reason: str | None
+    answered_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    overdue_to: str | None
+    overdue_due: dt.date | None
+
+    @classmethod
+    def of(cls, key: ProblemKey, problem: Problem) -> ProblemRow:
+        return cls(*key, *(getattr(problem, column) for column in PROBLEM_COLUMNS))
+
+
+class PlanRevisionRow(NamedTuple):
+    """A revision of a plan that became the branch's commitment, its tasks as published."""
+
+    campaign_id: str
+    branch_id: str
+    revision: int
+    commitment_id: str
+    published_at: dt.datetime
+    tasks: list[dict[str, Any]]
+
+
+class PlanReviewRow(NamedTuple):
+    """A review decision of the revision current when it came."""
+
+    campaign_id: str
+    branch_id: str
+    event_id: str
+    revision: int
+    commitment_id: str
+    decision: str
+    reviewer_org_id: str
+    reviewed_at: dt.datetime
+    guidance: str | None
+    uncovered_reason: str | None
+
+
+class ReviewOverdueRow(NamedTuple):
+    """rectification.review_overdue: a revision waiting too long for its superior's review."""
+
+    campaign_id: str
+    branch_id: str
+    revision: int
+    commitment_id: str
+    reviewer_org_id: str
+    due: dt.date
 
 
 class TaskRow(NamedTuple):
@@ -150,6 +208,10 @@ SETTABLE = frozenset(
         "commitment_missing",
         "commendations",
         "settled_rate",
+        "settled_total",
+        "settled_completed",
+        "settled_overdue",
+        "settled_on_track",
         "assessment_score",
     }
 )
@@ -279,24 +341,56 @@ class ReportingStore(Store):
             assign={"published_at": "least(published_rounds.published_at, EXCLUDED.published_at)"},
         )
 
-    async def save_problems(self, problems: Sequence[ProblemRow]) -> None:
-        """Upsert problems (one per key: the caller keeps the latest)."""
+    async def lock_problems(self, keys: Iterable[ProblemKey]) -> dict[ProblemKey, Problem]:
+        """The problems that exist among `keys`, locked until the transaction ends."""
+        wanted = sorted(set(keys))
+        rows = await self.conn.fetch(
+            f"""SELECT campaign_id, branch_id, problem_id, {", ".join(PROBLEM_COLUMNS)}
+                FROM problems WHERE (campaign_id, branch_id, problem_id) IN
+                    (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+                ORDER BY campaign_id, branch_id, problem_id FOR UPDATE""",
+            *database.columns(wanted, 3),
+        )
+        return {
+            (row["campaign_id"], row["branch_id"], row["problem_id"]): Problem(
+                **{column: row[column] for column in PROBLEM_COLUMNS}
+            )
+            for row in rows
+        }
+
+    async def save_problems(self, problems: Mapping[ProblemKey, Problem]) -> None:
+        """Write problems as locked and changed by the caller (a problem not there yet, e.g.
+        escalated or updated before its listing arrived, is created unlisted)."""
         await database.upsert(
-            self.conn, "problems", problems, key=("campaign_id", "branch_id", "problem_id")
+            self.conn,
+            "problems",
+            [ProblemRow.of(key, problem) for key, problem in problems.items()],
+            key=("campaign_id", "branch_id", "problem_id"),
         )
 
-    async def mark_escalated(
-        self, campaign_id: str, branch_id: str, problem_id: str, to_org_id: str
-    ) -> None:
-        await self.conn.execute(
-            """INSERT INTO problems (campaign_id, branch_id, problem_id, description, source,
-                   needs_superior, escalated_to) VALUES ($1, $2, $3, '', 'self', true, $4)
-               ON CONFLICT (campaign_id, branch_id, problem_id)
-               DO UPDATE SET escalated_to = EXCLUDED.escalated_to""",
-            campaign_id,
-            branch_id,
-            problem_id,
-            to_org_id,
+    async def add_plan_revisions(self, revisions: Sequence[PlanRevisionRow]) -> None:
+        """Keep revisions in the plan's history (a revision kept already stays as it is)."""
+        await self.conn.executemany(  # one by one: a jsonb array per row is not an array column
+            f"""INSERT INTO plan_revisions ({", ".join(PlanRevisionRow._fields)})
+                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+            revisions,
+        )
+
+    async def add_plan_reviews(self, reviews: Sequence[PlanReviewRow]) -> None:
+        """Keep review decisions in the plan's history (one per event)."""
+        await database.upsert(
+            self.conn,
+            "plan_reviews",
+            reviews,
+            key=("campaign_id", "branch_id", "event_id"),
+            update=(),
+        )
+
+    async def add_reviews_overdue(self, overdue: Sequence[ReviewOverdueRow]) -> None:
+        """Note revisions whose review is overdue (one row per revision; the caller keeps the
+        latest)."""
+        await database.upsert(
+            self.conn, "reviews_overdue", overdue, key=("campaign_id", "branch_id", "revision")
         )
 
     async def _lock_tasks(self, keys: Iterable[tuple[str, ...]]) -> dict[TaskKey, Task]:

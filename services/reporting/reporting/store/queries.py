@@ -14,6 +14,11 @@ LAGGING_WHERE = """(c.commitment_missing AND c.commitment_id IS NULL)
                AND t.branch_id = c.branch_id AND t.overdue AND NOT t.completed AND t.in_plan)"""
 
 
+REVIEW_WAITING = """NOT EXISTS (SELECT 1 FROM plan_reviews r WHERE r.campaign_id = d.campaign_id
+    AND r.branch_id = d.branch_id AND r.revision >= d.revision)"""
+"""A revision named by review_overdue (`d`) still waits: no review of it or of a newer one."""
+
+
 async def campaign(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT campaign_id, county_code, name, year, plan, phases, updated_at FROM campaigns"
@@ -119,8 +124,31 @@ async def card_lists(
     args = (campaign_id, branch_id)
     return {
         "problems": await conn.fetch(
-            "SELECT problem_id, description, source, needs_superior, escalated_to FROM problems"
-            " WHERE campaign_id = $1 AND branch_id = $2 ORDER BY problem_id",
+            """SELECT p.*, t.title AS task_title, o.name AS escalated_to_name
+               FROM problems p
+               LEFT JOIN tasks t ON t.campaign_id = p.campaign_id AND t.branch_id = p.branch_id
+                   AND t.task_id = p.task_id
+               LEFT JOIN branches o ON o.branch_id = p.escalated_to
+               WHERE p.campaign_id = $1 AND p.branch_id = $2 ORDER BY p.problem_id""",
+            *args,
+        ),
+        "revisions": await conn.fetch(
+            "SELECT revision, commitment_id, published_at, tasks FROM plan_revisions"
+            " WHERE campaign_id = $1 AND branch_id = $2 ORDER BY revision",
+            *args,
+        ),
+        "reviews": await conn.fetch(
+            """SELECT r.revision, r.commitment_id, r.decision, r.reviewer_org_id,
+                   o.name AS reviewer_name, r.reviewed_at, r.guidance, r.uncovered_reason
+               FROM plan_reviews r LEFT JOIN branches o ON o.branch_id = r.reviewer_org_id
+               WHERE r.campaign_id = $1 AND r.branch_id = $2
+               ORDER BY r.revision, r.reviewed_at, r.event_id""",
+            *args,
+        ),
+        "reviews_overdue": await conn.fetch(
+            f"""SELECT d.revision, d.commitment_id, d.reviewer_org_id, d.due
+                FROM reviews_overdue d WHERE d.campaign_id = $1 AND d.branch_id = $2
+                AND {REVIEW_WAITING} ORDER BY d.revision""",
             *args,
         ),
         "tasks": await conn.fetch(
@@ -150,6 +178,33 @@ async def lagging(
             WHERE b.county_code = $2 AND b.kind <> 'committee' AND ({LAGGING_WHERE})""",
         campaign_id,
         county_code,
+    )
+    return rows
+
+
+async def lagging_parents(conn: asyncpg.Connection, campaign_id: str) -> list[asyncpg.Record]:
+    """The superiors lagging in the campaign, with how many escalations they let wait past
+    their answer days unanswered and how many plan revisions past their review days
+    unreviewed; their name, township and levels where they are registered and graded."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""WITH waiting AS (
+                SELECT p.overdue_to AS org_id, count(*) AS escalations, 0 AS reviews
+                FROM problems p
+                WHERE p.campaign_id = $1 AND p.overdue_to IS NOT NULL AND p.answer IS NULL
+                GROUP BY p.overdue_to
+                UNION ALL
+                SELECT d.reviewer_org_id, 0, count(*) FROM reviews_overdue d
+                WHERE d.campaign_id = $1 AND {REVIEW_WAITING}
+                GROUP BY d.reviewer_org_id
+            )
+            SELECT w.org_id, sum(w.escalations)::int AS escalations_unanswered,
+                sum(w.reviews)::int AS reviews_overdue, b.name, b.township,
+                c.initial_level, c.final_level
+            FROM waiting w
+            LEFT JOIN branches b ON b.branch_id = w.org_id
+            LEFT JOIN cards c ON c.campaign_id = $1 AND c.branch_id = w.org_id
+            GROUP BY w.org_id, b.name, b.township, c.initial_level, c.final_level""",
+        campaign_id,
     )
     return rows
 
