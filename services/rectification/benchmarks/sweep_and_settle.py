@@ -1,4 +1,6 @@
-"""Benchmark (not a test): the overdue sweep and the settlement over N branches × 5 tasks.
+"""Benchmark (not a test): the sweep and the settlement over N branches × 5 tasks, each branch
+with its plan waiting for review and one escalated problem waiting for an answer (so the sweep
+names overdue tasks, reviews and escalations).
 
     . deploy/env.sh && uv run python services/rectification/benchmarks/sweep_and_settle.py [N]
 
@@ -47,6 +49,7 @@ async def main(branches: int) -> None:
         await transaction.start()
         try:
             ids = [f"bench-{token}-{i:06d}" for i in range(branches)]
+            committee = f"bench-{token}-committee"
             await conn.execute(
                 """INSERT INTO campaigns (campaign_id, county_code, starts_on, ends_on,
                        rectification_opened_at) VALUES ($1, $2, '2012-03-01', '2012-09-30', $3)""",
@@ -56,8 +59,27 @@ async def main(branches: int) -> None:
             )
             await conn.copy_records_to_table(
                 "branches",
-                records=[(b, county, "branch", b, None) for b in ids],
+                records=[(b, county, "branch", b, committee) for b in ids],
                 columns=["branch_id", "county_code", "kind", "name", "parent_id"],
+            )
+            await conn.copy_records_to_table(
+                "problems",
+                records=[
+                    (campaign, b, county, "p1", "问题", "public", True, committee, opened, opened)
+                    for b in ids
+                ],
+                columns=[
+                    "campaign_id",
+                    "branch_id",
+                    "county_code",
+                    "problem_id",
+                    "description",
+                    "source",
+                    "needs_superior",
+                    "escalated_to",
+                    "listed_at",
+                    "escalated_at",
+                ],
             )
             await conn.copy_records_to_table(
                 "commitments",
@@ -105,7 +127,7 @@ async def main(branches: int) -> None:
                     "completed_at",
                 ],
             )
-            await conn.execute("ANALYZE tasks, branches, commitments")
+            await conn.execute("ANALYZE tasks, branches, commitments, problems")
             started = time.perf_counter()
             uow = unit(sweep_at)
             overdue = await sweep(uow)
@@ -130,7 +152,7 @@ async def main(branches: int) -> None:
         finally:
             await transaction.rollback()
     await pool.close()
-    print("| branches × tasks | overdue sweep | events | same sweep again | settlement | events |")
+    print("| branches × tasks | sweep | events | same sweep again | settlement | events |")
     print("|---|---:|---:|---:|---:|---:|")
     print(
         f"| {branches:,} × {TASKS_PER_BRANCH} | {swept:.1f} s | {overdue:,} "

@@ -1,4 +1,5 @@
-"""Time-driven work and the settlement: overdue tasks and missing commitments on the injectable
+"""Time-driven work and the settlement: reviews and escalations waiting too long, overdue tasks
+(gradual ones followed after the phase until done) and missing commitments on the injectable
 clock (periodic, idempotent: the same sweep twice emits nothing new), and one settlement per
 branch when rectification closes, behind the phase-close barrier. Each run is one unit of work;
 the jobs are declared in `app.py`."""
@@ -15,16 +16,26 @@ from grassroots.contract.calendar import commitment_due_on, county_today
 from grassroots.contract.events import (
     RectificationBranchSettledEvent,
     RectificationCommitmentMissingEvent,
+    RectificationEscalationOverdueEvent,
+    RectificationReviewOverdueEvent,
     RectificationTaskOverdueEvent,
 )
-from grassroots.contract.rectification import BranchSettled, CommitmentMissing, TaskOverdue
+from grassroots.contract.rectification import (
+    BranchSettled,
+    CommitmentMissing,
+    EscalationOverdue,
+    ReviewOverdue,
+    TaskOverdue,
+)
 from grassroots.plumbing.jobs import BarrierJob, PeriodicJob
 from grassroots.plumbing.unit_of_work import UnitOfWork
-from rectification.domain import TaskState, naming_order, settle_branch
+from rectification.domain import TaskState, naming_order, overdue_since, settle_branch
 from rectification.handlers import result_event_id
 from rectification.store import (
     MissingRow,
     OverdueTask,
+    PendingReview,
+    ProblemKey,
     RectificationStore,
     SettlementRow,
     UncommittedBranch,
@@ -36,7 +47,8 @@ Uow = UnitOfWork[RectificationStore]
 
 SWEEP_FINDINGS = Counter(
     "grassroots_rectification_sweep_findings_total",
-    "Overdue tasks and missing commitments found by the time-driven sweep.",
+    "Overdue tasks, missing commitments, reviews and escalations waiting too long, found by the"
+    " time-driven sweep.",
     ["kind"],
 )
 SETTLEMENT_SECONDS = Histogram(
@@ -73,13 +85,79 @@ async def sweep_once(uow: Uow) -> int:
     return await sweep(uow)
 
 
+async def _reviews_overdue(uow: Uow) -> int:
+    """review_overdue, once per revision still waiting for its review `review_due_days` after
+    it was published (campaigns not settled yet): the reviewer is the branch's parent."""
+    late: list[PendingReview] = []
+    for row in await uow.store.pending_reviews(uow.now):
+        due = overdue_since(row.published_at, row.review_days, uow.now)
+        if due is None:
+            continue
+        late.append(row)
+        uow.emit(
+            RectificationReviewOverdueEvent,
+            ReviewOverdue(
+                branch_id=row.branch_id,
+                commitment_id=row.commitment_id,
+                revision=row.revision,
+                reviewer_org_id=row.reviewer_org_id,
+                due=due,
+            ),
+            countycode=row.county_code,
+            campaignid=row.campaign_id,
+            event_id=result_event_id(
+                row.campaign_id,
+                "review_overdue",
+                row.branch_id,
+                row.commitment_id,
+                str(row.revision),
+            ),
+        )
+    await uow.store.mark_reviews_overdue(late)
+    return len(late)
+
+
+async def _escalations_overdue(uow: Uow) -> int:
+    """escalation_overdue, once per escalation the parent did not answer within
+    `escalation_answer_days` (of problems not resolved; followed after the phase too)."""
+    late: list[ProblemKey] = []
+    for row in await uow.store.waiting_escalations(uow.now):
+        due = overdue_since(row.escalated_at, row.answer_days, uow.now)
+        if due is None:
+            continue
+        late.append((row.campaign_id, row.branch_id, row.problem_id))
+        uow.emit(
+            RectificationEscalationOverdueEvent,
+            EscalationOverdue(
+                branch_id=row.branch_id,
+                problem_id=row.problem_id,
+                to_org_id=row.to_org_id,
+                due=due,
+            ),
+            countycode=row.county_code,
+            campaignid=row.campaign_id,
+            event_id=result_event_id(
+                row.campaign_id,
+                "escalation_overdue",
+                row.branch_id,
+                row.problem_id,
+                row.to_org_id,
+            ),
+        )
+    await uow.store.mark_escalations_overdue(late, uow.now)
+    return len(late)
+
+
 async def sweep(uow: Uow) -> int:
-    """Within the unit of work: flag overdue tasks and name missing commitments, once; returns
-    how many events it emitted."""
+    """Within the unit of work: name reviews waiting too long, flag overdue tasks and
+    escalations, name missing commitments, each once; returns how many events it emitted.
+    (Locks are taken in the handlers' order: commitments, tasks, problems.)"""
     store, now = uow.store, uow.now
     emitted_before = len(uow.events)
+    reviews = await _reviews_overdue(uow)
     overdue = await store.mark_overdue(deadline_before=county_today(now), marked_at=now)
     _emit_overdue(uow, overdue)
+    escalations = await _escalations_overdue(uow)
     per_campaign: dict[str, list[UncommittedBranch]] = defaultdict(list)
     for row in await store.branches_without_commitment(now):
         per_campaign[row.campaign_id].append(row)
@@ -101,6 +179,8 @@ async def sweep(uow: Uow) -> int:
     await store.save_missing(missing)
     SWEEP_FINDINGS.labels("task_overdue").inc(len(overdue))
     SWEEP_FINDINGS.labels("commitment_missing").inc(len(missing))
+    SWEEP_FINDINGS.labels("review_overdue").inc(reviews)
+    SWEEP_FINDINGS.labels("escalation_overdue").inc(escalations)
     return len(uow.events) - emitted_before
 
 
@@ -131,8 +211,8 @@ async def settle(uow: Uow, campaign_id: str) -> int | None:
     for row in await store.tasks_to_settle(campaign_id, county):
         branch_tasks = tasks[row.branch_id]
         if row.task_id is not None:
-            assert row.deadline is not None and row.completed is not None
-            branch_tasks.append(TaskState(row.task_id, row.deadline, row.completed))
+            assert row.deadline is not None and row.completed is not None and row.kind
+            branch_tasks.append(TaskState(row.task_id, row.deadline, row.completed, row.kind))
     settlements = [
         (branch_id, settle_branch(branch_tasks, closed_at))
         for branch_id, branch_tasks in tasks.items()
@@ -146,6 +226,7 @@ async def settle(uow: Uow, campaign_id: str) -> int | None:
                 tasks_completed=settlement.tasks_completed,
                 tasks_overdue=settlement.tasks_overdue,
                 completion_rate=float(settlement.completion_rate),
+                tasks_on_track=settlement.tasks_on_track,
             ),
             countycode=county,
             campaignid=campaign_id,
@@ -160,6 +241,7 @@ async def settle(uow: Uow, campaign_id: str) -> int | None:
                 s.tasks_completed,
                 s.tasks_overdue,
                 s.completion_rate,
+                s.tasks_on_track,
             )
             for branch_id, s in settlements
         ]

@@ -9,13 +9,25 @@ from typing import Any, NamedTuple
 
 from grassroots.plumbing import database
 from grassroots.plumbing.store import OrganisationRow, Store
-from rectification.domain import Commitment, PlannedTask, TaskProgress
+from rectification.domain import (
+    DEFAULT_ESCALATION_ANSWER_DAYS,
+    DEFAULT_REVIEW_DUE_DAYS,
+    CampaignWindow,
+    Commitment,
+    EscalationState,
+    PlannedTask,
+    Problem,
+    TaskProgress,
+)
 
 BranchKey = tuple[str, str]
 """campaign_id, branch_id"""
 
 TaskKey = tuple[str, str, str]
 """campaign_id, branch_id, task_id"""
+
+ProblemKey = tuple[str, str, str]
+"""campaign_id, branch_id, problem_id"""
 
 TASK_COLUMNS = tuple(PlannedTask.__dataclass_fields__)
 
@@ -28,6 +40,9 @@ class CampaignRow(NamedTuple):
     starts_on: dt.date
     ends_on: dt.date
     commitment_due_days: int
+    escalation_answer_days: int
+    review_due_days: int
+    gradual_horizon: dt.date | None  # None: the campaign's last day
 
 
 class SeenCampaignRow(NamedTuple):
@@ -59,6 +74,16 @@ class ProblemRow(NamedTuple):
     listed_at: dt.datetime
 
 
+class EscalationCause(NamedTuple):
+    """What may escalate a branch's waiting problems, and when: a listing (of one problem of one
+    campaign) or the branch's registration (campaign_id and problem_id None: all of them)."""
+
+    campaign_id: str | None
+    branch_id: str
+    problem_id: str | None
+    at: dt.datetime
+
+
 class EscalatedProblem(NamedTuple):
     """A problem just marked as escalated to the branch's parent."""
 
@@ -67,6 +92,66 @@ class EscalatedProblem(NamedTuple):
     county_code: str
     problem_id: str
     escalated_to: str
+
+
+class ProblemStateRow(NamedTuple):
+    """Where a problem now stands (an update of `problems`)."""
+
+    campaign_id: str
+    branch_id: str
+    problem_id: str
+    status: str
+    task_id: str | None
+    evidence: str | None
+    reason: str | None
+    answer: str | None
+    answer_action: str | None
+    answer_due: dt.date | None
+    answer_evidence: str | None
+    answer_reason: str | None
+    answered_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, key: ProblemKey, problem: Problem) -> ProblemStateRow:
+        e = problem.escalation
+        return cls(
+            *key,
+            problem.status,
+            problem.task_id,
+            problem.evidence,
+            problem.reason,
+            e.answer if e else None,
+            e.action if e else None,
+            e.due if e else None,
+            e.evidence if e else None,
+            e.reason if e else None,
+            e.answered_at if e else None,
+        )
+
+
+class WaitingEscalation(NamedTuple):
+    """An escalation not answered (nor flagged overdue) that may be past its days."""
+
+    campaign_id: str
+    branch_id: str
+    county_code: str
+    problem_id: str
+    to_org_id: str
+    escalated_at: dt.datetime
+    answer_days: int
+
+
+class PendingReview(NamedTuple):
+    """A revision waiting for its review (not flagged overdue) that may be past its days."""
+
+    campaign_id: str
+    branch_id: str
+    county_code: str
+    commitment_id: str
+    revision: int
+    published_at: dt.datetime
+    review_days: int
+    reviewer_org_id: str  # the branch's parent
 
 
 class CommitmentRow(NamedTuple):
@@ -91,6 +176,8 @@ class HistoryRow(NamedTuple):
     tasks: list[dict[str, Any]] | None
     event_id: str
     happened_at: dt.datetime
+    uncovered: list[str]  # problems raised by members or the public the revision leaves uncovered
+    uncovered_reason: str | None  # an approval despite them: why
 
 
 class TaskRow(NamedTuple):
@@ -182,6 +269,7 @@ class TaskToSettle(NamedTuple):
     task_id: str | None
     deadline: dt.date | None
     completed: bool | None
+    kind: str | None
 
 
 class SettlementRow(NamedTuple):
@@ -191,6 +279,7 @@ class SettlementRow(NamedTuple):
     tasks_completed: int
     tasks_overdue: int
     completion_rate: Decimal
+    tasks_on_track: int
 
 
 class RectificationStore(Store):
@@ -238,15 +327,14 @@ class RectificationStore(Store):
             )
         return previous
 
-    async def campaign_windows(
-        self, campaign_ids: Sequence[str]
-    ) -> dict[str, tuple[dt.date, dt.date]]:
+    async def campaign_windows(self, campaign_ids: Sequence[str]) -> dict[str, CampaignWindow]:
+        """The planned windows of the campaigns launched among `campaign_ids`."""
         rows = await self.conn.fetch(
-            "SELECT campaign_id, starts_on, ends_on FROM campaigns"
-            " WHERE campaign_id = ANY($1) AND starts_on IS NOT NULL",
+            "SELECT campaign_id, starts_on, ends_on, COALESCE(gradual_horizon, ends_on)"
+            " FROM campaigns WHERE campaign_id = ANY($1) AND starts_on IS NOT NULL",
             sorted(set(campaign_ids)),
         )
-        return {row["campaign_id"]: (row["starts_on"], row["ends_on"]) for row in rows}
+        return {row[0]: CampaignWindow(*row[1:]) for row in rows}
 
     # Organisations, levels and problems.
 
@@ -270,30 +358,86 @@ class RectificationStore(Store):
             update=("description", "source", "needs_superior"),
         )
 
-    async def escalate_waiting_problems(self, branch_ids: Sequence[str]) -> list[EscalatedProblem]:
-        """Mark the branches' problems that need the superior and were not escalated yet, for
-        those whose parent is known."""
+    async def escalate_waiting_problems(
+        self, causes: Sequence[EscalationCause]
+    ) -> list[EscalatedProblem]:
+        """Mark the problems the causes name (one cause per problem) that need the superior and
+        were not escalated yet, for those whose parent is known; escalated when caused, never
+        before they were listed."""
+        if not causes:
+            return []
         rows = await self.conn.fetch(
-            """UPDATE problems SET escalated_to = branches.parent_id FROM branches
-               WHERE problems.branch_id = ANY($1) AND branches.branch_id = problems.branch_id
-                 AND branches.parent_id IS NOT NULL
-                 AND problems.needs_superior AND problems.escalated_to IS NULL
-               RETURNING problems.campaign_id, problems.branch_id, problems.county_code,
-                         problems.problem_id, problems.escalated_to""",
-            list(branch_ids),
+            """UPDATE problems p SET escalated_to = b.parent_id,
+                   escalated_at = GREATEST(p.listed_at, w.at)
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+                        AS w(campaign_id, branch_id, problem_id, at),
+                    branches b
+               WHERE p.branch_id = w.branch_id
+                 AND (w.campaign_id IS NULL OR p.campaign_id = w.campaign_id)
+                 AND (w.problem_id IS NULL OR p.problem_id = w.problem_id)
+                 AND b.branch_id = p.branch_id AND b.parent_id IS NOT NULL
+                 AND p.needs_superior AND p.escalated_to IS NULL
+               RETURNING p.campaign_id, p.branch_id, p.county_code, p.problem_id,
+                         p.escalated_to""",
+            *database.columns(causes, len(EscalationCause._fields)),
         )
         return [EscalatedProblem(*row) for row in rows]
 
-    async def listed_problems(self, branches: Sequence[BranchKey]) -> dict[BranchKey, set[str]]:
+    async def lock_problems(
+        self, branches: Sequence[BranchKey]
+    ) -> dict[BranchKey, dict[str, Problem]]:
+        """The branches' problems (problem_id → problem), locked until the transaction ends."""
         rows = await self.conn.fetch(
-            """SELECT campaign_id, branch_id, problem_id FROM problems
-               WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))""",
+            """SELECT * FROM problems
+               WHERE (campaign_id, branch_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+               ORDER BY campaign_id, branch_id, problem_id FOR UPDATE""",
             *database.columns(sorted(set(branches)), 2),
         )
-        listed: dict[BranchKey, set[str]] = {}
+        problems: dict[BranchKey, dict[str, Problem]] = {key: {} for key in branches}
         for row in rows:
-            listed.setdefault((row["campaign_id"], row["branch_id"]), set()).add(row["problem_id"])
-        return listed
+            escalation = None
+            if row["escalated_to"] is not None:
+                escalation = EscalationState(
+                    to_org_id=row["escalated_to"],
+                    escalated_at=row["escalated_at"],
+                    answer=row["answer"],
+                    action=row["answer_action"],
+                    due=row["answer_due"],
+                    evidence=row["answer_evidence"],
+                    reason=row["answer_reason"],
+                    answered_at=row["answered_at"],
+                )
+            problems[(row["campaign_id"], row["branch_id"])][row["problem_id"]] = Problem(
+                county_code=row["county_code"],
+                source=row["source"],
+                status=row["status"],
+                task_id=row["task_id"],
+                evidence=row["evidence"],
+                reason=row["reason"],
+                escalation=escalation,
+            )
+        return problems
+
+    async def save_problem_states(self, problems: Sequence[ProblemStateRow]) -> None:
+        """Problems' new status and answer (one row per problem)."""
+        if not problems:
+            return
+        await self.conn.execute(
+            """UPDATE problems SET status = u.status, task_id = u.task_id,
+                   evidence = u.evidence, reason = u.reason, answer = u.answer,
+                   answer_action = u.answer_action, answer_due = u.answer_due,
+                   answer_evidence = u.answer_evidence, answer_reason = u.answer_reason,
+                   answered_at = u.answered_at
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                   $6::text[], $7::text[], $8::text[], $9::text[], $10::date[], $11::text[],
+                   $12::text[], $13::timestamptz[])
+                   AS u(campaign_id, branch_id, problem_id, status, task_id, evidence, reason,
+                        answer, answer_action, answer_due, answer_evidence, answer_reason,
+                        answered_at)
+               WHERE problems.campaign_id = u.campaign_id AND problems.branch_id = u.branch_id
+                 AND problems.problem_id = u.problem_id""",
+            *database.columns(problems, len(ProblemStateRow._fields)),
+        )
 
     # Commitments and their plans.
 
@@ -343,8 +487,9 @@ class RectificationStore(Store):
         )
         await self.conn.executemany(
             """INSERT INTO commitment_history (campaign_id, branch_id, commitment_id, revision,
-                   action, actor, guidance, tasks, event_id, happened_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                   action, actor, guidance, tasks, event_id, happened_at, uncovered,
+                   uncovered_reason)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
             history,
         )
 
@@ -428,11 +573,13 @@ class RectificationStore(Store):
         marked_at: dt.datetime,
         campaign_id: str | None = None,
     ) -> list[OverdueTask]:
-        """Flag open tasks whose deadline is before the day given, once; return them."""
+        """Flag open tasks whose deadline is before the day given, once; return them. After the
+        settlement only gradual tasks are still followed (until done)."""
         rows = await self.conn.fetch(
             """UPDATE tasks t SET overdue_at = $2
                FROM campaigns c
-               WHERE c.campaign_id = t.campaign_id AND c.settlement <> 'settled'
+               WHERE c.campaign_id = t.campaign_id
+                 AND (c.settlement <> 'settled' OR t.kind = 'gradual')
                  AND t.completed_at IS NULL AND t.overdue_at IS NULL AND t.deadline < $1
                  AND ($3::text IS NULL OR t.campaign_id = $3)
                RETURNING t.campaign_id, t.branch_id, t.county_code, t.task_id, t.deadline,
@@ -464,6 +611,72 @@ class RectificationStore(Store):
             now,
         )
         return [UncommittedBranch(*row) for row in rows]
+
+    async def waiting_escalations(self, now: dt.datetime) -> list[WaitingEscalation]:
+        """Escalations unanswered and not flagged overdue, at least their days old at `now`
+        (whether they are overdue is the county calendar's to say), of problems not resolved;
+        locked, skipping those a handler holds (the next sweep sees them)."""
+        rows = await self.conn.fetch(
+            """SELECT p.campaign_id, p.branch_id, p.county_code, p.problem_id, p.escalated_to,
+                      p.escalated_at, COALESCE(c.escalation_answer_days, $2) AS days
+               FROM problems p
+               LEFT JOIN campaigns c ON c.campaign_id = p.campaign_id
+               WHERE p.escalated_to IS NOT NULL AND p.answer IS NULL
+                 AND p.escalation_overdue_at IS NULL AND p.status <> 'resolved'
+                 AND p.escalated_at + COALESCE(c.escalation_answer_days, $2) * interval '1 day'
+                     <= $1
+               ORDER BY p.campaign_id, p.branch_id, p.problem_id
+               FOR UPDATE OF p SKIP LOCKED""",
+            now,
+            DEFAULT_ESCALATION_ANSWER_DAYS,
+        )
+        return [WaitingEscalation(*row) for row in rows]
+
+    async def mark_escalations_overdue(
+        self, problems: Sequence[ProblemKey], marked_at: dt.datetime
+    ) -> None:
+        if not problems:
+            return
+        await self.conn.execute(
+            """UPDATE problems SET escalation_overdue_at = $4
+               WHERE (campaign_id, branch_id, problem_id)
+                     IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))""",
+            *database.columns(problems, 3),
+            marked_at,
+        )
+
+    async def pending_reviews(self, now: dt.datetime) -> list[PendingReview]:
+        """Latest revisions waiting for review and not flagged overdue, at least their days old
+        at `now`, of campaigns not settled, with the branch's parent (who reviews); locked,
+        skipping those a handler holds (the next sweep sees them)."""
+        rows = await self.conn.fetch(
+            """SELECT m.campaign_id, m.branch_id, b.county_code, m.commitment_id, m.revision,
+                      m.published_at, COALESCE(c.review_due_days, $2) AS days, b.parent_id
+               FROM commitments m
+               JOIN branches b ON b.branch_id = m.branch_id AND b.parent_id IS NOT NULL
+               LEFT JOIN campaigns c ON c.campaign_id = m.campaign_id
+               WHERE m.review = 'pending'
+                 AND m.review_overdue_revision IS DISTINCT FROM m.revision
+                 AND COALESCE(c.settlement, 'open') <> 'settled'
+                 AND m.published_at + COALESCE(c.review_due_days, $2) * interval '1 day' <= $1
+               ORDER BY m.campaign_id, m.branch_id
+               FOR UPDATE OF m SKIP LOCKED""",
+            now,
+            DEFAULT_REVIEW_DUE_DAYS,
+        )
+        return [PendingReview(*row) for row in rows]
+
+    async def mark_reviews_overdue(self, reviews: Sequence[PendingReview]) -> None:
+        """Flag the revisions named in review_overdue (once per revision)."""
+        if not reviews:
+            return
+        await self.conn.execute(
+            """UPDATE commitments m SET review_overdue_revision = u.revision
+               FROM unnest($1::text[], $2::text[], $3::int[])
+                    AS u(campaign_id, branch_id, revision)
+               WHERE m.campaign_id = u.campaign_id AND m.branch_id = u.branch_id""",
+            *database.columns([(r.campaign_id, r.branch_id, r.revision) for r in reviews], 3),
+        )
 
     async def save_missing(self, missing: Sequence[MissingRow]) -> None:
         await self.conn.executemany(
@@ -506,7 +719,8 @@ class RectificationStore(Store):
                    UNION
                    SELECT branch_id FROM tasks WHERE campaign_id = $1
                )
-               SELECT s.branch_id, t.task_id, t.deadline, t.completed_at IS NOT NULL AS completed
+               SELECT s.branch_id, t.task_id, t.deadline, t.completed_at IS NOT NULL AS completed,
+                      t.kind
                FROM settled s
                LEFT JOIN tasks t ON t.campaign_id = $1 AND t.branch_id = s.branch_id
                ORDER BY s.branch_id""",
