@@ -123,7 +123,10 @@ class BranchSettled(ContractModel):
     tasks_completed: int = Field(ge=0, description="Tasks completed.")
     tasks_overdue: int = Field(ge=0, description="Tasks overdue (past deadline, not completed).")
     completion_rate: float = Field(
-        ge=0, le=1, description="tasks_completed / tasks_total, 0–1; 0 for a branch with no tasks."
+        ge=0,
+        le=1,
+        description="tasks_completed / (tasks_total − tasks_on_track), 0–1; 0 for a branch with "
+        "no tasks, 1 when its only open tasks are gradual ones on track.",
     )
     tasks_on_track: int | None = Field(
         None,
