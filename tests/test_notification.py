@@ -546,7 +546,16 @@ async def test_the_superior_is_told_of_an_escalated_problem_and_a_plan_to_review
             {"campaign_id": c.campaign_id, "phase": "rectification"},
             at("2012-04-16"),
         )
-        assert publish_with_tool([launch, opened, listed, plan], tmp_path).returncode == 0
+        # The launch (its days for the superior) is on another topic than the plan: let it be
+        # applied first, as a county system launches a campaign before its plans come in.
+        assert publish_with_tool([launch, opened], tmp_path).returncode == 0
+        await eventually(
+            lambda: admin.fetchval(
+                "SELECT review_due_days FROM notification.campaigns WHERE campaign_id = $1",
+                c.campaign_id,
+            )
+        )
+        assert publish_with_tool([listed, plan], tmp_path).returncode == 0
 
         # Rectification escalated the problem to the branch's parent: the committee hears it.
         told = await eventually(arrived(mail, office, "问题上报"))

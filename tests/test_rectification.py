@@ -13,10 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 
-from tests.harness import Platform, TopicWatcher, header, produce_raw, publish_with_tool
+from tests.harness import (
+    Platform,
+    TopicWatcher,
+    eventually,
+    header,
+    produce_raw,
+    publish_with_tool,
+)
 from tests.scenario import County, at
 
 pytestmark = pytest.mark.usefixtures("platform")
@@ -264,7 +272,7 @@ def of_type(county: County, event_type: str) -> Callable[[ConsumerRecord[bytes, 
 
 
 async def test_problems_followed_through_escalations_answered_and_gradual_tasks(
-    platform: Platform, tmp_path: Path
+    platform: Platform, admin: asyncpg.Connection, tmp_path: Path
 ) -> None:
     c = County()
     committee = c.committee
@@ -350,6 +358,14 @@ async def test_problems_followed_through_escalations_answered_and_gradual_tasks(
             assert publish_with_tool(first, tmp_path).returncode == 0
             # Escalated once the parents are known: the superior can answer from now on.
             await results.wait_for(of_type(c, "rectification.problem_escalated"), count=2)
+            # The launch (its horizon) is on another topic than the plans: applied first, as a
+            # county system launches a campaign before plans come in.
+            await eventually(
+                lambda: admin.fetchval(
+                    "SELECT gradual_horizon FROM rectification.campaigns WHERE campaign_id = $1",
+                    c.campaign_id,
+                )
+            )
             events = [
                 c.commitment("b1", 1, [c.task("t1", "2012-05-10", "p1")], at("2012-04-20")),
                 uncovered_approval,  # p2 is neither named nor deferred
