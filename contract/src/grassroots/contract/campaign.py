@@ -111,6 +111,15 @@ class CampaignRules(ContractModel):
         description="Days the superior has to review a published plan (or revision) before it "
         "is reminded and lagging (default 5).",
     )
+    assessment_weight: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Weight (0–1) of the committee's assessment (assessment.committee_assessed) "
+        "in the final round: total = (1 − weight) × the five criteria's mean + weight × the "
+        "assessment's score, and the level follows from that total. Absent (default): the "
+        "assessment does not count in grading.",
+    )
     gradual_horizon: dt.date | None = Field(
         None,
         description="The latest deadline a gradual task (逐步整改) may have (default: the last "

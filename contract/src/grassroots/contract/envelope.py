@@ -45,7 +45,8 @@ class CloudEvent(BaseModel, Generic[DataT]):
     type: str = Field(description="The event type.")
     time: AwareDatetime = Field(description="RFC 3339 with offset: when it happened.")
     subject: Identifier = Field(
-        description="branch_id for branch events, campaign_id for campaign events; the Kafka key."
+        description="branch_id for branch events, org_id for organisation events, campaign_id for "
+        "campaign events; the Kafka key."
     )
     countycode: str = CountyCode
     campaignid: Identifier | None = Field(

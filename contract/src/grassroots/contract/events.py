@@ -8,7 +8,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from grassroots.contract import campaign, emulation, grading, notification, org, rectification
+from grassroots.contract import (
+    assessment,
+    campaign,
+    emulation,
+    grading,
+    notification,
+    org,
+    rectification,
+)
 from grassroots.contract.envelope import CloudEvent
 from grassroots.contract.topics import Topic
 
@@ -253,11 +261,86 @@ class EmulationActivityReportedEvent(CloudEvent[emulation.ActivityReported]):
 
 
 class AssessmentBranchReviewedEvent(CloudEvent[emulation.BranchReviewed]):
-    """A branch's summary review (评估小结)."""
+    """Deprecated (2026-11-29): a summary review as yes/no and a score; send
+    assessment.summary_reviewed and assessment.committee_assessed instead."""
 
     topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
     type: Literal["assessment.branch_reviewed"] = Field(
         description='Always "assessment.branch_reviewed".'
+    )
+
+
+class EmulationPublicizedEvent(CloudEvent[emulation.Publicized]):
+    """An advanced model published in a column (集中宣传): where, when, about whom."""
+
+    topic: ClassVar[str] = Topic.EMULATION_INPUTS
+    type: Literal["emulation.publicized"] = Field(description='Always "emulation.publicized".')
+
+
+class EmulationLearningMeetingHeldEvent(CloudEvent[emulation.LearningMeetingHeld]):
+    """The special organisational-life meeting (比学赶帮) and the level aimed for."""
+
+    topic: ClassVar[str] = Topic.EMULATION_INPUTS
+    type: Literal["emulation.learning_meeting_held"] = Field(
+        description='Always "emulation.learning_meeting_held".'
+    )
+
+
+class AssessmentSummaryReviewedEvent(CloudEvent[assessment.SummaryReviewed]):
+    """A branch's summary review (评估小结): three answers with their texts."""
+
+    topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
+    type: Literal["assessment.summary_reviewed"] = Field(
+        description='Always "assessment.summary_reviewed".'
+    )
+
+
+class AssessmentCommitteeAssessedEvent(CloudEvent[assessment.CommitteeAssessed]):
+    """The committee's assessment of a branch (局党委评估): score, level, comment."""
+
+    topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
+    type: Literal["assessment.committee_assessed"] = Field(
+        description='Always "assessment.committee_assessed".'
+    )
+
+
+class AssessmentDutyReportedEvent(CloudEvent[assessment.DutyReported]):
+    """A secretary's special report on duty (专项述职)."""
+
+    subject_field: ClassVar[str] = "org_id"
+    topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
+    type: Literal["assessment.duty_reported"] = Field(
+        description='Always "assessment.duty_reported".'
+    )
+
+
+class AssessmentOrgAppraisedEvent(CloudEvent[assessment.OrgAppraised]):
+    """The appraisal (评议) of a Party organisation, counted per rater group."""
+
+    subject_field: ClassVar[str] = "org_id"
+    topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
+    type: Literal["assessment.org_appraised"] = Field(
+        description='Always "assessment.org_appraised".'
+    )
+
+
+class AssessmentAnnualReviewedEvent(CloudEvent[assessment.AnnualReviewed]):
+    """The annual review (年度考核) of a leadership team: the county's grade."""
+
+    subject_field: ClassVar[str] = "org_id"
+    topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
+    type: Literal["assessment.annual_reviewed"] = Field(
+        description='Always "assessment.annual_reviewed".'
+    )
+
+
+class AssessmentRuleEstablishedEvent(CloudEvent[assessment.RuleEstablished]):
+    """A good practice made a standing rule (巩固深化)."""
+
+    subject_field: ClassVar[str] = "org_id"
+    topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
+    type: Literal["assessment.rule_established"] = Field(
+        description='Always "assessment.rule_established".'
     )
 
 

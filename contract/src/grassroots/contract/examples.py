@@ -196,7 +196,23 @@ DATA: dict[str, dict[str, Any]] = {
     "emulation.commended": {
         "branch_id": "610526-edu-0007",
         "honour": "advanced_organization",
-        "title": "先进基层党组织",
+        "title": "局党委“七一”创先争优专项表彰",
+        "awarded_by": "610526-edu-committee",
+        "awarded_on": "2012-07-01",
+    },
+    "emulation.publicized": {
+        "branch_id": "610526-edu-0007",
+        "title": "城关中学党支部：党员先锋岗进课堂",
+        "channel": "education_website",
+        "channel_name": "蒲城教育网“创先争优”专栏",
+        "published_on": "2012-07-20",
+    },
+    "emulation.learning_meeting_held": {
+        "branch_id": "610526-edu-0007",
+        "held_on": "2012-07-25",
+        "target_level": "strong",
+        "learned_from": ["蒲城县尧山中学党支部"],
+        "summary": "对照先进找差距，确定争先进位目标为“强”。",
     },
     "emulation.activity_reported": {
         "branch_id": "610526-edu-0007",
@@ -210,6 +226,48 @@ DATA: dict[str, dict[str, Any]] = {
         "process_solid": True,
         "problems_solved": True,
         "advance_visible": True,
+    },
+    "assessment.summary_reviewed": {
+        "branch_id": "610526-edu-0007",
+        "process_solid": {"answer": "yes", "text": "四个阶段按时推进，资料齐全。"},
+        "problems_solved": {"answer": "partly", "text": "三个突出问题解决两个，一个逐步整改中。"},
+        "advance_evident": {"answer": "yes", "text": "由“一般”晋位为“较强”。"},
+    },
+    "assessment.committee_assessed": {
+        "branch_id": "610526-edu-0007",
+        "score": 88,
+        "level": "fairly_strong",
+        "comment": "整改扎实，群众满意度明显提高。",
+    },
+    "assessment.duty_reported": {
+        "org_id": "610526-edu-committee",
+        "reporter_name": "李明",
+        "reported_to": "中共蒲城县委",
+        "reported_on": "2012-09-10",
+        "document_ref": "蒲教党发〔2012〕21号",
+    },
+    "assessment.org_appraised": {
+        "org_id": "610526-edu-committee",
+        "groups": [
+            {"group": "branches", "satisfied": 46, "basically_satisfied": 3, "dissatisfied": 1},
+            {
+                "group": "public_representatives",
+                "satisfied": 18,
+                "basically_satisfied": 2,
+                "dissatisfied": 0,
+            },
+        ],
+    },
+    "assessment.annual_reviewed": {
+        "org_id": "610526-edu-committee",
+        "year": 2012,
+        "grade": "excellent",
+    },
+    "assessment.rule_established": {
+        "org_id": "610526-edu-0007",
+        "title": "党员承诺践诺制度",
+        "adopted_on": "2012-09-20",
+        "document_ref": "城中党发〔2012〕5号",
     },
     "notification.delivered": {
         "notification_id": "n-1",

@@ -96,6 +96,7 @@ class Rule(StrEnum):
     VETO = "veto"  # 一票否决: weak
     QUOTA = "quota"  # the strong quota was full: fairly_strong
     SUPPLEMENTARY = "supplementary"  # 补充定级: graded after its round was computed
+    ASSESSMENT = "assessment"  # final round: the committee's assessment weighed into the total
 
 
 class AppliedRule(ContractModel):
@@ -105,7 +106,12 @@ class AppliedRule(ContractModel):
         None, description="override, veto: the superior's written reason."
     )
     criterion: Criterion | None = Field(None, description="floor: the lowest criterion below it.")
-    score: float | None = Field(None, ge=0, le=100, description="floor: that criterion's score.")
+    score: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="floor: that criterion's score; assessment: the committee's score.",
+    )
     threshold: float | None = Field(
         None,
         ge=0,
@@ -120,13 +126,27 @@ class AppliedRule(ContractModel):
         None,
         description="supplementary: the inputs that never came (graded by the superior alone).",
     )
+    weight: float | None = Field(
+        None, ge=0, le=1, description="assessment: the campaign's assessment_weight."
+    )
+    previous_total: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="assessment: the five criteria's mean before the assessment was weighed in.",
+    )
 
 
 class BranchGraded(ContractModel):
     branch_id: Identifier = Field(description="The graded branch.")
     round: Round = Field(description="initial or final.")
     level: Level = Field(description="The level determined.")
-    total: float = Field(ge=0, le=100, description="Weighted total, mean of the five criteria.")
+    total: float = Field(
+        ge=0,
+        le=100,
+        description="Weighted total, mean of the five criteria (final round with the campaign "
+        "rule assessment_weight: blended with the committee's assessment, see rules).",
+    )
     scores: Scores = Field(description="Weighted score per criterion.")
     basis: Basis = Field(description="computed by the rules, or override by the superior.")
     previous_level: Level | None = Field(None, description="Final round: the initial level.")

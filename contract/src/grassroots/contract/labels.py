@@ -32,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "veto": "一票否决",
         "quota": "“强”等次名额已满",
         "supplementary": "补充定级",
+        "assessment": "计入局党委评估",
     },
     "problem_source": {
         "survey": "调研发现",
@@ -42,10 +43,14 @@ LABELS: dict[str, dict[str, str]] = {
     "task_kind": {"immediate": "立即整改", "gradual": "逐步整改"},
     "task_status": {"open": "进行中", "completed": "已完成", "overdue": "已逾期"},
     "review": {"pending": "待审核", "approved": "已通过", "returned": "已退回"},
-    "honour": {"advanced_organization": "先进基层党组织", "excellent_member": "优秀共产党员"},
+    "honour": {
+        "advanced_organization": "先进基层党组织",
+        "excellent_member": "优秀共产党员",
+        "excellent_party_worker": "优秀党务工作者",
+    },
     "activity": {
-        "themed_activity": "主题活动",
-        "innovation_measure": "创新举措",
+        "themed_activity": "党建特色主题活动",
+        "innovation_measure": "党建工作创新举措",
         "pairing": "结对共建",
         "village_visit": "在职党员进村入户",
         "double_help": "双帮双比",
@@ -78,8 +83,8 @@ LABELS: dict[str, dict[str, str]] = {
     "phase_tasks": {
         "survey_grading": "开展调研走访和宣传动员，完成党组织自评、党员群众评议和上级党组织评定，分类定级",
         "rectification": "梳理问题，公开承诺整改事项（明确责任、要求、措施、时限），集中整改、晋位升级",
-        "emulation": "学习先进典型，开展主题活动、结对共建、在职党员进村入户和双帮双比，评选表彰先进",
-        "assessment": "开展评估小结、书记述职、评议和年度考核，巩固成果，完成晋位升级复评",
+        "emulation": "评比表彰、集中宣传先进典型，召开专题组织生活会比学赶帮、确定争先进位目标，开展“四个一”活动和结对共建、在职党员进村入户、双帮双比",
+        "assessment": "开展评估小结和局党委评估，三级联述联评联考（专项述职、评议、年度考核），巩固深化、建章立制，完成晋位升级复评",
     },
     "notification_kind": {
         "grading_result": "定级结果通知",
@@ -105,6 +110,34 @@ LABELS: dict[str, dict[str, str]] = {
         "every_branch": "全县各党组织",
     },
     "inbox_state": {"unread": "未读", "read": "已读"},
+    "four_ones": {
+        "themed_activity": "一项党建特色主题活动",
+        "innovation_measure": "一项党建工作创新举措",
+        "advanced_organization": "一批先进党组织",
+        "excellent_member": "一批优秀共产党员",
+    },
+    "publicity_channel": {
+        "education_website": "教育网",
+        "education_newspaper": "教育报",
+        "own_channel": "本单位宣传阵地",
+    },
+    "answer": {"yes": "是", "partly": "基本", "no": "否"},
+    "summary_question": {
+        "process_solid": "过程是否扎实",
+        "problems_solved": "突出问题是否解决",
+        "advance_evident": "争先进位的成效是否明显",
+    },
+    "rater_group": {
+        "branches": "基层党组织",
+        "members": "党员",
+        "public_representatives": "群众代表",
+    },
+    "satisfaction": {
+        "satisfied": "满意",
+        "basically_satisfied": "基本满意",
+        "dissatisfied": "不满意",
+    },
+    "annual_grade": {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"},
 }
 
 
