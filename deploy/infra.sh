@@ -429,6 +429,7 @@ kafka_start() {
   local pid p deadline
   if pid=$(kafka_pid); then
     say "kafka: already running (127.0.0.1:$KAFKA_PORT, pid $pid)"
+    kafka_acls # an upgrade may bring new ACLs; applying them again changes nothing else
     return 0
   fi
   rm -f "$KAFKA_PID"

@@ -3,6 +3,7 @@ broker, published with the publisher tool, read back from `grading.results`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from grassroots.contract.examples import envelope
+from grassroots.contract.examples import CST, envelope
 from tests.harness import (
     Platform,
     TopicWatcher,
@@ -424,3 +425,150 @@ async def test_an_incomplete_branch_is_graded_when_its_inputs_arrive_and_only_th
         [dead] = await dlq.wait_for(lambda r: json.loads(r.value)["id"] == vetoing_self["id"])
     assert header(dead, "dlq-reason-code") == "invalid_data"
     assert "veto_reason: only the superior's determination" in header(dead, "dlq-reason")
+
+
+def committee_assessed(
+    campaign: Campaign, key: str, score: float, *, at: str, suffix: str | None = None
+) -> dict[str, Any]:
+    """局党委评估 of a branch at a time of 2012-09-20 (county time); `suffix` fixes the id."""
+    hour, minute = map(int, at.split(":"))
+    return envelope(
+        "assessment.committee_assessed",
+        {"branch_id": campaign.branch(key), "score": score, "comment": "评估意见"},
+        campaign_id=campaign.campaign_id,
+        county=campaign.county,
+        event_id=f"{campaign.prefix}-assessed-{key}-{suffix}" if suffix else None,
+        time=dt.datetime(2012, 9, 20, hour, minute, tzinfo=CST),
+    )
+
+
+ASSESSED_KEYS = ("b01", "b02", "b03", "b04", "b05")
+FINAL_SCORES: dict[str, float | dict[str, float]] = {
+    # leadership 80, membership 76, mechanism 78, performance 82, reputation 74: mean 78.00
+    "b01": {
+        "leadership": 80,
+        "membership": 76,
+        "mechanism": 78,
+        "performance": 82,
+        "reputation": 74,
+    },
+    "b02": 85,
+    "b03": 80,
+    "b04": scores(95, reputation=55),  # mean 87.00, one criterion under the floor
+    "b05": 88,  # no assessment
+}
+
+
+def assessed_campaign_events(
+    campaign: Campaign,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The same inputs for any campaign: (initial round, final round with the assessments)."""
+    initial = [
+        campaign.register("committee", "committee"),
+        *(campaign.register(k) for k in ASSESSED_KEYS),
+        *(e for k in ASSESSED_KEYS for e in campaign.inputs(k, "initial", 70)),
+        campaign.phase("survey_grading", "closed"),
+    ]
+    final = [
+        *(campaign.settled(k, 1.0) for k in ASSESSED_KEYS),
+        *(e for k, value in FINAL_SCORES.items() for e in campaign.inputs(k, "final", value)),
+        committee_assessed(campaign, "b01", 95, at="09:00"),
+        # b02: the later assessment arrives first; the later one counts
+        committee_assessed(campaign, "b02", 60, at="10:00"),
+        committee_assessed(campaign, "b02", 100, at="09:00"),
+        # b03: the same time; the greater event id counts, whatever the order
+        committee_assessed(campaign, "b03", 90, at="09:00", suffix="b"),
+        committee_assessed(campaign, "b03", 50, at="09:00", suffix="a"),
+        committee_assessed(campaign, "b04", 100, at="09:00"),
+        campaign.phase("assessment", "closed"),
+    ]
+    return initial, final
+
+
+async def test_the_committee_assessment_changes_a_final_level_only_where_the_campaign_weighs_it(
+    admin: asyncpg.Connection, tmp_path: Path
+) -> None:
+    weighed, unweighed = Campaign(), Campaign()
+    weighed_initial, weighed_final = assessed_campaign_events(weighed)
+    plain_initial, plain_final = assessed_campaign_events(unweighed)
+    async with TopicWatcher("grading.results") as results:
+        events = [
+            weighed.launch({"assessment_weight": 0.4}),
+            unweighed.launch(),
+            *weighed_initial,
+            *plain_initial,
+        ]
+        assert publish_with_tool(events, tmp_path).returncode == 0
+        for campaign in (weighed, unweighed):
+            initial = by_branch(
+                await results.wait_for(results_of(campaign, "initial"), count=6), campaign
+            )
+            assert {
+                k: v.get("level") for k, v in initial.items() if k != "*published*"
+            } == dict.fromkeys(ASSESSED_KEYS, "average")
+
+        assert publish_with_tool([*weighed_final, *plain_final], tmp_path).returncode == 0
+        final = {
+            campaign.campaign_id: by_branch(
+                await results.wait_for(results_of(campaign, "final"), count=6), campaign
+            )
+            for campaign in (weighed, unweighed)
+        }
+
+    with_rule, without = final[weighed.campaign_id], final[unweighed.campaign_id]
+    assert {k: (v["level"], v["total"]) for k, v in with_rule.items() if k != "*published*"} == {
+        "b01": ("fairly_strong", 84.8),  # 0.6 × 78 + 0.4 × 95
+        "b02": ("average", 75.0),  # 0.6 × 85 + 0.4 × 60: the later assessment
+        "b03": ("fairly_strong", 84.0),  # 0.6 × 80 + 0.4 × 90: the greater id
+        "b04": ("average", 92.2),  # 0.6 × 87 + 0.4 × 100 is strong; the floor caps it
+        "b05": ("fairly_strong", 88.0),  # no assessment: as today
+    }
+    assert {k: (v["level"], v["total"]) for k, v in without.items() if k != "*published*"} == {
+        "b01": ("average", 78.0),
+        "b02": ("fairly_strong", 85.0),
+        "b03": ("fairly_strong", 80.0),
+        "b04": ("average", 87.0),
+        "b05": ("fairly_strong", 88.0),
+    }
+    assert with_rule["b01"]["rules"] == [
+        {
+            "rule": "assessment",
+            "level": "fairly_strong",
+            "score": 95.0,
+            "weight": 0.4,
+            "previous_total": 78.0,
+        }
+    ]
+    assert with_rule["b01"]["moved_up"] is True and without["b01"]["moved_up"] is False
+    assert [(r["rule"], r["level"]) for r in with_rule["b04"]["rules"]] == [
+        ("assessment", "strong"),
+        ("floor", "average"),
+    ]
+    assert with_rule["b04"]["scores"]["reputation"] == 55.0
+    assert "rules" not in with_rule["b05"]
+    assert [r["rule"] for r in without["b04"]["rules"]] == ["floor"]
+    assert not any("rules" in without[k] for k in ("b01", "b02", "b03", "b05"))
+    assert with_rule["*published*"]["counts"] == {
+        "strong": 0,
+        "fairly_strong": 3,
+        "average": 2,
+        "weak": 0,
+    }
+
+    # After the final round: kept, changes nothing.
+    late = committee_assessed(weighed, "b05", 40, at="11:00")
+    async with TopicWatcher("grading.results") as results:
+        assert publish_with_tool([late], tmp_path).returncode == 0
+        rows = await eventually(
+            lambda: admin.fetch(
+                "SELECT branch_id, round, event_type FROM grading.late_inputs WHERE event_id = $1",
+                late["id"],
+            )
+        )
+        await results.drain()
+    assert [tuple(r) for r in rows] == [
+        (weighed.branch("b05"), "final", "assessment.committee_assessed")
+    ]
+    assert [
+        r for r in results.seen if json.loads(r.value)["campaignid"] == weighed.campaign_id
+    ] == []

@@ -19,7 +19,7 @@ import pytest
 
 from grassroots.contract.examples import CST, SCORES, envelope
 from notification import inbox_tokens
-from tests.harness import Platform, TopicWatcher, eventually, publish_with_tool
+from tests.harness import Platform, TopicWatcher, eventually, header, publish_with_tool
 from tests.receivers import ReceivedEmail, Receivers, SmtpReceiver
 
 pytestmark = pytest.mark.usefixtures("platform")
@@ -708,7 +708,7 @@ async def test_an_emulation_phase_is_announced_reminded_commended_and_closed_wit
             assert publish_with_tool([launch, opened, commended], tmp_path).returncode == 0
             announced = await eventually(arrived(mail, b1, "工作启动"))
             no_address = await results.wait_for(outcome_of(opened["id"], "email", c.b("b2")))
-            await results.wait_for(outcome_of(commended["id"], "inbox", c.b("b2")))
+            await results.wait_for(outcome_of(commended["id"], "inbox", c.b("b1")))
         assert "本阶段计划于2012年8月15日结束" in announced[0]
         assert json.loads(no_address[0].value)["data"]["error"] == "no email address on record"
         praise = await eventually(arrived(mail, b1, "【表彰】"))
@@ -736,12 +736,141 @@ async def test_an_emulation_phase_is_announced_reminded_commended_and_closed_wit
     finally:
         platform.set_clock(None)
 
-    assert len(texts(mail.to(b1), "【表彰】")) == 1  # the branch, and every branch: once
+    assert len(texts(mail.to(b1), "【表彰】")) == 1
     assert len(texts(mail.to(b1), "截止提醒")) == 2
     async with httpx.AsyncClient(headers=inbox_token(c.b("b2"))) as client:
         url = f"{platform.services['notification'].url}/v1/inbox/{c.b('b2')}"
         inbox = (await client.get(url)).json()
-    assert {item["kind"] for item in inbox["items"]} >= {"phase_opened", "commendation", "circular"}
+    # No awarding body named: told to the branch commended, not to the others.
+    kinds = {item["kind"] for item in inbox["items"]}
+    assert kinds >= {"phase_opened", "circular"} and "commendation" not in kinds
+
+
+SEVENTH_OF_JULY = "局党委“七一”创先争优专项表彰"
+
+
+async def test_a_committees_commendations_of_a_day_are_one_notice_to_every_organisation_and_a_general_branchs_reach_only_the_branch(
+    platform: Platform, receivers: Receivers, tmp_path: Path, admin: asyncpg.Connection
+) -> None:
+    """通报表扬: the committee's 七一 commendation of two organisations is one notice, to every
+    organisation of the county (the committee, the general branch, every branch) by mail and in
+    the inbox; the general branch's own commendation reaches the branch it commended only; a
+    commendation of an organisation never registered goes to the DLQ with the reason."""
+    c = County()
+    mail = receivers.smtp
+    general = c.register("g1")
+    general["data"].update(kind="general_branch", name="g1学区党总支")
+    under_general = c.register("b3")
+    under_general["data"]["parent_id"] = c.b("g1")
+    await register(
+        admin,
+        tmp_path,
+        [c.register(None), general, c.register("b1"), c.register("b2"), under_general],
+    )
+    by_committee = {"title": SEVENTH_OF_JULY, "awarded_by": c.committee, "awarded_on": "2012-07-01"}
+    seventh = [
+        c.event(
+            "emulation.commended",
+            {"branch_id": c.b("b1"), "honour": "advanced_organization", **by_committee},
+        ),
+        c.event(
+            "emulation.commended",
+            {
+                "branch_id": c.b("b2"),
+                "honour": "excellent_member",
+                "member_name": "赵老师",
+                **by_committee,
+            },
+        ),
+    ]
+    own = c.event(
+        "emulation.commended",
+        {
+            "branch_id": c.b("b3"),
+            "honour": "excellent_party_worker",
+            "member_name": "钱老师",
+            "title": "学区党总支优秀党务工作者",
+            "awarded_by": c.b("g1"),
+            "awarded_on": "2012-06-28",
+        },
+    )
+    unknown = c.event(
+        "emulation.commended",
+        {"branch_id": c.b("nobody"), "honour": "advanced_organization", **by_committee},
+    )
+    everyone = ("office", "g1", "b1", "b2", "b3")
+    async with (
+        TopicWatcher("notification.results") as results,
+        TopicWatcher("emulation.inputs.dlq") as dlq,
+    ):
+        assert publish_with_tool([*seventh, own, unknown], tmp_path).returncode == 0
+        announced = {
+            key: await eventually(arrived(mail, c.email(key), "通报表扬")) for key in everyone
+        }
+        told = await eventually(arrived(mail, c.email("b3"), "【表彰】"))
+        await results.wait_for(outcome_of(own["id"], "inbox", c.b("b3")))
+        [dead] = await dlq.wait_for(
+            lambda r: (
+                json.loads(r.value)["id"] == unknown["id"]
+                and header(r, "dlq-service") == "notification"
+            )
+        )
+
+    # One notice naming both, to every organisation, by each channel it has.
+    subject = f"【通报表扬】教育局党委关于{SEVENTH_OF_JULY}的通报"
+    for key in everyone:
+        assert [m.subject for m in mail.to(c.email(key)) if "通报表扬" in m.subject] == [subject]
+    text = announced["b1"][0]
+    assert text.startswith("b1学校党支部王建国同志：\n")
+    assert (
+        "教育局党委于2012年7月1日决定，表彰先进基层党组织1个、优秀共产党员1名。现予通报表扬：\n"
+        f"{SEVENTH_OF_JULY}：\n"
+        "1. 授予b1学校党支部“先进基层党组织”称号；\n"
+        "2. 授予赵老师同志（b2学校党支部）“优秀共产党员”称号。\n"
+    ) in text
+    rows = await admin.fetch(
+        "SELECT cause_event_id, recipient, channel, branch_id FROM notification.deliveries"
+        " WHERE campaign_id = $1 AND kind = 'commendation'",
+        c.campaign_id,
+    )
+    county_wide = [r for r in rows if r["cause_event_id"] != own["id"]]
+    assert len({r["cause_event_id"] for r in county_wide}) == 1  # one notice
+    assert {(r["recipient"], r["channel"]) for r in county_wide} == {
+        *((c.email(key), "email") for key in everyone),
+        *((c.committee if key == "office" else c.b(key), "inbox") for key in everyone),
+    }
+    async with httpx.AsyncClient(headers=inbox_token(c.b("g1"))) as client:
+        url = f"{platform.services['notification'].url}/v1/inbox/{c.b('g1')}"
+        inbox = (await client.get(url)).json()
+    assert [(i["kind"], i["kind_label"], i["subject"]) for i in inbox["items"]] == [
+        ("commendation", "表彰通报", subject)
+    ]
+
+    # The general branch's own commendation: the branch commended, and no one else.
+    assert {(r["recipient"], r["channel"]) for r in rows if r["cause_event_id"] == own["id"]} == {
+        (c.email("b3"), "email"),
+        (c.b("b3"), "inbox"),
+    }
+    assert [m.subject for m in mail.to(c.email("b3")) if "【表彰】" in m.subject] == [
+        "【表彰】b3学校党支部钱老师同志荣获“优秀党务工作者”称号"
+    ]
+    assert (
+        "2012年6月28日，经g1学区党总支研究，b3学校党支部党员钱老师同志被评为“优秀党务工作者”"
+        "（学区党总支优秀党务工作者）。"
+    ) in told[0]
+    for key in ("office", "g1", "b1", "b2"):
+        assert texts(mail.to(c.email(key)), "【表彰】") == []
+
+    # An organisation never registered: refused, with the reason; nothing kept.
+    assert header(dead, "dlq-reason-code") == "rejected_by_rule"
+    assert header(dead, "dlq-reason") == (
+        f"{c.b('nobody')} is not a registered organisation of county {c.county}: "
+        "register it (org.branch_registered) first"
+    )
+    kept = await admin.fetchval(
+        "SELECT count(*) FROM notification.commendations WHERE campaign_id = $1", c.campaign_id
+    )
+    assert kept == 2
 
 
 async def test_a_crash_mid_delivery_neither_loses_nor_repeats_a_notification(
@@ -763,23 +892,29 @@ async def test_a_crash_mid_delivery_neither_loses_nor_repeats_a_notification(
             "honour": "excellent_member",
             "title": "优秀共产党员",
             "member_name": "赵老师",
+            "awarded_by": c.committee,  # announced to every organisation of the county
         },
     )
     async with TopicWatcher("notification.results") as results:
         assert publish_with_tool([commended], tmp_path).returncode == 0
         await eventually(lambda: bool(mail.to(c.email("b1"))))  # received, not yet answered
-        for key in ("b2", "b3"):  # a slow SMTP answer holds up no one else
-            await results.wait_for(outcome_of(commended["id"], "email", c.email(key)))
+        cause = await admin.fetchval(  # the committee's announcement of the day
+            "SELECT DISTINCT cause_event_id FROM notification.deliveries"
+            " WHERE campaign_id = $1 AND kind = 'commendation'",
+            c.campaign_id,
+        )
+        for key in ("b2", "b3", "office"):  # a slow SMTP answer holds up no one else
+            await results.wait_for(outcome_of(cause, "email", c.email(key)))
         platform.restart("notification")
         held.set()
-        await results.wait_for(outcome_of(commended["id"], "email", c.email("b1")))
+        await results.wait_for(outcome_of(cause, "email", c.email("b1")))
         await results.drain()
 
     received = mail.to(c.email("b1"))
     assert len({m.message_id for m in received}) == 1, "one message, by its Message-ID"
     assert len(received) == 2, "sent once more after the crash (the documented window)"
-    assert "党员赵老师同志被评为“优秀共产党员”" in received[0].text
-    about = [e for e in outcomes(results.seen) if e["data"]["cause_event_id"] == commended["id"]]
+    assert "授予赵老师同志（b1学校党支部）“优秀共产党员”称号" in received[0].text
+    about = [e for e in outcomes(results.seen) if e["data"]["cause_event_id"] == cause]
     ids = [(e["data"]["notification_id"], e["type"]) for e in about]
     assert len(ids) == len(set(ids)), "an outcome was published twice"
     b1_mail = [e for e in about if e["data"]["recipient"] == c.email("b1")]

@@ -467,7 +467,14 @@ FLOOR = {
     "threshold": 60,
 }
 FLOOR_TEXT = "单项低于底线分：工作机制好 58.60 分，低于 60 分，等次不高于一般"
-NO_NUMBERS = {"reason": None, "criterion": None, "score": None, "threshold": None}
+NO_NUMBERS = {
+    "reason": None,
+    "criterion": None,
+    "score": None,
+    "threshold": None,
+    "weight": None,
+    "previous_total": None,
+}
 NOT_ANNOUNCED = {"scores", "total", "reason", "override_reason", "veto_reason", "rules", "basis"}
 
 

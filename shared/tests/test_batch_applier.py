@@ -20,7 +20,7 @@ from grassroots.contract import Topic
 from grassroots.contract.events import OrgBranchRegisteredEvent
 from grassroots.contract.examples import envelope
 from grassroots.plumbing import database
-from grassroots.plumbing.consumer import BatchApplier, runs
+from grassroots.plumbing.consumer import BatchApplier, named_first, runs
 from grassroots.plumbing.handling import HandlerTable, Rejected, batch
 from grassroots.plumbing.inbox import Received
 from grassroots.plumbing.outbox import OutgoingRecord
@@ -144,6 +144,25 @@ def parsed(topic: str, partition: int, offset: int, kind: str) -> Received:
     return Received(
         ConsumerRecord(topic, partition, offset, 0, 0, b"", b"", None, 0, 0, []), event, b""
     )
+
+
+def test_registrations_come_first_and_every_partition_keeps_its_order() -> None:
+    batch = [
+        parsed(Topic.EMULATION_INPUTS, 0, 7, "emulation.commended"),
+        parsed(Topic.ORG_BRANCHES, 1, 3, REGISTERED),
+        parsed(Topic.GRADING_INPUTS, 2, 0, "grading.self_evaluated"),
+        parsed(Topic.CAMPAIGN_LIFECYCLE, 0, 1, "campaign.launched"),
+        parsed(Topic.ORG_BRANCHES, 1, 4, REGISTERED),
+        parsed(Topic.EMULATION_INPUTS, 0, 8, "emulation.commended"),
+    ]
+    assert [(p.record.topic, p.record.offset) for p in named_first(batch)] == [
+        (Topic.ORG_BRANCHES, 3),
+        (Topic.ORG_BRANCHES, 4),
+        (Topic.EMULATION_INPUTS, 7),
+        (Topic.GRADING_INPUTS, 0),
+        (Topic.CAMPAIGN_LIFECYCLE, 1),
+        (Topic.EMULATION_INPUTS, 8),
+    ]
 
 
 def test_runs_keep_each_partition_in_order_and_gather_one_kind_across_partitions() -> None:

@@ -17,6 +17,7 @@ DEFINITION = ServiceDefinition(
         Topic.ORG_BRANCHES,
         Topic.GRADING_INPUTS,
         Topic.RECTIFICATION_RESULTS,
+        Topic.ASSESSMENT_INPUTS,  # only assessment.committee_assessed is handled
     ),
     handlers=HANDLERS,
     store=GradingStore,

@@ -1,7 +1,9 @@
 """Classification and grading (分类定级) as pure rules: no I/O, no clock, no ids.
 
 Arithmetic is decimal: each weighted criterion score and the total are rounded half-up to
-0.01, and levels are decided on those rounded numbers — what people see is what decides.
+0.01, and levels are decided on those rounded numbers — what people see is what decides. In the
+final round a campaign may weigh the committee's assessment (局党委评估) into the total
+(`assessment_weight`); the criterion floor still looks at the five criteria alone.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Rules:
     criterion_floor: Decimal = Decimal(60)
     upgrade_min_completion: Decimal = Decimal("0.8")
     strong_quota: Decimal | None = None
+    assessment_weight: Decimal | None = None  # final round; None: the assessment does not count
 
     @classmethod
     def from_campaign(cls, rules: Mapping[str, Any] | None) -> Rules:
@@ -76,6 +79,11 @@ class Rules:
             strong_quota=(
                 to_decimal(rules["strong_quota"]) if rules.get("strong_quota") is not None else None
             ),
+            assessment_weight=(
+                to_decimal(rules["assessment_weight"])
+                if rules.get("assessment_weight") is not None
+                else None
+            ),
         )
 
 
@@ -96,13 +104,14 @@ class BranchInputs:
     by_source: Mapping[str, Input]
     initial_level: str | None = None  # final round: the published initial level
     completion_rate: Decimal | None = None  # final round: None when never settled
+    assessment_score: Decimal | None = None  # final round: the committee's latest, if any
 
 
 @dataclass(frozen=True)
 class RuleLine:
     """A rule that set or changed a level, with its numbers (contract: AppliedRule)."""
 
-    rule: str  # floor | upgrade_cap | override | veto | quota | supplementary
+    rule: str  # assessment | floor | upgrade_cap | override | veto | quota | supplementary
     level: str  # the level after it
     reason: str | None = None
     criterion: str | None = None
@@ -110,6 +119,8 @@ class RuleLine:
     threshold: Decimal | None = None
     completion_rate: Decimal | None = None
     missing: tuple[str, ...] = ()
+    weight: Decimal | None = None
+    previous_total: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,31 @@ def floor_line(rules: Rules, level: str, scores: Scores) -> RuleLine | None:
     )
 
 
+def blended_total(weight: Decimal, mean: Decimal, score: Decimal) -> Decimal:
+    """(1 − w) × the five criteria's mean + w × the committee's score, rounded half-up."""
+    return ((1 - weight) * mean + weight * score).quantize(CENT, ROUND_HALF_UP)
+
+
+def weigh_assessment(
+    rules: Rules, branch: BranchInputs, mean: Decimal
+) -> tuple[Decimal, RuleLine | None]:
+    """The final round's total and its `assessment` line: with the campaign's
+    `assessment_weight` and the branch's committee assessment, the blended total and the level
+    the thresholds give on it; otherwise the mean and no line — nothing changes."""
+    weight, score = rules.assessment_weight, branch.assessment_score
+    if weight is None or score is None:
+        return mean, None
+    total = blended_total(weight, mean, score)
+    line = RuleLine(
+        "assessment",
+        level_by_total(rules, total),
+        score=score,
+        weight=weight,
+        previous_total=mean,
+    )
+    return total, line
+
+
 def level_for(rules: Rules, total: Decimal, scores: Scores) -> str:
     """Thresholds on the total; any criterion below the floor caps the level at average."""
     level = level_by_total(rules, total)
@@ -205,9 +241,10 @@ def level_for(rules: Rules, total: Decimal, scores: Scores) -> str:
 def grade_branch(rules: Rules, branch: BranchInputs, *, final: bool) -> Grade | Incomplete:
     """One branch's grade before the quota, or what it is missing.
 
-    Order: computed level (thresholds, floor) → upgrade cap (final round) → the superior's
-    override → veto. Only the superior overrides or vetoes; the veto (一票否决) is absolute:
-    it makes the level weak even over an override.
+    Order: computed level (the committee's assessment weighed into the total when the final
+    round's rules say so, thresholds, floor) → upgrade cap (final round) → the superior's
+    override → veto. Only the superior overrides or vetoes; the veto (一票否决) is absolute: it
+    makes the level weak even over an override.
     """
     missing = tuple(source for source in SOURCES if source not in branch.by_source)
     if not branch.registered:
@@ -224,7 +261,8 @@ def _decide(
     *,
     final: bool,
 ) -> Grade:
-    total = total_of(scores)
+    mean = total_of(scores)
+    total, assessed = weigh_assessment(rules, branch, mean) if final else (mean, None)
     grade = Grade(
         branch_id=branch.branch_id,
         level=level_by_total(rules, total),
@@ -232,6 +270,7 @@ def _decide(
         scores=scores,
         basis="computed",
         computed_level=level_for(rules, total, scores),
+        rules=(assessed,) if assessed is not None else (),
     )
     floor = floor_line(rules, grade.level, scores)
     if floor is not None:

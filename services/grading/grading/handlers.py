@@ -11,9 +11,10 @@ from prometheus_client import Counter
 
 from grading.domain import CRITERIA, ROUND_OF_PHASE, Rules, grade_supplementary
 from grading.results import graded, result_event_id
-from grading.store import GradingStore, InputRow, LateInputRow, SettlementRow
+from grading.store import AssessmentRow, GradingStore, InputRow, LateInputRow, SettlementRow
 from grassroots.contract.common import Round, Scores
 from grassroots.contract.events import (
+    AssessmentCommitteeAssessedEvent,
     CampaignLaunchedEvent,
     CampaignPhaseClosedEvent,
     GradingAppraisedEvent,
@@ -188,6 +189,41 @@ async def _supplementary(
     )
 
 
+async def on_committee_assessed(
+    uow: Uow, events: Sequence[AssessmentCommitteeAssessedEvent]
+) -> None:
+    """The committee's assessment (局党委评估), which the final round weighs when the campaign
+    sets `assessment_weight`: the latest per branch counts (the store decides which). Like the
+    other inputs, once the final round is computed it is kept as late and changes nothing —
+    unless the branch was incomplete in it, where its supplementary determination will weigh
+    it. Branches not registered are not refused here: the round reports them."""
+    campaigns = sorted({e.campaign for e in events})
+    statuses = await uow.store.lock_rounds_for_inputs([(c, "final") for c in campaigns])
+    computed = {c for c in campaigns if statuses[(c, "final")] == "computed"}
+    incomplete = await uow.store.lock_incomplete(
+        [(e.campaign, "final", e.data.branch_id) for e in events if e.campaign in computed]
+    )
+    current: list[AssessmentRow] = []
+    late: list[LateInputRow] = []
+    for event in events:
+        data = event.data
+        key = (event.campaign, "final", data.branch_id)
+        if event.campaign not in computed or key in incomplete:
+            level = data.level.value if data.level else None
+            score = Decimal(str(data.score))
+            row = AssessmentRow(
+                event.campaign, data.branch_id, score, level, data.comment, event.id, event.time
+            )
+            current.append(row)
+            continue
+        LATE_INPUTS.labels(event.type).inc()
+        log.warning("late %s for %s %s %s: recorded, not applied", event.type, *key)
+        late.append(LateInputRow(*key, event.type, event.id, data.model_dump(mode="json")))
+    await uow.store.save_assessments(current)
+    if late:
+        await uow.store.save_late_inputs(late)
+
+
 async def on_result_corrected(uow: Uow, event: GradingResultCorrectedEvent) -> None:
     """A published level corrected by the superior: a new branch_graded, basis override."""
     data = event.data
@@ -247,4 +283,5 @@ HANDLERS: HandlerTable[GradingStore] = HandlerTable(
     batch(GradingSuperiorRatedEvent, on_inputs),
     each(GradingResultCorrectedEvent, on_result_corrected),
     batch(RectificationBranchSettledEvent, on_branches_settled),
+    batch(AssessmentCommitteeAssessedEvent, on_committee_assessed),
 )

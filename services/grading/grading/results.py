@@ -31,6 +31,8 @@ def applied_rule(line: RuleLine) -> AppliedRule:
         threshold=_number(line.threshold),
         completion_rate=_number(line.completion_rate),
         missing=[MissingInput(m) for m in line.missing] or None,
+        weight=_number(line.weight),
+        previous_total=_number(line.previous_total),
     )
 
 

@@ -38,12 +38,14 @@ ROUND_SECONDS = Histogram(
     ["round"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
-# The results depend on these: registrations, inputs, the launch's rules, settlements.
+# The results depend on these: registrations, inputs, the launch's rules, settlements, and the
+# committee's assessments (weighed in the final round when the campaign says so).
 BARRIER_TOPICS = (
     Topic.CAMPAIGN_LIFECYCLE,
     Topic.ORG_BRANCHES,
     Topic.GRADING_INPUTS,
     Topic.RECTIFICATION_RESULTS,
+    Topic.ASSESSMENT_INPUTS,
 )
 
 

@@ -42,6 +42,18 @@ class InputRow(NamedTuple):
         return (self.campaign_id, self.round, self.branch_id, self.source)
 
 
+class AssessmentRow(NamedTuple):
+    """The committee's assessment of a branch (局党委评估), as sent."""
+
+    campaign_id: str
+    branch_id: str
+    score: Decimal
+    level: str | None
+    comment: str | None
+    event_id: str
+    event_time: dt.datetime
+
+
 class LateInputRow(NamedTuple):
     campaign_id: str
     round: str
@@ -122,6 +134,28 @@ class GradingStore(Store):
         keeps the latest)."""
         await database.upsert(
             self.conn, "inputs", inputs, key=("campaign_id", "round", "branch_id", "source")
+        )
+
+    async def save_assessments(self, assessments: Sequence[AssessmentRow]) -> None:
+        """Keep the latest assessment of each branch: the greater event time, ties by the greater
+        event id (compared byte by byte) — decided here, in the batch and against the row already
+        kept, so neither arrival order nor a replay changes which one counts."""
+        if not assessments:
+            return
+        await self.conn.execute(
+            """INSERT INTO assessments AS kept
+                   (campaign_id, branch_id, score, level, comment, event_id, event_time)
+               SELECT DISTINCT ON (campaign_id, branch_id) *
+               FROM unnest($1::text[], $2::text[], $3::numeric[], $4::text[], $5::text[],
+                           $6::text[], $7::timestamptz[])
+                    AS sent (campaign_id, branch_id, score, level, comment, event_id, event_time)
+               ORDER BY campaign_id, branch_id, event_time DESC, event_id COLLATE "C" DESC
+               ON CONFLICT (campaign_id, branch_id) DO UPDATE SET score = EXCLUDED.score,
+                   level = EXCLUDED.level, comment = EXCLUDED.comment,
+                   event_id = EXCLUDED.event_id, event_time = EXCLUDED.event_time
+               WHERE (EXCLUDED.event_time, EXCLUDED.event_id COLLATE "C")
+                     > (kept.event_time, kept.event_id COLLATE "C")""",
+            *database.columns(assessments, len(AssessmentRow._fields)),
         )
 
     async def save_late_inputs(self, inputs: Sequence[LateInputRow]) -> None:
@@ -216,7 +250,9 @@ class GradingStore(Store):
         self, campaign_id: str, round_: str, county_code: str
     ) -> list[BranchInputs]:
         """Every gradable branch of the county and every branch with inputs, in one query."""
-        await self.refresh_statistics(("branches", "inputs", "results", "settlements"))
+        await self.refresh_statistics(
+            ("branches", "inputs", "results", "settlements", "assessments")
+        )
         return await self._load(campaign_id, round_, county_code)
 
     async def load_branch(
@@ -246,13 +282,16 @@ class GradingStore(Store):
                SELECT e.branch_id, e.registered, i.source,
                       i.leadership, i.membership, i.mechanism, i.performance, i.reputation,
                       i.override_level, i.override_reason, i.veto_reason,
-                      initial.level AS initial_level, s.completion_rate
+                      initial.level AS initial_level, s.completion_rate,
+                      a.score AS assessment_score
                FROM everyone e
                LEFT JOIN inputs i
                       ON i.campaign_id = $1 AND i.round = $2 AND i.branch_id = e.branch_id
                LEFT JOIN results initial ON initial.campaign_id = $1 AND initial.round = 'initial'
                       AND initial.branch_id = e.branch_id
                LEFT JOIN settlements s ON s.campaign_id = $1 AND s.branch_id = e.branch_id
+               LEFT JOIN assessments a ON $2 = 'final' AND a.campaign_id = $1
+                      AND a.branch_id = e.branch_id
                ORDER BY e.branch_id""",
             campaign_id,
             round_,
@@ -271,6 +310,7 @@ class GradingStore(Store):
                     "by_source": {},
                     "initial_level": row["initial_level"],
                     "completion_rate": row["completion_rate"],
+                    "assessment_score": row["assessment_score"],
                 }
             if row["source"] is not None:
                 current["by_source"][row["source"]] = Input(

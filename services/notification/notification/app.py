@@ -9,7 +9,7 @@ from grassroots.plumbing.service import ServiceDefinition, build_app
 from notification import api
 from notification.delivery import deliver_continuously
 from notification.handlers import HANDLERS
-from notification.jobs import CLOSE_CIRCULARS, SWEEP
+from notification.jobs import CLOSE_CIRCULARS, COMMENDATION_ANNOUNCEMENTS, SWEEP
 from notification.store import NotificationStore
 
 DEFINITION = ServiceDefinition(
@@ -26,7 +26,7 @@ DEFINITION = ServiceDefinition(
     store=NotificationStore,
     migrations=Path(__file__).parent.parent / "migrations",
     routers=(api.router,),
-    jobs=(SWEEP, CLOSE_CIRCULARS),
+    jobs=(SWEEP, CLOSE_CIRCULARS, COMMENDATION_ANNOUNCEMENTS),
     background=(deliver_continuously,),
 )
 

@@ -17,6 +17,7 @@ from pydantic import validate_email
 from pydantic_core import PydanticCustomError
 
 from grassroots.contract.calendar import at_county_hour, county_today, overdue_from
+from grassroots.contract.emulation import Honour
 
 
 class Kind(StrEnum):
@@ -58,7 +59,7 @@ WHO_HEARS_WHAT: dict[Kind, tuple[Audience, ...]] = {
     Kind.TASK_OVERDUE: (Audience.RESPONSIBLE, Audience.SECRETARY),
     Kind.OVERDUE_ESCALATED: (Audience.PARENT,),
     Kind.CIRCULAR: (Audience.EVERY_BRANCH, Audience.OFFICE),
-    Kind.COMMENDATION: (Audience.SECRETARY, Audience.EVERY_BRANCH),
+    Kind.COMMENDATION: (Audience.SECRETARY,),  # the commended organisation; see below
     Kind.PROBLEM_ESCALATED: (Audience.PARENT,),  # the organisation it went to (to_org_id)
     Kind.REVIEW_REQUESTED: (Audience.PARENT,),
     Kind.ESCALATION_OVERDUE: (Audience.PARENT,),  # to_org_id
@@ -70,6 +71,9 @@ DEFAULT_ESCALATION_ANSWER_DAYS = 10
 DEFAULT_REVIEW_DUE_DAYS = 5
 # A supplementary result (补充定级) answers the incomplete notice, which the office heard too.
 SUPPLEMENTARY_RESULT_HEARS = (Audience.SECRETARY, Audience.OFFICE)
+# A committee's commendations are announced to every organisation of the county (通报表扬), as
+# a circular is: every branch and the office.
+COUNTY_COMMENDATION_HEARS = (Audience.EVERY_BRANCH, Audience.OFFICE)
 
 
 class Channel(StrEnum):
@@ -320,3 +324,93 @@ def lagging_branches(facts: Sequence[LaggingFact]) -> list[LaggingBranch]:
     ]
     weight = {b: sum(len(keys) for keys in r.values()) for b, r in by_branch.items()}
     return sorted(lines, key=lambda line: (-weight[line.branch_id], line.branch_id))
+
+
+# ------------------------------------------------------------------ commendations (表彰)
+
+ANNOUNCING_KIND = "committee"  # the kind of organisation whose commendations the county hears
+
+
+def not_registered(org_id: str, county_code: str) -> str:
+    """Why an input naming an organisation this county never registered is refused."""
+    return (
+        f"{org_id} is not a registered organisation of county {county_code}: "
+        "register it (org.branch_registered) first"
+    )
+
+
+def unregistered(
+    named: Iterable[str], registered_in: Mapping[str, str], county_code: str
+) -> list[str]:
+    """The refusals for the organisations named (each once, in order) that are not registered
+    in the county; `registered_in` maps each registered organisation to its county."""
+    return [
+        not_registered(org_id, county_code)
+        for org_id in dict.fromkeys(named)
+        if registered_in.get(org_id) != county_code
+    ]
+
+
+def announced_to_county(awarding_kind: str | None) -> bool:
+    """A commendation awarded by a committee is announced to the county (通报表扬); one by a
+    general branch, a branch, or by nobody stated is told to the organisation commended."""
+    return awarding_kind == ANNOUNCING_KIND
+
+
+@dataclass(frozen=True)
+class CommendedItem:
+    """One commendation in a county announcement, as people read it."""
+
+    branch_id: str
+    branch_name: str
+    honour: str
+    title: str
+    member_name: str | None
+    cause_event_id: str  # the emulation.commended it came from
+
+
+HONOUR_ORDER = tuple(h.value for h in Honour)
+
+
+def county_commendation_facts(
+    *,
+    awarded_by: str,
+    awarded_by_name: str,
+    awarded_on: dt.date,
+    number: int,
+    items: Iterable[CommendedItem],
+) -> dict[str, Any]:
+    """The facts of a committee's announcement (通报表扬): its commendations of the day by
+    title, then honour (organisations before people), then organisation and person; the
+    titles in that order; how many of each honour."""
+    listed = sorted(
+        items,
+        key=lambda i: (
+            i.title,
+            HONOUR_ORDER.index(i.honour),
+            i.branch_id,
+            i.member_name or "",
+            i.cause_event_id,
+        ),
+    )
+    counts = {honour: sum(i.honour == honour for i in listed) for honour in HONOUR_ORDER}
+    return {
+        "scope": "county",
+        "awarded_by": awarded_by,
+        "awarded_by_name": awarded_by_name,
+        "awarded_on": awarded_on.isoformat(),
+        "announcement": number,
+        "titles": list(dict.fromkeys(i.title for i in listed)),
+        "counts": [{"honour": h, "count": n} for h, n in counts.items() if n],
+        "commended": [
+            {
+                "branch_id": i.branch_id,
+                "branch_name": i.branch_name,
+                "honour": i.honour,
+                "title": i.title,
+                "member_name": i.member_name,
+                "cause_event_id": i.cause_event_id,
+            }
+            for i in listed
+        ],
+    }

@@ -1,6 +1,6 @@
 """One handler per consumed event type, typed by the event it takes: parse → load → decide →
 save + plan notifications. The table at the end is what the service consumes; all SQL is in
-the store.
+the store. Commendations (who hears a committee's, who hears any other) are in commendations.py.
 
 Handlers only plan (planning.py): what is sent, and when, is the delivery worker's business.
 """
@@ -38,6 +38,7 @@ from grassroots.contract.events import (
 from grassroots.contract.grading import AppliedRule, Basis, BranchGraded, Rule
 from grassroots.contract.rectification import TaskKind
 from grassroots.plumbing.handling import HandlerTable, batch, each
+from notification.commendations import on_commended
 from notification.domain import (
     DEFAULT_ESCALATION_ANSWER_DAYS,
     DEFAULT_REVIEW_DUE_DAYS,
@@ -497,18 +498,6 @@ async def on_tasks_completed(uow: Uow, events: Sequence[RectificationTaskComplet
     await uow.store.complete_tasks(
         [TaskKey(e.campaign, e.data.branch_id, e.data.task_id) for e in events], uow.now
     )
-
-
-async def on_commended(uow: Uow, event: EmulationCommendedEvent) -> None:
-    """The branch, and every branch of the county (the branch hears once)."""
-    data = event.data
-    facts = {
-        "branch_id": data.branch_id,
-        "honour": data.honour.value,
-        "title": data.title,
-        "member_name": data.member_name,
-    }
-    PLANNER.later(uow, _notice(event, Kind.COMMENDATION, facts, data.branch_id))
 
 
 HANDLERS: HandlerTable[NotificationStore] = HandlerTable(

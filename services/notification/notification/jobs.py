@@ -15,7 +15,8 @@ periodic circular is recorded under its key, so the same sweep twice plans nothi
   was down, and none when nobody is lagging.
 
 The circular at a phase's close waits for that close's results (grading's round, the
-settlements), then behind the barrier for this service to have applied them.
+settlements), then behind the barrier for this service to have applied them. A committee's
+commendations of one day wait behind a barrier too, to be announced together (commendations.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ import asyncpg
 from grassroots.contract import Topic
 from grassroots.contract.calendar import commitment_due_on, county_today
 from grassroots.plumbing.jobs import BarrierJob, PeriodicJob
+from notification.commendation_store import AnnouncementKey
+from notification.commendations import (
+    announce_commendations,
+    save_announcement_offsets,
+    waiting_announcements,
+)
 from notification.domain import (
     Kind,
     LaggingFact,
@@ -41,6 +48,9 @@ from notification.domain import (
 from notification.planning import PLANNER, Notice, Planner, time_driven_cause
 from notification.store import CircularKey, NotificationStore, ReminderRow, Uow
 
+# What a committee's announcement names: the commendations published with the group's first, and
+# the organisations' names.
+COMMENDATION_TOPICS = (Topic.ORG_BRANCHES, Topic.EMULATION_INPUTS)
 BARRIER_TOPICS = (
     Topic.ORG_BRANCHES,
     Topic.GRADING_RESULTS,
@@ -253,4 +263,11 @@ CLOSE_CIRCULARS: BarrierJob[NotificationStore, CircularKey] = BarrierJob(
     waiting=NotificationStore.waiting_circulars,
     save_snapshot=NotificationStore.save_circular_offsets,
     run=issue_close_circular,
+)
+COMMENDATION_ANNOUNCEMENTS: BarrierJob[NotificationStore, AnnouncementKey] = BarrierJob(
+    "commendation announcements",
+    topics=COMMENDATION_TOPICS,
+    waiting=waiting_announcements,
+    save_snapshot=save_announcement_offsets,
+    run=announce_commendations,
 )

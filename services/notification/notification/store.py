@@ -1,5 +1,7 @@
 """The SQL of what the service knows: campaigns, organisations, tasks, lagging facts, reminders
-and circulars. The SQL of deliveries and the inbox is in delivery_store.py (`store.deliveries`)."""
+and circulars. The SQL of deliveries and the inbox is in delivery_store.py (`store.deliveries`),
+that of the committees' commendations to announce in commendation_store.py
+(`store.commendations`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncpg
 
 from grassroots.plumbing import database
 from grassroots.plumbing.unit_of_work import UnitOfWork
+from notification.commendation_store import CommendationStore
 from notification.delivery_store import DeliveryStore
 
 CircularKey = tuple[str, str]
@@ -89,11 +92,12 @@ class ReminderRow(NamedTuple):
 
 class NotificationStore:
     """The service's SQL on one unit of work's connection; that of deliveries and the inbox
-    is `deliveries`."""
+    is `deliveries`, that of commendations to announce `commendations`."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self.deliveries = DeliveryStore(conn)
+        self.commendations = CommendationStore(conn)
 
     # -------------------------------------------------------------- campaigns and phases
 

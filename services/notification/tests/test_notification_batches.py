@@ -22,8 +22,9 @@ from grassroots.simulation import CampaignSimulation
 from grassroots.testing import apply_in_batches, as_records, scratch_schemas
 from notification import planning
 from notification.app import DEFINITION
+from notification.commendation_store import AnnouncementKey
 from notification.config import NotificationSettings
-from notification.jobs import CLOSE_CIRCULARS, SWEEP
+from notification.jobs import CLOSE_CIRCULARS, COMMENDATION_ANNOUNCEMENTS, SWEEP
 from notification.store import NotificationStore
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
@@ -41,6 +42,8 @@ COMPARED = {
     "circulars": "*",
     "problems": "*",
     "reviews": "*",
+    "commendations": "*",
+    "commendation_announcements": "*",
     "deliveries": "notification_id, cause_source, cause_event_id, recipient, channel, kind,"
     " county_code, campaign_id, branch_id, address, subject, body, html, status, attempts",
     "inbox_messages": "message_id, org_id, county_code, campaign_id, kind, subject, body,"
@@ -193,6 +196,9 @@ async def test_batches_and_single_events_give_the_same_rows_and_events(
     incomplete = [row for row in expected["lagging_facts"] if row[2] == "grading_incomplete"]
     assert any(row[-1] is not None for row in incomplete), incomplete
     assert any("（补充定级）" in row[10] for row in expected["deliveries"])
+    # The committee's commendations wait, together, to be announced (by the barrier job).
+    assert len(expected["commendations"]) >= 2
+    assert [row[4:6] for row in expected["commendation_announcements"]] == [(1, "waiting")]
 
 
 def at(day: str, clock: str = "09:00") -> dt.datetime:
@@ -373,3 +379,52 @@ async def test_a_superior_is_named_in_a_circular_for_what_it_owes_until_it_answe
     async with pool.acquire() as conn:
         still = await conn.fetchval("SELECT count(*) FROM lagging_facts WHERE resolved_at IS NULL")
     assert still == 0
+
+
+async def test_a_committees_commendations_are_announced_once_behind_their_snapshot(
+    schemas: list[asyncpg.Pool],
+) -> None:
+    pool = schemas[0]
+    seventh_of_july = DATA["emulation.commended"]
+    events = [
+        registration(OFFICE, "committee", "office@example.org"),
+        registration(BRANCH, "branch", "wang@example.org"),
+        registration(OTHER, "branch", None),
+        envelope("campaign.launched"),
+        envelope("emulation.commended"),
+        envelope(
+            "emulation.commended",
+            {
+                **seventh_of_july,
+                "branch_id": OTHER,
+                "honour": "excellent_member",
+                "member_name": "赵老师",
+            },
+        ),
+    ]
+    now = at("2012-07-01")
+    await apply_in_batches(pool, DEFINITION, as_records(events), 100, now=now)
+    assert await delivered_kinds(pool) == {}  # waiting for the barrier
+    key = AnnouncementKey(CAMPAIGN, OFFICE, dt.date(2012, 7, 1))
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
+        assert await COMMENDATION_ANNOUNCEMENTS.waiting(uow.store) == [(key, None)]
+        await COMMENDATION_ANNOUNCEMENTS.save_snapshot(uow.store, key, {"emulation.inputs:0": 2})
+        assert await COMMENDATION_ANNOUNCEMENTS.waiting(uow.store) == [
+            (key, {"emulation.inputs:0": 2})
+        ]
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
+        assert await COMMENDATION_ANNOUNCEMENTS.run(uow, key) is True
+    # One notice, to every organisation: 3 inboxes, 3 emails (one without an address), a webhook.
+    assert await delivered_kinds(pool) == {"commendation": 7}
+    assert len(uow.events) == 3
+    async with pool.acquire() as conn:
+        body = await conn.fetchval(
+            "SELECT body FROM deliveries WHERE kind = 'commendation' AND recipient = $1"
+            " AND channel = 'inbox'",
+            OFFICE,
+        )
+    assert "表彰先进基层党组织1个、优秀共产党员1名" in body and "2. 授予赵老师同志" in body
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
+        assert await COMMENDATION_ANNOUNCEMENTS.waiting(uow.store) == []
+        assert await COMMENDATION_ANNOUNCEMENTS.run(uow, key) is False  # done already
+    assert uow.events == [] and await delivered_kinds(pool) == {"commendation": 7}

@@ -37,8 +37,11 @@ from grassroots.contract.events import (
 )
 from grassroots.contract.examples import CAMPAIGN, COUNTY, DATA, OFFICE_SOURCE, envelope
 from grassroots.contract.notification import NotificationOutcome
+from grassroots.plumbing.handling import Rejected
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from notification import handlers, planning
+from notification.commendation_store import AnnouncementKey, CommendationRow, CommendationStore
+from notification.commendations import announce_commendations, on_commended
 from notification.config import NotificationSettings
 from notification.delivery_store import DeliveryStore, NewDelivery
 from notification.planning import derived_id, outcome_event_id
@@ -83,13 +86,55 @@ class FakeDeliveries(DeliveryStore):
         return {(r.channel, r.recipient) for r in self.planned.values() if r.kind == kind}
 
 
+class FakeCommendations(CommendationStore):
+    """A committee's commendations and each group's announcement, as commendation_store.py
+    keeps them."""
+
+    def __init__(self) -> None:  # no connection
+        self.rows: dict[tuple[str, str], dict[str, Any]] = {}  # (source, id): row + announcement
+        self.groups: dict[AnnouncementKey, dict[str, Any]] = {}
+
+    async def save(self, row: CommendationRow, at: dt.datetime) -> bool:
+        if (row.cause_source, row.cause_event_id) in self.rows:
+            return False
+        self.rows[(row.cause_source, row.cause_event_id)] = {**row._asdict(), "announcement": None}
+        key = AnnouncementKey(row.campaign_id, row.awarded_by, row.awarded_on)
+        group = self.groups.get(key)
+        if group is None:
+            self.groups[key] = {"county_code": row.county_code, "number": 1, "status": "waiting"}
+        elif group["status"] == "issued":
+            group.update(number=group["number"] + 1, status="waiting")
+        return True
+
+    async def waiting(self) -> list[tuple[AnnouncementKey, dict[str, int] | None]]:
+        return [(key, None) for key, group in self.groups.items() if group["status"] == "waiting"]
+
+    async def lock_waiting(self, key: AnnouncementKey) -> asyncpg.Record | None:
+        group = self.groups.get(key)
+        return dict(group) if group and group["status"] == "waiting" else None
+
+    async def name_in(self, key: AnnouncementKey, number: int) -> list[asyncpg.Record]:
+        named = []
+        for row in self.rows.values():
+            in_group = (row["campaign_id"], row["awarded_by"], row["awarded_on"]) == key
+            if in_group and row["announcement"] is None:
+                row["announcement"] = number
+                named.append(dict(row))
+        return named
+
+    async def mark_issued(self, key: AnnouncementKey, named: int, at: dt.datetime) -> None:
+        self.groups[key].update(status="issued", named=named, issued_at=at)
+
+
 class FakeStore(NotificationStore):
     """What the service knows, in dicts, written as the SQL of NotificationStore writes it."""
 
     deliveries: FakeDeliveries
+    commendations: FakeCommendations
 
     def __init__(self) -> None:  # no connection
         self.deliveries = FakeDeliveries()
+        self.commendations = FakeCommendations()
         self.campaigns: dict[str, dict[str, Any]] = {}
         self.phases: dict[tuple[str, str], dict[str, Any]] = {}
         self.orgs_by_id: dict[str, OrgRow] = {}
@@ -678,27 +723,226 @@ async def test_a_returned_commitment_goes_back_with_the_guidance_an_approved_one
     assert all("请细化整改措施" in r.body for r in store.deliveries.planned.values())
 
 
-async def test_a_commendation_goes_to_every_branch_and_the_branch_hears_once() -> None:
-    store = county_store()
-    uow = await apply(store, event(EmulationCommendedEvent))
-    assert store.deliveries.to("commendation") == {
-        ("inbox", BRANCH),
-        ("email", "wang@example.org"),
-        ("inbox", OTHER),
-        ("email", OTHER),
-        ("webhook", "county"),
-    }
-    assert sorted(told(uow)) == [BRANCH, OTHER] and len(uow.events) == 2
-
-
 async def test_notices_of_one_unit_are_planned_together_at_its_end() -> None:
     store = county_store()
     uow = UnitOfWork[NotificationStore](store, service="notification", now=NOW)
     await handlers.on_branch_graded(uow, event(GradingBranchGradedEvent))
-    await handlers.on_commended(uow, event(EmulationCommendedEvent))
+    await on_commended(uow, event(EmulationCommendedEvent, awarded_by=None))
     assert store.deliveries.planned == {} and uow.events == []  # deferred
     await uow.flush()
-    assert len(store.deliveries.planned) == 8 and len(uow.events) == 3
+    assert len(store.deliveries.planned) == 6 and len(uow.events) == 2
+
+
+# ------------------------------------------------------------------ commendations (表彰)
+
+
+TITLE = "局党委“七一”创先争优专项表彰"
+JULY_1 = AnnouncementKey(CAMPAIGN, OFFICE, dt.date(2012, 7, 1))
+# 1 July 01:00 in the county: the event's day when awarded_on is absent.
+LATE_ON_30_JUNE_UTC = dt.datetime(2012, 6, 30, 17, tzinfo=dt.UTC)
+EVERY_ORGANISATION = {
+    ("inbox", OFFICE),
+    ("email", "office@example.org"),
+    ("inbox", BRANCH),
+    ("email", "wang@example.org"),
+    ("inbox", OTHER),
+    ("email", OTHER),  # no address: reported failed
+    ("webhook", "county"),
+}
+THE_BRANCH = {("inbox", BRANCH), ("email", "wang@example.org"), ("webhook", "county")}
+
+
+def seventh_of_july(event_id: str, branch_id: str = BRANCH, **changed: Any) -> Any:
+    """The committee's 七一 commendation (the contract's example) of `branch_id`."""
+    return event(EmulationCommendedEvent, event_id=event_id, branch_id=branch_id, **changed)
+
+
+def announcement_keys(number: int, heard: set[tuple[str, str]]) -> set[str]:
+    source, cause = planning.time_driven_cause(
+        CAMPAIGN, "commendation", OFFICE, "2012-07-01", str(number)
+    )
+    return {derived_id(source, cause, recipient, channel) for channel, recipient in heard}
+
+
+async def announce(store: FakeStore, key: AnnouncementKey) -> tuple[bool, list[str]]:
+    """The announcement job's run for the group, in a unit of work of its own: whether it
+    issued, and who was told in the inbox."""
+    uow = UnitOfWork[NotificationStore](store, service="notification", now=NOW)
+    issued = await announce_commendations(uow, key)
+    await uow.flush()
+    return issued, sorted(told(uow))
+
+
+async def test_a_committees_commendations_wait_to_be_announced_by_committee_day_and_campaign() -> (
+    None
+):
+    store = county_store()
+    uow = await apply(
+        store,
+        seventh_of_july("c-1"),
+        seventh_of_july(
+            "c-2",
+            OTHER,
+            honour="excellent_member",
+            member_name="赵老师",
+            awarded_on=None,
+            time=LATE_ON_30_JUNE_UTC,
+        ),
+        seventh_of_july("c-1"),  # redelivered
+        seventh_of_july("c-3", awarded_on="2012-07-02"),
+    )
+    assert uow.events == [] and store.deliveries.planned == {}  # nothing told yet
+    assert sorted(
+        (r["cause_event_id"], r["awarded_on"].isoformat(), r["member_name"])
+        for r in store.commendations.rows.values()
+    ) == [("c-1", "2012-07-01", None), ("c-2", "2012-07-01", "赵老师"), ("c-3", "2012-07-02", None)]
+    assert [key for key, _ in await store.commendations.waiting()] == [
+        JULY_1,
+        JULY_1._replace(awarded_on=dt.date(2012, 7, 2)),
+    ]
+
+
+async def test_a_committees_commendations_of_one_day_are_one_notice_to_every_organisation() -> None:
+    store = county_store()
+    await apply(
+        store,
+        seventh_of_july("c-1"),
+        seventh_of_july("c-2", OTHER, honour="excellent_member", member_name="赵老师"),
+    )
+    issued, inboxes = await announce(store, JULY_1)
+    assert issued and inboxes == [BRANCH, OTHER, OFFICE]
+    assert store.deliveries.to("commendation") == EVERY_ORGANISATION
+    assert set(store.deliveries.planned) == announcement_keys(1, EVERY_ORGANISATION)
+    (inbox,) = [r for r in of_kind(store, "commendation") if r.recipient == OTHER]
+    assert inbox.branch_id is None  # about several organisations
+    assert inbox.subject == f"【通报表扬】{OFFICE}名称关于{TITLE}的通报"
+    assert inbox.body == (
+        f"{OTHER}名称王建国同志：\n"
+        f"{OFFICE}名称于2012年7月1日决定，表彰先进基层党组织1个、优秀共产党员1名。现予通报表扬：\n"
+        f"{TITLE}：\n"
+        f"1. 授予{BRANCH}名称“先进基层党组织”称号；\n"
+        f"2. 授予赵老师同志（{OTHER}名称）“优秀共产党员”称号。\n"
+        "希望受到表彰的党组织和同志珍惜荣誉、再接再厉；全县各党组织和广大党员要以先进为榜样，"
+        "学习先进、创先争优。\n\n"
+        "基层组织建设年工作平台\n2012年5月20日\n"
+    )
+    (webhook,) = of_kind(store, "commendation", "webhook")
+    facts = json.loads(webhook.body)["facts"]
+    assert (facts["scope"], facts["awarded_by"], facts["awarded_on"]) == (
+        "county",
+        OFFICE,
+        "2012-07-01",
+    )
+    assert [(c["cause_event_id"], c["branch_id"]) for c in facts["commended"]] == [
+        ("c-1", BRANCH),
+        ("c-2", OTHER),
+    ]
+    assert store.commendations.groups[JULY_1]["named"] == 2
+    # Run again (another replica, a restart): nothing is issued twice.
+    assert await announce(store, JULY_1) == (False, [])
+    assert len(store.deliveries.planned) == len(EVERY_ORGANISATION)
+
+
+async def test_a_commendation_after_its_group_was_announced_is_named_by_the_next_notice() -> None:
+    store = county_store()
+    await apply(store, seventh_of_july("c-1"))
+    await announce(store, JULY_1)
+    await apply(store, seventh_of_july("c-1"), seventh_of_july("c-9", OTHER))  # c-1 again
+    assert store.commendations.groups[JULY_1]["number"] == 2
+    issued, inboxes = await announce(store, JULY_1)
+    assert issued and inboxes == [BRANCH, OTHER, OFFICE]
+    second = announcement_keys(2, EVERY_ORGANISATION)
+    assert second <= set(store.deliveries.planned) and len(store.deliveries.planned) == 14
+    (inbox,) = [
+        r
+        for r in store.deliveries.planned.values()
+        if r.notification_id in second and r.recipient == OFFICE and r.channel == "inbox"
+    ]
+    assert f"1. 授予{OTHER}名称“先进基层党组织”称号。" in inbox.body
+    assert BRANCH not in inbox.body
+
+
+async def test_a_general_branchs_own_commendation_is_told_to_the_commended_branch_only() -> None:
+    store = county_store()
+    store.orgs_by_id[GENERAL] = registered(GENERAL, "general_branch", "zong@example.org")
+    commended = seventh_of_july(
+        "g-1",
+        awarded_by=GENERAL,
+        honour="excellent_party_worker",
+        member_name="钱老师",
+        title="党总支优秀党务工作者",
+        awarded_on="2012-06-28",
+    )
+    uow = await apply(store, commended)
+    assert store.deliveries.to("commendation") == THE_BRANCH
+    assert set(store.deliveries.planned) == keys_of("g-1", THE_BRANCH)  # keyed by the event
+    assert told(uow) == [BRANCH] and store.commendations.rows == {}
+    (inbox,) = of_kind(store, "commendation")
+    assert inbox.subject == f"【表彰】{BRANCH}名称钱老师同志荣获“优秀党务工作者”称号"
+    assert inbox.body == (
+        f"{BRANCH}名称王建国同志：\n"
+        f"2012年6月28日，经{GENERAL}名称研究，{BRANCH}名称党员钱老师同志被评为“优秀党务工作者”"
+        "（党总支优秀党务工作者）。\n"
+        "希望受到表彰的同志珍惜荣誉、再接再厉，在创先争优中发挥示范带动作用。\n\n"
+        "基层组织建设年工作平台\n2012年5月20日\n"
+    )
+
+
+async def test_a_commendation_without_an_awarding_body_is_told_to_the_branch_on_its_events_day() -> (
+    None
+):
+    store = county_store()
+    uow = await apply(
+        store, seventh_of_july("n-1", awarded_by=None, awarded_on=None, time=LATE_ON_30_JUNE_UTC)
+    )
+    assert store.deliveries.to("commendation") == THE_BRANCH and told(uow) == [BRANCH]
+    (inbox,) = of_kind(store, "commendation")
+    assert (
+        f"2012年7月1日，经研究，{BRANCH}名称被评为“先进基层党组织”（{TITLE}）。\n"
+        "希望受到表彰的党组织珍惜荣誉" in inbox.body
+    )
+    (webhook,) = of_kind(store, "commendation", "webhook")
+    facts = json.loads(webhook.body)["facts"]
+    assert {k: facts[k] for k in ("scope", "awarded_by", "awarded_by_name", "awarded_on")} == {
+        "scope": "organisation",
+        "awarded_by": None,
+        "awarded_by_name": None,
+        "awarded_on": "2012-07-01",
+    }
+
+
+FOREIGN = "610527-edu-0001"  # registered, in another county
+
+
+def not_registered(org_id: str) -> str:
+    return (
+        f"{org_id} is not a registered organisation of county 610526: register it "
+        "(org.branch_registered) first"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changed", "reason"),
+    [
+        ({"branch_id": "610526-edu-9999"}, not_registered("610526-edu-9999")),
+        ({"awarded_by": "610526-edu-nobody"}, not_registered("610526-edu-nobody")),
+        ({"branch_id": FOREIGN, "awarded_by": None}, not_registered(FOREIGN)),
+        (
+            {"branch_id": "610526-edu-9999", "awarded_by": FOREIGN},
+            f"{not_registered('610526-edu-9999')}; {not_registered(FOREIGN)}",
+        ),
+    ],
+)
+async def test_a_commendation_naming_an_organisation_not_registered_in_its_county_is_refused(
+    changed: dict[str, Any], reason: str
+) -> None:
+    store = county_store()
+    store.orgs_by_id[FOREIGN] = OrgRow(FOREIGN, "610527", "committee", "外县", None, "李", None)
+    with pytest.raises(Rejected) as refused:
+        await apply(store, seventh_of_july("bad", **changed))
+    assert refused.value.reason == reason
+    assert store.commendations.rows == {} and store.commendations.groups == {}
+    assert store.deliveries.planned == {}
 
 
 # ------------------------------------------------------------------ the superior's duty

@@ -16,7 +16,7 @@ import pytest
 from grassroots.contract.grading import AppliedRule, BranchGraded
 from notification.channels import EmailSender, sign
 from notification.config import NotificationSettings
-from notification.domain import Addressee, Kind
+from notification.domain import Addressee, CommendedItem, Kind, county_commendation_facts
 from notification.rendering import cn_date, number, percent, render
 
 TODAY = dt.date(2012, 5, 20)
@@ -69,11 +69,15 @@ FACTS: dict[Kind, dict[str, Any]] = {
         "days_overdue": 9,
     },
     Kind.CIRCULAR: {"number": 3, "phase": None, "as_of": "2012-05-20", "lagging": []},
-    Kind.COMMENDATION: {
+    Kind.COMMENDATION: {  # told to the organisation commended (not a committee's)
+        "scope": "organisation",
         "branch_name": "城关中学党支部",
         "honour": "advanced_organization",
         "title": "先进基层党组织",
         "member_name": None,
+        "awarded_by": "610526-edu-general-01",
+        "awarded_by_name": "城关镇学区党总支",
+        "awarded_on": "2012-06-28",
     },
     Kind.PROBLEM_ESCALATED: {
         "branch_name": "城关中学党支部",
@@ -146,7 +150,7 @@ EXPECTED = {
     Kind.TASK_OVERDUE: ("“更新党员活动室”已逾期", "责任人：张主任", "2012年5月10日"),
     Kind.OVERDUE_ESCALATED: ("“t-1”逾期未完成", "逾期已满9天"),
     Kind.CIRCULAR: ("第3期通报", "未发现滞后情况"),
-    Kind.COMMENDATION: ("荣获“先进基层党组织”称号", "全县各党组织要以先进为榜样"),
+    Kind.COMMENDATION: ("荣获“先进基层党组织”称号", "2012年6月28日，经城关镇学区党总支研究"),
     Kind.PROBLEM_ESCALATED: ("【问题上报】城关中学党支部上报问题待答复", "党员活动室设施陈旧"),
     Kind.REVIEW_REQUESTED: ("【方案待审】城关中学党支部整改方案（第2版）待审核", "共3项整改任务"),
     Kind.ESCALATION_OVERDUE: ("【督办】城关中学党支部上报问题逾期未答复", "2012年5月30日"),
@@ -552,3 +556,72 @@ def test_a_circular_names_a_superior_with_its_own_reasons() -> None:
         "乙党支部“p-7”，应于2012年5月22日前答复）；"
         "整改方案逾期未审核1项（甲党支部第2版，应于2012年5月25日前审核）。"
     ) in message.text
+
+
+SEVENTH_OF_JULY = "局党委“七一”创先争优专项表彰"
+
+
+def test_a_committees_announcement_names_every_commendation_of_its_day_by_title() -> None:
+    """通报表扬: the awarding body, the day, how many of each honour, then each title with its
+    commendations — organisations before people, a person with their organisation."""
+    facts = county_commendation_facts(
+        awarded_by="610526-edu-committee",
+        awarded_by_name="中共蒲城县教育局委员会",
+        awarded_on=dt.date(2012, 7, 1),
+        number=1,
+        items=[
+            CommendedItem(
+                "b2", "东关小学党支部", "excellent_member", SEVENTH_OF_JULY, "赵老师", "e2"
+            ),
+            CommendedItem(
+                "b3", "尧山中学党支部", "advanced_organization", "“两学一做”先进集体", None, "e4"
+            ),
+            CommendedItem(
+                "b1", "城关中学党支部", "advanced_organization", SEVENTH_OF_JULY, None, "e1"
+            ),
+            CommendedItem(
+                "b1", "城关中学党支部", "excellent_party_worker", SEVENTH_OF_JULY, "钱老师", "e3"
+            ),
+        ],
+    )
+    message = render(
+        Kind.COMMENDATION, {"campaign_name": None, **facts}, to=TO, today=TODAY, sender="党委办"
+    )
+    assert message.subject == (
+        "【通报表扬】中共蒲城县教育局委员会关于“两学一做”先进集体、局党委“七一”创先争优专项表彰的通报"
+    )
+    assert message.text == (
+        "城关中学党支部王建国同志：\n"
+        "中共蒲城县教育局委员会于2012年7月1日决定，表彰先进基层党组织2个、优秀共产党员1名、"
+        "优秀党务工作者1名。现予通报表扬：\n"
+        "“两学一做”先进集体：\n"
+        "1. 授予尧山中学党支部“先进基层党组织”称号。\n"
+        "局党委“七一”创先争优专项表彰：\n"
+        "1. 授予城关中学党支部“先进基层党组织”称号；\n"
+        "2. 授予赵老师同志（东关小学党支部）“优秀共产党员”称号；\n"
+        "3. 授予钱老师同志（城关中学党支部）“优秀党务工作者”称号。\n"
+        "希望受到表彰的党组织和同志珍惜荣誉、再接再厉；全县各党组织和广大党员要以先进为榜样，"
+        "学习先进、创先争优。\n\n"
+        "党委办\n2012年5月20日\n"
+    )
+
+
+def test_a_commendation_told_to_its_organisation_says_who_awarded_it_and_when() -> None:
+    facts = {**FACTS[Kind.COMMENDATION], "campaign_name": None}
+    message = render(Kind.COMMENDATION, facts, to=TO, today=TODAY, sender="党委办")
+    assert message.subject == "【表彰】城关中学党支部荣获“先进基层党组织”称号"
+    assert message.text == (
+        "城关中学党支部王建国同志：\n"
+        "2012年6月28日，经城关镇学区党总支研究，城关中学党支部被评为“先进基层党组织”"
+        "（先进基层党组织）。\n"
+        "希望受到表彰的党组织珍惜荣誉、再接再厉，在创先争优中发挥示范带动作用。\n\n"
+        "党委办\n2012年5月20日\n"
+    )
+    person = {**facts, "honour": "excellent_member", "member_name": "赵老师", "awarded_by": None}
+    person |= {"awarded_by_name": None, "title": "优秀共产党员"}
+    message = render(Kind.COMMENDATION, person, to=None, today=TODAY, sender="党委办")
+    assert message.subject == "【表彰】城关中学党支部赵老师同志荣获“优秀共产党员”称号"
+    assert message.text.startswith(
+        "2012年6月28日，经研究，城关中学党支部党员赵老师同志被评为“优秀共产党员”（优秀共产党员）。\n"
+        "希望受到表彰的同志珍惜荣誉"
+    )

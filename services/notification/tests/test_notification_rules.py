@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from grassroots.contract.calendar import COUNTY_TIME, at_county_hour, commitment_due_on
 from grassroots.contract.labels import LABELS
 from notification.domain import (
+    COUNTY_COMMENDATION_HEARS,
     WHO_HEARS_WHAT,
     Addressee,
     AttemptResult,
+    Audience,
     Channel,
     Endpoint,
     Kind,
@@ -22,6 +24,7 @@ from notification.domain import (
     Next,
     Reason,
     address_problem,
+    announced_to_county,
     circular_period,
     escalate_deadlines_before,
     escalation_due_at,
@@ -32,6 +35,7 @@ from notification.domain import (
     reminder_due,
     retry_delay,
     smtp_code_is_permanent,
+    unregistered,
 )
 
 JUNE_30 = dt.date(2012, 6, 30)
@@ -202,3 +206,21 @@ def test_hours_are_county_hours() -> None:
     assert at_county_hour(JUNE_30, 8).astimezone(dt.UTC) == dt.datetime(
         2012, 6, 30, 0, tzinfo=dt.UTC
     )
+
+
+def test_a_committees_commendation_is_the_countys_and_any_other_the_organisations() -> None:
+    assert announced_to_county("committee")
+    assert not any(announced_to_county(k) for k in ("general_branch", "branch", None))
+    assert WHO_HEARS_WHAT[Kind.COMMENDATION] == (Audience.SECRETARY,)
+    assert WHO_HEARS_WHAT[Kind.CIRCULAR] == COUNTY_COMMENDATION_HEARS  # as a circular is
+
+
+def test_an_organisation_is_registered_only_in_its_own_county_and_refused_once() -> None:
+    registered_in = {"b1": "610526", "c1": "610526", "x1": "610527"}
+    assert unregistered(["b1", "c1"], registered_in, "610526") == []
+    assert unregistered(["b9", "x1", "b9"], registered_in, "610526") == [
+        "b9 is not a registered organisation of county 610526: register it "
+        "(org.branch_registered) first",
+        "x1 is not a registered organisation of county 610526: register it "
+        "(org.branch_registered) first",
+    ]

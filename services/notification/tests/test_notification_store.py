@@ -4,20 +4,23 @@ the same row; an outcome is recorded only by the claim that holds the row."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from grassroots.plumbing import database
 from grassroots.plumbing.unit_of_work import open_unit_of_work
+from notification.commendation_store import AnnouncementKey, CommendationRow, CommendationStore
 from notification.config import NotificationSettings
 from notification.delivery_store import DeliveryStore
-from notification.domain import Kind
+from notification.domain import Audience, Kind
 from notification.planning import Notice, Planner
 from notification.store import NotificationStore, OrgRow, Uow
 
@@ -48,7 +51,12 @@ async def plan_commendation(pool: asyncpg.Pool, planner: Planner, event_id: str)
                 for key, email in (("b1", "b1@example.org"), ("b2", None))
             ],
         )
-        facts = {"branch_name": "b1党支部", "honour": "advanced_organization", "title": "先进"}
+        facts: dict[str, Any] = {
+            "branch_name": "b1党支部",
+            "honour": "advanced_organization",
+            "title": "先进",
+        }
+        facts |= {"scope": "organisation", "awarded_by": None, "awarded_by_name": None}
         notice = Notice(
             Kind.COMMENDATION,
             "/county",
@@ -56,7 +64,8 @@ async def plan_commendation(pool: asyncpg.Pool, planner: Planner, event_id: str)
             "610526",
             None,
             "b1",
-            {**facts, "member_name": None},
+            {**facts, "member_name": None, "awarded_on": "2012-07-01"},
+            audiences=(Audience.SECRETARY, Audience.EVERY_BRANCH),  # b1, and b2 too
         )
         await planner.notify(uow, notice)
     return uow
@@ -173,3 +182,99 @@ async def test_a_phase_opened_twice_counts_its_first_opening(pool: asyncpg.Pool)
         closed = await store.mark_phase("c1", "610526", "emulation", closed_at=later)
     assert (first["was_opened"], again["was_opened"]) == (False, True)
     assert again["opened_at"] == NOW and closed["closed_at"] == later and not closed["was_closed"]
+
+
+# ------------------------------------------------------------------ commendations to announce
+
+JULY_1 = AnnouncementKey("c1", "610526-edu-committee", dt.date(2012, 7, 1))
+
+
+def commendation(event_id: str, branch_id: str = "b1") -> CommendationRow:
+    return CommendationRow(
+        cause_source="/county",
+        cause_event_id=event_id,
+        campaign_id=JULY_1.campaign_id,
+        county_code="610526",
+        awarded_by=JULY_1.awarded_by,
+        awarded_on=JULY_1.awarded_on,
+        branch_id=branch_id,
+        honour="advanced_organization",
+        title="局党委“七一”创先争优专项表彰",
+        member_name=None,
+    )
+
+
+async def test_a_group_waits_until_its_commendations_are_named_and_a_later_one_opens_the_next(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as conn:
+        store = CommendationStore(conn)
+        assert await store.save(commendation("e-1"), NOW) is True
+        assert await store.save(commendation("e-1"), NOW) is False  # redelivered
+        assert await store.save(commendation("e-2", "b2"), NOW) is True
+        assert await store.waiting() == [(JULY_1, None)]
+        await store.save_offsets(JULY_1, {"emulation.inputs:0": 7})
+        assert await store.waiting() == [(JULY_1, {"emulation.inputs:0": 7})]
+        group = await store.lock_waiting(JULY_1)
+        assert group is not None and group["number"] == 1
+        named = await store.name_in(JULY_1, 1)
+        assert sorted(r["cause_event_id"] for r in named) == ["e-1", "e-2"]
+        await store.mark_issued(JULY_1, len(named), NOW)
+        assert await store.waiting() == [] and await store.lock_waiting(JULY_1) is None
+
+        later = NOW + dt.timedelta(hours=1)
+        await store.save(commendation("e-3", "b3"), later)
+        assert await store.waiting() == [(JULY_1, None)]  # a new snapshot for the new one
+        group = await store.lock_waiting(JULY_1)
+        assert group is not None and (group["number"], group["triggered_at"]) == (2, later)
+        assert [r["cause_event_id"] for r in await store.name_in(JULY_1, 2)] == ["e-3"]
+
+
+async def test_a_commendation_saved_while_its_group_is_announced_is_named_by_the_next_one(
+    pool: asyncpg.Pool,
+) -> None:
+    """The announcement holds the group's row: a commendation saved meanwhile waits for it,
+    then opens the next announcement — it is never left out of both."""
+    async with pool.acquire() as job, pool.acquire() as consumer:
+        await CommendationStore(consumer).save(commendation("e-1"), NOW)
+        async with job.transaction():
+            announcing = CommendationStore(job)
+            assert await announcing.lock_waiting(JULY_1) is not None
+            assert len(await announcing.name_in(JULY_1, 1)) == 1
+
+            async def save_meanwhile() -> None:
+                async with consumer.transaction():
+                    await CommendationStore(consumer).save(commendation("e-2", "b2"), NOW)
+
+            saving = asyncio.create_task(save_meanwhile())
+            await asyncio.sleep(0.3)
+            assert not saving.done()  # waits for the announcement
+            await announcing.mark_issued(JULY_1, 1, NOW)
+        await saving
+        store = CommendationStore(job)
+        group = await store.lock_waiting(JULY_1)
+        assert group is not None and group["number"] == 2
+        assert [r["cause_event_id"] for r in await store.name_in(JULY_1, 2)] == ["e-2"]
+
+
+async def test_an_announcement_waits_for_a_commendation_being_saved_and_names_it(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as job, pool.acquire() as consumer:
+        await CommendationStore(consumer).save(commendation("e-1"), NOW)
+        async with consumer.transaction():
+            await CommendationStore(consumer).save(commendation("e-2", "b2"), NOW)
+
+            async def announce() -> list[str]:
+                async with job.transaction():
+                    store = CommendationStore(job)
+                    group = await store.lock_waiting(JULY_1)
+                    assert group is not None
+                    named = await store.name_in(JULY_1, group["number"])
+                    await store.mark_issued(JULY_1, len(named), NOW)
+                return sorted(r["cause_event_id"] for r in named)
+
+            announcing = asyncio.create_task(announce())
+            await asyncio.sleep(0.3)
+            assert not announcing.done()  # waits for the commendation's unit of work
+        assert await announcing == ["e-1", "e-2"]

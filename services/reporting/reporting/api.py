@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -263,4 +263,161 @@ async def export_csv(request: Request, campaign_id: CampaignId, scope: Token) ->
         exports.csv_bytes(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+# Phases 3 and 4 (issue 15): each view read the same way by the API, the dashboard and the
+# exports.
+
+
+async def emulation_view(conn: asyncpg.Connection, campaign: Mapping[str, Any]) -> dict[str, Any]:
+    counts = await queries.emulation_counts(conn, campaign["campaign_id"], campaign["county_code"])
+    uncovered = await queries.not_covered(conn, campaign["campaign_id"], campaign["county_code"])
+    return views.emulation(campaign["campaign_id"], counts, uncovered)
+
+
+async def four_ones_view(
+    conn: asyncpg.Connection, campaign: Mapping[str, Any], *, limit: int | None, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    total, rows = await queries.marks_page(
+        conn, campaign["campaign_id"], campaign["county_code"], limit=limit, offset=offset
+    )
+    return total, [views.four_ones_row(row) for row in rows]
+
+
+async def commendations_view(
+    conn: asyncpg.Connection, campaign: Mapping[str, Any]
+) -> dict[str, Any]:
+    rows = await queries.commendations(conn, campaign["campaign_id"])
+    return views.commendations(campaign["campaign_id"], rows)
+
+
+async def three_level_view(conn: asyncpg.Connection, campaign: Mapping[str, Any]) -> dict[str, Any]:
+    facts = await queries.three_level(
+        conn, campaign["campaign_id"], campaign["county_code"], campaign["year"]
+    )
+    return views.three_level_review(campaign["campaign_id"], facts)
+
+
+async def standing_rules_view(
+    conn: asyncpg.Connection, campaign: Mapping[str, Any]
+) -> dict[str, Any]:
+    rows = await queries.standing_rules(conn, campaign["campaign_id"])
+    return views.standing_rules(campaign["campaign_id"], rows)
+
+
+async def phase_table(
+    conn: asyncpg.Connection, campaign: Mapping[str, Any], table: str
+) -> list[list[Any]]:
+    """The rows of an export of phases 3 and 4 (`exports.PHASE_TABLES`)."""
+    if table == "four-ones":
+        _, items = await four_ones_view(conn, campaign, limit=None, offset=0)
+        return exports.four_ones_table(items)
+    if table == "coverage":
+        return exports.coverage_table(await emulation_view(conn, campaign))
+    if table == "commendations":
+        return exports.commendations_table(await commendations_view(conn, campaign))
+    if table == "three-level-review":
+        return exports.three_level_table(await three_level_view(conn, campaign))
+    if table == "standing-rules":
+        return exports.standing_rules_table(await standing_rules_view(conn, campaign))
+    raise ValueError(f"no export table {table}")
+
+
+@router.get("/campaigns/{campaign_id}/emulation", response_model=schemas.Emulation)
+async def get_emulation(request: Request, campaign_id: CampaignId, scope: Token) -> dict[str, Any]:
+    """Phase 3 (学习先进、创先争优): the share of organisations with all four ones (四个一), the
+    coverage (全覆盖) of pairing, village visits and double help with the organisations not
+    covered, and the counts of commendations, publicity items and learning meetings."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        return await emulation_view(conn, campaign)
+
+
+@router.get("/campaigns/{campaign_id}/four-ones", response_model=schemas.FourOnesPage)
+async def list_four_ones(
+    request: Request,
+    campaign_id: CampaignId,
+    scope: Token,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Each organisation's four marks of the "four ones" and its coverage, a page at a time, by
+    branch_id."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        total, items = await four_ones_view(
+            conn, campaign, limit=page_size, offset=(page - 1) * page_size
+        )
+    return {"items": items, "page": page, "page_size": page_size, "total": total}
+
+
+@router.get("/campaigns/{campaign_id}/commendations", response_model=schemas.Commendations)
+async def get_commendations(
+    request: Request, campaign_id: CampaignId, scope: Token
+) -> dict[str, Any]:
+    """The commendations (评比表彰) by awarding body: the committee's first."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        return await commendations_view(conn, campaign)
+
+
+@router.get("/campaigns/{campaign_id}/three-level-review", response_model=schemas.ThreeLevelReview)
+async def get_three_level_review(
+    request: Request, campaign_id: CampaignId, scope: Token
+) -> dict[str, Any]:
+    """三级联述联评联考: duty reports (专项述职), the appraisal (评议) with its satisfaction
+    rates, and the annual review (年度考核) of the committee and the school organisations."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        return await three_level_view(conn, campaign)
+
+
+@router.get("/campaigns/{campaign_id}/standing-rules", response_model=schemas.StandingRules)
+async def get_standing_rules(
+    request: Request, campaign_id: CampaignId, scope: Token
+) -> dict[str, Any]:
+    """Good practices made standing rules (巩固深化, 建章立制)."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        return await standing_rules_view(conn, campaign)
+
+
+ExportTable = Literal[
+    "four-ones", "coverage", "commendations", "three-level-review", "standing-rules"
+]
+
+
+@router.get(
+    "/campaigns/{campaign_id}/exports/{table}.{format}",
+    response_class=Response,
+    responses={200: {"content": {exports.XLSX_TYPE: {}, "text/csv": {}}}},
+)
+async def export_phase_table(
+    request: Request,
+    campaign_id: CampaignId,
+    table: Annotated[
+        ExportTable,
+        Path(
+            description="four-ones (四个一 and coverage per organisation), coverage (one row per "
+            "organisation not covered, with the activity), commendations, three-level-review "
+            "(三级联述联评联考), standing-rules (巩固深化)."
+        ),
+    ],
+    format: Annotated[Literal["xlsx", "csv"], Path(description="xlsx or csv (UTF-8, BOM).")],
+    scope: Token,
+) -> Response:
+    """A table of phases 3 and 4 as Excel or CSV, Chinese headers, rates as percentages."""
+    campaign = await _county_campaign(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        values = await phase_table(conn, campaign, table)
+    return export_response(campaign_id, table, format, values)
+
+
+def export_response(campaign_id: str, table: str, kind: str, values: list[list[Any]]) -> Response:
+    media = exports.XLSX_TYPE if kind == "xlsx" else "text/csv; charset=utf-8"
+    return Response(
+        exports.phase_export(table, values, kind),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{campaign_id}-{table}.{kind}"'},
     )

@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from grassroots.contract.labels import label
-from reporting import charts, exports, views
+from reporting import api, charts, exports, views
 from reporting.auth import Scope, require_card, require_county, require_county_member, resolve
-from reporting.domain import CRITERIA, ROUNDS
+from reporting.domain import COVERAGE_ACTIVITIES, CRITERIA, FOUR_ONES, ROUNDS
 from reporting.store import queries
+from reporting.wording import cn_date, review_answer_text, share_text
 
 COOKIE = "grassroots_token"
 PAGE_SIZE = 50
@@ -33,6 +34,11 @@ templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 templates.globals["label"] = label
+templates.globals["percent"] = share_text
+templates.globals["cn_date"] = cn_date
+templates.globals["answer_text"] = review_answer_text
+NOT_COVERED_SHOWN = 100
+"""Organisations not covered listed per activity on the page (all of them in the export)."""
 router = APIRouter(include_in_schema=False)
 
 
@@ -154,6 +160,8 @@ async def branch_page(request: Request, campaign_id: str, branch_id: str) -> Res
         kind=branch["kind"],
         criteria=CRITERIA,
         rounds=ROUNDS,
+        four_ones=FOUR_ONES,
+        coverage=COVERAGE_ACTIVITIES,
     )
 
 
@@ -230,3 +238,77 @@ async def export_page(request: Request, campaign_id: str, kind: str) -> Response
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{campaign_id}.{kind}"'},
     )
+
+
+async def _county_campaign_page(request: Request, campaign_id: str) -> tuple[Scope, Any] | Response:
+    """The signed-in county scope and the campaign, or the page that says why not."""
+    scope = await _scope_or_login(request)
+    if isinstance(scope, Response):
+        return scope
+    async with request.app.state.runtime.pool.acquire() as conn:
+        campaign = await queries.campaign(conn, campaign_id)
+    if campaign is None:
+        return page("login.html", 404, error=f"活动 {campaign_id} 不存在", scope=scope)
+    require_county(scope, campaign["county_code"])
+    return scope, campaign
+
+
+@router.get("/campaigns/{campaign_id}/emulation", response_class=HTMLResponse)
+async def emulation_page(
+    request: Request,
+    campaign_id: str,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """Phase 3: 四个一 shares and marks, coverage with who is not covered, commendations by
+    awarding body."""
+    found = await _county_campaign_page(request, campaign_id)
+    if isinstance(found, Response):
+        return found
+    scope, campaign = found
+    async with request.app.state.runtime.pool.acquire() as conn:
+        emulation = await api.emulation_view(conn, campaign)
+        total, rows = await api.four_ones_view(
+            conn, campaign, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE
+        )
+        commendations = await api.commendations_view(conn, campaign)
+    return page(
+        "emulation.html",
+        scope=scope,
+        campaign=campaign,
+        e=emulation,
+        rows=rows,
+        commendations=commendations,
+        four_ones=FOUR_ONES,
+        coverage=COVERAGE_ACTIVITIES,
+        columns=(*FOUR_ONES, "all_four", *COVERAGE_ACTIVITIES),
+        shown=NOT_COVERED_SHOWN,
+        page=page_number,
+        pages=max(1, math.ceil(total / PAGE_SIZE)),
+    )
+
+
+@router.get("/campaigns/{campaign_id}/assessment", response_class=HTMLResponse)
+async def assessment_page(request: Request, campaign_id: str) -> Response:
+    """Phase 4: the 三级联述联评联考 table and the standing rules (巩固深化)."""
+    found = await _county_campaign_page(request, campaign_id)
+    if isinstance(found, Response):
+        return found
+    scope, campaign = found
+    async with request.app.state.runtime.pool.acquire() as conn:
+        review = await api.three_level_view(conn, campaign)
+        rules = await api.standing_rules_view(conn, campaign)
+    return page("assessment.html", scope=scope, campaign=campaign, review=review, rules=rules)
+
+
+@router.get("/campaigns/{campaign_id}/exports/{table}.{kind}")
+async def phase_export_page(request: Request, campaign_id: str, table: str, kind: str) -> Response:
+    """The exports of phases 3 and 4, for people signed in to the dashboard."""
+    if table not in exports.PHASE_TABLES or kind not in ("xlsx", "csv"):
+        raise HTTPException(404, detail="no such export")
+    found = await _county_campaign_page(request, campaign_id)
+    if isinstance(found, Response):
+        return found
+    _, campaign = found
+    async with request.app.state.runtime.pool.acquire() as conn:
+        values = await api.phase_table(conn, campaign, table)
+    return api.export_response(campaign_id, table, kind, values)

@@ -1,5 +1,6 @@
 """Reporting rules, pure: what a card's facts count for in the summary, task status, where a
-problem stands, who is lagging and why, and in which order they are named."""
+problem stands, who is lagging and why, and in which order they are named; the "four ones",
+coverage, shares and satisfaction rates of phases 3 and 4."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 
+from grassroots.contract.assessment import RaterGroup
 from grassroots.contract.emulation import BranchReviewed
 from grassroots.contract.grading import BranchGraded, BranchIncomplete
 from grassroots.contract.rectification import (
@@ -506,3 +509,92 @@ def answer_overdue(problem: Problem | None, to_org_id: str, due: dt.date) -> Pro
         overdue_to=to_org_id,
         overdue_due=due,
     )
+
+
+# Phases 3 and 4 (issue 15): the "four ones", coverage and satisfaction are derived on read from
+# the facts kept, so the order in which events of different topics arrive never matters.
+
+FOUR_ONES = ("themed_activity", "innovation_measure", "advanced_organization", "excellent_member")
+"""The four marks of the "four ones" (四个一), in the order the plan names them."""
+COVERAGE_ACTIVITIES = ("pairing", "village_visit", "double_help")
+"""Activities every organisation should hold at least once (全覆盖): 结对共建, 在职党员进村入户,
+双帮双比."""
+FOUR_ONES_ACTIVITIES = ("themed_activity", "innovation_measure")
+"""The marks an organisation earns by reporting an activity of that kind itself."""
+FOUR_ONES_HONOURS = ("advanced_organization", "excellent_member")
+"""The marks an organisation earns by a commendation of it or of an organisation directly under
+it (一批先进党组织, 一批优秀共产党员: cultivated, not only received)."""
+RATER_GROUPS = tuple(group.value for group in RaterGroup)
+RATE_PLACES = Decimal("0.0001")
+
+
+def rate(part: int, whole: int) -> float:
+    """part ÷ whole as a fraction 0–1, rounded half-up to 4 decimals (2/3 → 0.6667); 0 when
+    there is no whole."""
+    if not whole:
+        return 0.0
+    return float((Decimal(part) / Decimal(whole)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Marks:
+    """An organisation's four marks of the "four ones" and its coverage of the three activities
+    (as the read model's queries find them)."""
+
+    themed_activity: bool = False
+    innovation_measure: bool = False
+    advanced_organization: bool = False
+    excellent_member: bool = False
+    pairing: bool = False
+    village_visit: bool = False
+    double_help: bool = False
+
+    @property
+    def all_four(self) -> bool:
+        return all(getattr(self, mark) for mark in FOUR_ONES)
+
+    @classmethod
+    def of(cls, row: Mapping[str, object]) -> Marks:
+        return cls(**{name: bool(row.get(name)) for name in (*FOUR_ONES, *COVERAGE_ACTIVITIES)})
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """An appraisal (评议) over all rater groups of an organisation: the counts summed and the
+    two rates people read — satisfied, and satisfied or basically satisfied — of everyone who
+    rated."""
+
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+
+    @property
+    def total(self) -> int:
+        return self.satisfied + self.basically_satisfied + self.dissatisfied
+
+    @property
+    def satisfied_rate(self) -> float:
+        return rate(self.satisfied, self.total)
+
+    @property
+    def satisfied_or_basically_rate(self) -> float:
+        return rate(self.satisfied + self.basically_satisfied, self.total)
+
+
+def satisfaction(groups: Iterable[Mapping[str, int]]) -> Satisfaction:
+    """The appraisal of an organisation from the latest counts of each rater group."""
+    kept = list(groups)
+    return Satisfaction(
+        satisfied=sum(g["satisfied"] for g in kept),
+        basically_satisfied=sum(g["basically_satisfied"] for g in kept),
+        dissatisfied=sum(g["dissatisfied"] for g in kept),
+    )
+
+
+def awarding_body_order(kind: str | None, name: str | None) -> tuple[int, str]:
+    """Commendations by awarding body: the committee's first (its 七一 special commendation is
+    the county's), then other registered bodies by name, then those not stated or not
+    registered."""
+    if name is None:
+        return (2, "")
+    return (0 if kind == "committee" else 1, name)

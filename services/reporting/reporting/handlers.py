@@ -9,20 +9,36 @@ or progress on a task it does not know leave the card as it is (rectification de
 them). Problem status and answers come from `rectification.problem_updated`, never from the
 raw inputs that ask for them. Counters and campaigns' `updated_at` are collected over a batch
 and written once at its end.
+
+Phases 3 and 4 (emulation.*, assessment.*) are kept as facts, derived on read: an input naming
+an organisation not registered in its county is refused, and so is a graded organisation's own
+input (summary review, committee assessment, learning meeting) for one outside the campaign —
+the first refused event fails its batch, which the plumbing then applies one event at a time,
+so only that event is dead-lettered. Inputs that replace earlier ones keep the latest by event
+time (ties: the greater id), decided in SQL, so arrival order does not matter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from grassroots.contract import AnyEvent
+from grassroots.contract.calendar import county_today
 from grassroots.contract.events import (
+    AssessmentAnnualReviewedEvent,
     AssessmentBranchReviewedEvent,
+    AssessmentCommitteeAssessedEvent,
+    AssessmentDutyReportedEvent,
+    AssessmentOrgAppraisedEvent,
+    AssessmentRuleEstablishedEvent,
+    AssessmentSummaryReviewedEvent,
     CampaignLaunchedEvent,
     CampaignPhaseClosedEvent,
     CampaignPhaseOpenedEvent,
     EmulationActivityReportedEvent,
     EmulationCommendedEvent,
+    EmulationLearningMeetingHeldEvent,
+    EmulationPublicizedEvent,
     GradingBranchGradedEvent,
     GradingBranchIncompleteEvent,
     GradingResultsPublishedEvent,
@@ -41,22 +57,31 @@ from grassroots.contract.events import (
     RectificationTaskProgressedEvent,
 )
 from grassroots.contract.rectification import CommitmentReviewed
-from grassroots.plumbing.handling import HandlerTable, batch, each
+from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import domain
 from reporting.deferred import CampaignTouches, CounterDeltas
 from reporting.store.ingest import (
     ActivityRow,
+    AnnualReviewRow,
+    AppraisalRow,
     BranchRow,
     CampaignSeenRow,
     CardKey,
     CommendationRow,
+    CommitteeAssessmentRow,
+    DutyReportRow,
+    LearningMeetingRow,
     PlanReviewRow,
     PlanRevisionRow,
     ProblemKey,
+    PublicityRow,
     PublishedRoundRow,
+    Registration,
     ReportingStore,
     ReviewOverdueRow,
+    StandingRuleRow,
+    SummaryReviewRow,
     TaskKey,
 )
 
@@ -80,6 +105,28 @@ CardEvent = (
     | RectificationBranchSettledEvent
     | AssessmentBranchReviewedEvent
 )
+GradedInputEvent = (
+    AssessmentSummaryReviewedEvent
+    | AssessmentCommitteeAssessedEvent
+    | EmulationLearningMeetingHeldEvent
+)
+"""A graded organisation's own input: only for the organisations graded in the campaign."""
+GRADED_INPUTS = (
+    AssessmentSummaryReviewedEvent,
+    AssessmentCommitteeAssessedEvent,
+    EmulationLearningMeetingHeldEvent,
+)
+OrganisationEvent = (
+    EmulationCommendedEvent
+    | EmulationActivityReportedEvent
+    | EmulationPublicizedEvent
+    | GradedInputEvent
+    | AssessmentDutyReportedEvent
+    | AssessmentOrgAppraisedEvent
+    | AssessmentAnnualReviewedEvent
+    | AssessmentRuleEstablishedEvent
+)
+"""A phase 3 or 4 input: it names organisations that must be registered in its county."""
 
 
 def _seen(uow: Uow, event: AnyEvent) -> str:
@@ -308,26 +355,88 @@ async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
         counters.add(key[0], domain.deltas(before[key].facts, cards[key].facts))
 
 
-async def on_commended(uow: Uow, event: EmulationCommendedEvent) -> None:
-    """Each commendation once on its card (a repeated event id counts nothing)."""
-    data = event.data
-    campaign_id = _seen(uow, event)
-    commendation = CommendationRow(
-        campaign_id, data.branch_id, event.id, data.honour.value, data.title, data.member_name
+def _named(event: OrganisationEvent) -> list[str]:
+    """The organisations an input names: its subject, and who awarded a commendation."""
+    named = [event.subject]
+    if isinstance(event, EmulationCommendedEvent) and event.data.awarded_by is not None:
+        named.append(event.data.awarded_by)
+    return list(dict.fromkeys(named))
+
+
+def refusal(
+    event: OrganisationEvent,
+    registered: Mapping[str, Registration],
+    campaign_county: str | None,
+) -> str | None:
+    """Why an input is refused (docs/contract.md, phases 3 and 4), or None: the campaign is
+    another county's; an organisation it names is not registered in the event's county; or a
+    graded organisation's own input is for a committee (unknown campaign: the event's county,
+    as the campaign row will say)."""
+    county = event.countycode
+    unregistered = [
+        f"{org} is not a registered organisation of county {county}: register it"
+        " (org.branch_registered) first"
+        for org in _named(event)
+        if org not in registered or registered[org].county_code != county
+    ]
+    if unregistered:
+        return "; ".join(unregistered)
+    if isinstance(event, GRADED_INPUTS):
+        found = registered[event.subject]
+        if found.kind == "committee" or found.county_code != (campaign_county or county):
+            return (
+                f"{event.subject} is not one of the organisations graded in campaign"
+                f" {event.campaign}"
+            )
+    if campaign_county is not None and campaign_county != county:
+        return f"campaign {event.campaign} is a campaign of county {campaign_county}, not {county}"
+    return None
+
+
+async def _refuse_unknown_organisations(uow: Uow, events: Sequence[OrganisationEvent]) -> None:
+    """Raise Rejected, before anything is written, for the first refused input of `events`."""
+    registered = await uow.store.registered_organisations(org for e in events for org in _named(e))
+    counties = await uow.store.campaign_counties([e.campaign for e in events])
+    for event in events:
+        reason = refusal(event, registered, counties.get(event.campaign))
+        if reason is not None:
+            raise Rejected(reason)
+
+
+async def on_commended(uow: Uow, events: Sequence[EmulationCommendedEvent]) -> None:
+    """Each commendation once on its card and in its campaign's summary, with who awarded it
+    and when (absent: the event's day in county time)."""
+    await _refuse_unknown_organisations(uow, events)
+    added = await uow.store.add_commendations(
+        [
+            CommendationRow(
+                _seen(uow, e),
+                d.branch_id,
+                e.id,
+                d.honour.value,
+                d.title,
+                d.member_name,
+                d.awarded_by,
+                d.awarded_on or county_today(e.time),
+            )
+            for e in events
+            for d in (e.data,)
+        ]
     )
-    if not await uow.store.add_commendation(commendation):
-        return
-    key = (campaign_id, data.branch_id)
-    card = (await uow.store.lock_cards([key]))[key]
-    columns = {"commendations": card.commendations + 1}
-    await uow.store.update_cards({key: columns})
-    _counters(uow).add(campaign_id, domain.deltas(card.facts, card.with_columns(columns).facts))
+    before = await uow.store.lock_cards(added)
+    changes = {key: {"commendations": before[key].commendations + n} for key, n in added.items()}
+    await uow.store.update_cards(changes)
+    counters = _counters(uow)
+    for key, columns in changes.items():
+        after = before[key].with_columns(columns)
+        counters.add(key[0], domain.deltas(before[key].facts, after.facts))
 
 
 async def on_activities_reported(
     uow: Uow, events: Sequence[EmulationActivityReportedEvent]
 ) -> None:
     """Each activity once on its card and in its campaign's summary."""
+    await _refuse_unknown_organisations(uow, events)
     added = await uow.store.add_activities(
         [
             ActivityRow(
@@ -344,6 +453,170 @@ async def on_activities_reported(
     counters = _counters(uow)
     for (campaign_id, _), count in added.items():
         counters.add(campaign_id, {"activities": count})
+
+
+async def on_publicized(uow: Uow, events: Sequence[EmulationPublicizedEvent]) -> None:
+    """Each publicity item once (集中宣传)."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.add_publicity(
+        [
+            PublicityRow(
+                _seen(uow, e),
+                d.branch_id,
+                e.id,
+                d.member_name,
+                d.title,
+                d.channel.value,
+                d.channel_name,
+                d.published_on,
+                d.url,
+            )
+            for e in events
+            for d in (e.data,)
+        ]
+    )
+
+
+async def on_learning_meetings_held(
+    uow: Uow, events: Sequence[EmulationLearningMeetingHeldEvent]
+) -> None:
+    """Each special organisational-life meeting (比学赶帮) once, with the level aimed for."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.add_learning_meetings(
+        [
+            LearningMeetingRow(
+                _seen(uow, e),
+                d.branch_id,
+                e.id,
+                d.held_on,
+                d.target_level.value,
+                list(d.learned_from),
+                d.summary,
+            )
+            for e in events
+            for d in (e.data,)
+        ]
+    )
+
+
+async def on_summaries_reviewed(uow: Uow, events: Sequence[AssessmentSummaryReviewedEvent]) -> None:
+    """A branch's summary review (评估小结); the latest replaces the earlier."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.save_summary_reviews(
+        [
+            SummaryReviewRow(
+                _seen(uow, e),
+                d.branch_id,
+                e.id,
+                e.time,
+                d.process_solid.answer.value,
+                d.process_solid.text,
+                d.problems_solved.answer.value,
+                d.problems_solved.text,
+                d.advance_evident.answer.value,
+                d.advance_evident.text,
+            )
+            for e in events
+            for d in (e.data,)
+        ]
+    )
+
+
+async def on_committee_assessed(
+    uow: Uow, events: Sequence[AssessmentCommitteeAssessedEvent]
+) -> None:
+    """The committee's assessment of a branch (局党委评估); the latest replaces the earlier."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.save_committee_assessments(
+        [
+            CommitteeAssessmentRow(
+                _seen(uow, e),
+                d.branch_id,
+                e.id,
+                e.time,
+                d.score,
+                d.level.value if d.level else None,
+                d.comment,
+            )
+            for e in events
+            for d in (e.data,)
+        ]
+    )
+
+
+async def on_duty_reported(uow: Uow, events: Sequence[AssessmentDutyReportedEvent]) -> None:
+    """Each report on duty (专项述职) once."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.add_duty_reports(
+        [
+            DutyReportRow(
+                _seen(uow, e),
+                d.org_id,
+                e.id,
+                d.reporter_name,
+                d.reported_to,
+                d.reported_on,
+                d.document_ref,
+            )
+            for e in events
+            for d in (e.data,)
+        ]
+    )
+
+
+async def on_org_appraised(uow: Uow, events: Sequence[AssessmentOrgAppraisedEvent]) -> None:
+    """An appraisal (评议), one row per rater group; a later appraisal of a group replaces
+    that group's counts only."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.save_appraisals(
+        [
+            AppraisalRow(
+                _seen(uow, e),
+                e.data.org_id,
+                counts.group.value,
+                e.id,
+                e.time,
+                counts.satisfied,
+                counts.basically_satisfied,
+                counts.dissatisfied,
+            )
+            for e in events
+            for counts in e.data.groups
+        ]
+    )
+
+
+async def on_annual_reviewed(uow: Uow, events: Sequence[AssessmentAnnualReviewedEvent]) -> None:
+    """The annual review (年度考核) of a leadership team; the latest per year replaces the
+    earlier."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.save_annual_reviews(
+        [
+            AnnualReviewRow(_seen(uow, e), d.org_id, d.year, e.id, e.time, d.grade.value, d.comment)
+            for e in events
+            for d in (e.data,)
+        ]
+    )
+
+
+async def on_rules_established(uow: Uow, events: Sequence[AssessmentRuleEstablishedEvent]) -> None:
+    """Each good practice made a standing rule (巩固深化) once."""
+    await _refuse_unknown_organisations(uow, events)
+    await uow.store.add_standing_rules(
+        [
+            StandingRuleRow(
+                _seen(uow, e),
+                d.org_id,
+                e.id,
+                d.title,
+                d.adopted_on,
+                d.document_ref,
+                d.summary,
+            )
+            for e in events
+            for d in (e.data,)
+        ]
+    )
 
 
 HANDLERS: HandlerTable[ReportingStore] = HandlerTable(
@@ -368,5 +641,13 @@ HANDLERS: HandlerTable[ReportingStore] = HandlerTable(
     batch(RectificationCommitmentMissingEvent, on_card_events),
     batch(RectificationBranchSettledEvent, on_card_events),
     batch(AssessmentBranchReviewedEvent, on_card_events),
-    each(EmulationCommendedEvent, on_commended),
+    batch(EmulationCommendedEvent, on_commended),
+    batch(EmulationPublicizedEvent, on_publicized),
+    batch(EmulationLearningMeetingHeldEvent, on_learning_meetings_held),
+    batch(AssessmentSummaryReviewedEvent, on_summaries_reviewed),
+    batch(AssessmentCommitteeAssessedEvent, on_committee_assessed),
+    batch(AssessmentDutyReportedEvent, on_duty_reported),
+    batch(AssessmentOrgAppraisedEvent, on_org_appraised),
+    batch(AssessmentAnnualReviewedEvent, on_annual_reviewed),
+    batch(AssessmentRuleEstablishedEvent, on_rules_established),
 )

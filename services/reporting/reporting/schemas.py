@@ -123,13 +123,15 @@ class RuleLine(BaseModel):
     and a sentence for people."""
 
     rule: str = Field(
-        description="floor, upgrade_cap, override, veto, quota or supplementary, in the order "
-        "they were applied."
+        description="assessment, floor, upgrade_cap, override, veto, quota or supplementary, "
+        "in the order they were applied."
     )
     level: Level = Field(description="The level after this rule.")
     reason: str | None = Field(description="override, veto: the superior's written reason.")
     criterion: str | None = Field(description="floor: the lowest criterion below the floor.")
-    score: float | None = Field(description="floor: that criterion's weighted score.")
+    score: float | None = Field(
+        description="floor: that criterion's weighted score; assessment: the committee's score."
+    )
     threshold: float | None = Field(
         description="floor: the floor score; upgrade_cap: the minimum completion rate (0–1); "
         "quota: the share of strong allowed (0–1)."
@@ -137,6 +139,10 @@ class RuleLine(BaseModel):
     completion_rate: float | None = Field(description="upgrade_cap: the completion rate (0–1).")
     missing: list[str] | None = Field(
         description="supplementary: the inputs that never came (graded by the superior alone)."
+    )
+    weight: float | None = Field(None, description="assessment: the campaign's weight (0–1).")
+    previous_total: float | None = Field(
+        None, description="assessment: the five criteria's mean before the assessment counted."
     )
     text: str = Field(
         description="The line in Chinese, rates as percentages, e.g. "
@@ -303,12 +309,94 @@ class Commendation(BaseModel):
     honour: str
     title: str
     member_name: str | None
+    awarded_by: str | None = Field(description="The awarding organisation, where stated.")
+    awarded_by_name: str = Field(
+        description="Its registered name; 未注明授予单位 when not stated or not registered."
+    )
+    awarded_on: str | None = Field(
+        description="The day it was awarded (the event's day when the event did not say)."
+    )
 
 
 class Activity(BaseModel):
     kind: str
     title: str
     held_on: str
+
+
+class FourOnes(BaseModel):
+    """The four marks of the "four ones" (四个一) of an organisation."""
+
+    themed_activity: bool = Field(
+        description="一项党建特色主题活动: it reported an activity of kind themed_activity."
+    )
+    innovation_measure: bool = Field(
+        description="一项党建工作创新举措: it reported an activity of kind innovation_measure."
+    )
+    advanced_organization: bool = Field(
+        description="一批先进党组织: a commendation advanced_organization of it or of an "
+        "organisation directly under it."
+    )
+    excellent_member: bool = Field(
+        description="一批优秀共产党员: a commendation excellent_member naming a member of it or "
+        "of an organisation directly under it."
+    )
+    all_four: bool = Field(description="All four marks.")
+
+
+class Coverage(BaseModel):
+    """Whether the organisation reported at least one of each activity (全覆盖)."""
+
+    pairing: bool = Field(description="结对共建.")
+    village_visit: bool = Field(description="在职党员进村入户.")
+    double_help: bool = Field(description="双帮双比.")
+
+
+class Publicity(BaseModel):
+    """An advanced model published in a column (集中宣传)."""
+
+    title: str
+    channel: Literal["education_website", "education_newspaper", "own_channel"]
+    channel_label: str = Field(description="教育网, 教育报 or 本单位宣传阵地.")
+    channel_name: str | None = Field(description="The column's own name.")
+    published_on: str
+    member_name: str | None = Field(description="The member it is about; null: the organisation.")
+    url: str | None
+
+
+class LearningMeeting(BaseModel):
+    """The special organisational-life meeting (专题组织生活会, 比学赶帮)."""
+
+    held_on: str
+    target_level: Level = Field(description="The level it aims for (争先进位目标).")
+    target_level_label: str = Field(description="强, 较强, 一般 or 薄弱.")
+    learned_from: list[str] = Field(description="Who it compared itself with.")
+    summary: str | None
+
+
+class ReviewAnswer(BaseModel):
+    answer: Literal["yes", "partly", "no"]
+    answer_label: str = Field(description="是, 基本 or 否.")
+    text: str
+
+
+class SummaryReview(BaseModel):
+    """The branch's summary review (评估小结), the latest one."""
+
+    process_solid: ReviewAnswer = Field(description="过程是否扎实.")
+    problems_solved: ReviewAnswer = Field(description="突出问题是否解决.")
+    advance_evident: ReviewAnswer = Field(description="争先进位的成效是否明显.")
+    reviewed_at: str = Field(description="UTC+8.")
+
+
+class CommitteeAssessment(BaseModel):
+    """The committee's assessment of the branch (局党委评估), the latest one."""
+
+    score: float
+    level: Level | None
+    level_label: str | None
+    comment: str | None
+    assessed_at: str = Field(description="UTC+8.")
 
 
 class Card(BaseModel):
@@ -331,8 +419,14 @@ class Card(BaseModel):
     completion_rate: float | None
     settlement: Settlement | None
     assessment_score: float | None
-    commendations: list[Commendation]
+    commendations: list[Commendation] = Field(description="By awarded_on.")
     activities: list[Activity]
+    four_ones: FourOnes
+    coverage: Coverage
+    publicity: list[Publicity] = Field(description="By published_on.")
+    learning_meetings: list[LearningMeeting] = Field(description="By held_on.")
+    summary_review: SummaryReview | None
+    committee_assessment: CommitteeAssessment | None
 
 
 class LaggingItem(BaseModel):
@@ -381,6 +475,167 @@ class Announced(BaseModel):
     published_at: str = Field(description="When the round's results were published (UTC+8).")
     counts: LevelCounts
     items: list[AnnouncedItem] = Field(description="By level, strongest first, then by name.")
+
+
+class FourOnesShare(BaseModel):
+    all_four: int = Field(description="Organisations with all four marks.")
+    share: float = Field(
+        description="all_four ÷ organisations, 0–1, rounded half-up to 4 decimals."
+    )
+
+
+class Organisation(BaseModel):
+    branch_id: str
+    name: str
+    kind: str = Field(description="branch (党支部) or general_branch (党总支).")
+
+
+class CoverageShare(BaseModel):
+    activity: Literal["pairing", "village_visit", "double_help"]
+    label: str = Field(description="结对共建, 在职党员进村入户 or 双帮双比.")
+    covered: int = Field(description="Organisations that reported at least one.")
+    share: float = Field(description="covered ÷ organisations, 0–1, 4 decimals (half-up).")
+    not_covered: list[Organisation] = Field(description="Those that reported none, by branch_id.")
+
+
+class Emulation(BaseModel):
+    """Phase 3 (学习先进、创先争优) of the campaign's organisations: the county's registered
+    branches and general branches."""
+
+    campaign_id: str
+    organisations: int
+    four_ones: FourOnesShare
+    coverage: list[CoverageShare] = Field(
+        description="pairing, village_visit, double_help (全覆盖), in that order."
+    )
+    commendations: int
+    publicity: int = Field(description="Publicity items (集中宣传).")
+    learning_meetings: int = Field(description="Special organisational-life meetings (比学赶帮).")
+
+
+class FourOnesRow(BaseModel):
+    branch_id: str
+    name: str
+    kind: str
+    unit: str
+    themed_activity: bool
+    innovation_measure: bool
+    advanced_organization: bool
+    excellent_member: bool
+    all_four: bool
+    pairing: bool
+    village_visit: bool
+    double_help: bool
+
+
+class FourOnesPage(BaseModel):
+    items: list[FourOnesRow] = Field(description="By branch_id.")
+    page: int
+    page_size: int
+    total: int
+
+
+class CommendationItem(BaseModel):
+    branch_id: str
+    branch_name: str
+    honour: str
+    honour_label: str = Field(description="先进基层党组织, 优秀共产党员 or 优秀党务工作者.")
+    title: str
+    member_name: str | None
+    awarded_on: str | None
+
+
+class AwardingBody(BaseModel):
+    awarded_by: str | None
+    awarded_by_name: str = Field(
+        description="The registered name; 未注明授予单位 when not stated or not registered."
+    )
+    items: list[CommendationItem] = Field(description="By awarded_on, then branch_id.")
+
+
+class Commendations(BaseModel):
+    campaign_id: str
+    total: int
+    by_awarding_body: list[AwardingBody] = Field(
+        description="Committees first, then other bodies by name, then not stated."
+    )
+
+
+class DutyReport(BaseModel):
+    """A secretary's special report on duty (专项述职)."""
+
+    reporter_name: str
+    reported_to: str
+    reported_on: str
+    document_ref: str
+
+
+class RaterGroupCounts(BaseModel):
+    group: Literal["branches", "members", "public_representatives"]
+    group_label: str = Field(description="基层党组织, 党员 or 群众代表.")
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+
+
+class Appraisal(BaseModel):
+    """The appraisal (评议) over all rater groups (each group's latest counts)."""
+
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+    total: int
+    satisfied_rate: float = Field(
+        description="satisfied ÷ total, 0–1, rounded half-up to 4 decimals."
+    )
+    satisfied_or_basically_rate: float = Field(
+        description="(satisfied + basically_satisfied) ÷ total, 0–1, 4 decimals."
+    )
+    groups: list[RaterGroupCounts]
+
+
+class AnnualReview(BaseModel):
+    """年度考核 of the leadership team: the campaign's year, else the latest year reviewed."""
+
+    year: int
+    grade: Literal["excellent", "good", "fair", "poor"]
+    grade_label: str = Field(description="优秀, 良好, 一般 or 较差.")
+    comment: str | None
+
+
+class ThreeLevelItem(BaseModel):
+    org_id: str
+    name: str
+    kind: str | None = Field(description="committee, general_branch or branch.")
+    duty_reports: list[DutyReport]
+    duty_reported: bool
+    appraisal: Appraisal | None
+    annual_review: AnnualReview | None
+
+
+class ThreeLevelReview(BaseModel):
+    """三级联述联评联考: every committee of the county, then every other organisation with a
+    duty report, appraisal or annual review in the campaign (committees first, then by
+    org_id)."""
+
+    campaign_id: str
+    items: list[ThreeLevelItem]
+
+
+class StandingRule(BaseModel):
+    org_id: str
+    name: str
+    title: str
+    adopted_on: str
+    document_ref: str | None
+    summary: str | None
+
+
+class StandingRules(BaseModel):
+    """Good practices made standing rules (巩固深化)."""
+
+    campaign_id: str
+    items: list[StandingRule] = Field(description="By adopted_on, then org_id.")
 
 
 class Problem4xx(BaseModel):

@@ -10,16 +10,22 @@ from typing import Any
 from grassroots.contract.calendar import COUNTY_TIME
 from grassroots.contract.labels import label
 from reporting.domain import (
+    COVERAGE_ACTIVITIES,
+    FOUR_ONES,
     LEVELS,
     PROBLEM_STATUSES,
     ROUNDS,
+    Marks,
+    awarding_body_order,
     current_phase,
     lagging_reasons,
     parent_lagging_reasons,
     rank_lagging,
+    rate,
+    satisfaction,
     task_status,
 )
-from reporting.wording import answer_text, review_text, rule_text
+from reporting.wording import NOT_STATED, answer_text, review_text, rule_text
 
 
 def number(value: Decimal | float | None) -> float | None:
@@ -158,10 +164,10 @@ def card(
         "completion_rate": number(card.get("settled_rate")),
         "settlement": settlement(card),
         "assessment_score": number(card.get("assessment_score")),
-        "commendations": [dict(c) for c in lists["commendations"]],
         "activities": [
             {**dict(a), "held_on": a["held_on"].isoformat()} for a in lists["activities"]
         ],
+        **emulation_on_card(lists),
     }
 
 
@@ -285,7 +291,16 @@ def settlement(card: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-RULE_FIELDS = ("reason", "criterion", "score", "threshold", "completion_rate", "missing")
+RULE_FIELDS = (
+    "reason",
+    "criterion",
+    "score",
+    "threshold",
+    "completion_rate",
+    "missing",
+    "weight",
+    "previous_total",
+)
 
 
 def rule_lines(rules: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
@@ -380,3 +395,271 @@ def lagging(
         item["escalations_unanswered"] = parent["escalations_unanswered"]
         item["reviews_overdue"] = parent["reviews_overdue"]
     return {"items": [dict(item) for item in rank_lagging(items.values())]}
+
+
+# Phases 3 and 4 (issue 15).
+
+
+def four_ones(marks: Marks) -> dict[str, bool]:
+    """The four marks of the "four ones" (四个一) and whether all four are there."""
+    return {mark: getattr(marks, mark) for mark in FOUR_ONES} | {"all_four": marks.all_four}
+
+
+def coverage(marks: Marks) -> dict[str, bool]:
+    return {kind: getattr(marks, kind) for kind in COVERAGE_ACTIVITIES}
+
+
+def four_ones_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    marks = Marks.of(row)
+    return {
+        "branch_id": row["branch_id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "unit": row["unit"],
+        **four_ones(marks),
+        **coverage(marks),
+    }
+
+
+def emulation(
+    campaign_id: str, counts: Mapping[str, int], uncovered: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Phase 3 at a glance: the share of organisations with all four ones, the coverage of
+    each activity with the organisations not covered (`uncovered`: those missing one or more,
+    with a flag per activity), and how many commendations, publicity items and learning
+    meetings there are."""
+    organisations = counts["organisations"]
+    return {
+        "campaign_id": campaign_id,
+        "organisations": organisations,
+        "four_ones": {
+            "all_four": counts["all_four"],
+            "share": rate(counts["all_four"], organisations),
+        },
+        "coverage": [
+            {
+                "activity": kind,
+                "label": label("activity", kind),
+                "covered": counts[kind],
+                "share": rate(counts[kind], organisations),
+                "not_covered": [
+                    {"branch_id": row["branch_id"], "name": row["name"], "kind": row["kind"]}
+                    for row in uncovered
+                    if not row[kind]
+                ],
+            }
+            for kind in COVERAGE_ACTIVITIES
+        ],
+        "commendations": counts["commendations"],
+        "publicity": counts["publicity"],
+        "learning_meetings": counts["learning_meetings"],
+    }
+
+
+def commendations(campaign_id: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The campaign's commendations by awarding body (`domain.awarding_body_order`), each
+    body's items by awarded_on then branch_id (as the rows come)."""
+    bodies: dict[str | None, dict[str, Any]] = {}
+    for row in rows:
+        awarded_by, name = row["awarded_by"], row["awarded_by_name"]  # name: where registered
+        body = bodies.setdefault(
+            awarded_by,
+            {
+                "awarded_by": awarded_by,
+                "awarded_by_name": name or NOT_STATED,
+                "order": awarding_body_order(row["awarded_by_kind"], name),
+                "items": [],
+            },
+        )
+        body["items"].append(
+            {
+                "branch_id": row["branch_id"],
+                "branch_name": row["branch_name"] or row["branch_id"],
+                "honour": row["honour"],
+                "honour_label": label("honour", row["honour"]),
+                "title": row["title"],
+                "member_name": row["member_name"],
+                "awarded_on": day(row["awarded_on"]),
+            }
+        )
+    ordered = sorted(bodies.values(), key=lambda body: (body["order"], body["awarded_by"] or ""))
+    return {
+        "campaign_id": campaign_id,
+        "total": len(rows),
+        "by_awarding_body": [
+            {key: body[key] for key in ("awarded_by", "awarded_by_name", "items")}
+            for body in ordered
+        ],
+    }
+
+
+def appraisal(groups: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """An organisation's appraisal (评议) over its rater groups, with both rates; None when it
+    was not appraised."""
+    if not groups:
+        return None
+    counted = satisfaction(groups)
+    return {
+        "satisfied": counted.satisfied,
+        "basically_satisfied": counted.basically_satisfied,
+        "dissatisfied": counted.dissatisfied,
+        "total": counted.total,
+        "satisfied_rate": counted.satisfied_rate,
+        "satisfied_or_basically_rate": counted.satisfied_or_basically_rate,
+        "groups": [
+            {
+                "group": g["rater_group"],
+                "group_label": label("rater_group", g["rater_group"]),
+                "satisfied": g["satisfied"],
+                "basically_satisfied": g["basically_satisfied"],
+                "dissatisfied": g["dissatisfied"],
+            }
+            for g in groups
+        ],
+    }
+
+
+def three_level_review(
+    campaign_id: str, facts: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> dict[str, Any]:
+    """三级联述联评联考: per organisation shown, its duty reports (专项述职), its appraisal
+    (评议) and its annual review (年度考核)."""
+    reports: dict[str, list[dict[str, Any]]] = {}
+    for r in facts["duty_reports"]:
+        reports.setdefault(r["org_id"], []).append(
+            {
+                "reporter_name": r["reporter_name"],
+                "reported_to": r["reported_to"],
+                "reported_on": day(r["reported_on"]),
+                "document_ref": r["document_ref"],
+            }
+        )
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for g in facts["appraisals"]:
+        groups.setdefault(g["org_id"], []).append(g)
+    annual = {r["org_id"]: r for r in facts["annual_reviews"]}
+    items = []
+    for org in facts["organisations"]:
+        org_id = org["org_id"]
+        review = annual.get(org_id)
+        items.append(
+            {
+                "org_id": org_id,
+                "name": org["name"] or org_id,
+                "kind": org["kind"],
+                "duty_reports": reports.get(org_id, []),
+                "duty_reported": org_id in reports,
+                "appraisal": appraisal(groups.get(org_id, [])),
+                "annual_review": None
+                if review is None
+                else {
+                    "year": review["year"],
+                    "grade": review["grade"],
+                    "grade_label": label("annual_grade", review["grade"]),
+                    "comment": review["comment"],
+                },
+            }
+        )
+    return {"campaign_id": campaign_id, "items": items}
+
+
+def standing_rules(campaign_id: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Good practices made standing rules (巩固深化, 建章立制)."""
+    return {
+        "campaign_id": campaign_id,
+        "items": [
+            {
+                "org_id": r["org_id"],
+                "name": r["name"] or r["org_id"],
+                "title": r["title"],
+                "adopted_on": day(r["adopted_on"]),
+                "document_ref": r["document_ref"],
+                "summary": r["summary"],
+            }
+            for r in rows
+        ],
+    }
+
+
+SUMMARY_QUESTIONS = (
+    ("process_solid", "process"),
+    ("problems_solved", "problems"),
+    ("advance_evident", "advance"),
+)
+"""The summary review's three questions and their columns (`<column>_answer`, `_text`)."""
+
+
+def summary_review(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The branch's summary review (评估小结): each question's answer and text."""
+    if row is None:
+        return None
+    shown: dict[str, Any] = {
+        question: {
+            "answer": row[f"{column}_answer"],
+            "answer_label": label("answer", row[f"{column}_answer"]),
+            "text": row[f"{column}_text"],
+        }
+        for question, column in SUMMARY_QUESTIONS
+    }
+    return shown | {"reviewed_at": county_time(row["reviewed_at"])}
+
+
+def committee_assessment(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The committee's assessment of the branch (局党委评估)."""
+    if row is None:
+        return None
+    return {
+        "score": number(row["score"]),
+        "level": row["level"],
+        "level_label": label("level", row["level"]) if row["level"] else None,
+        "comment": row["comment"],
+        "assessed_at": county_time(row["assessed_at"]),
+    }
+
+
+def emulation_on_card(lists: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    """What a card shows of phases 3 and 4 besides its activities."""
+    marks = Marks.of(lists["marks"][0]) if lists["marks"] else Marks()
+    return {
+        "four_ones": four_ones(marks),
+        "coverage": coverage(marks),
+        "commendations": [
+            {
+                "honour": c["honour"],
+                "title": c["title"],
+                "member_name": c["member_name"],
+                "awarded_by": c["awarded_by"],
+                "awarded_by_name": c["awarded_by_name"] or NOT_STATED,
+                "awarded_on": day(c["awarded_on"]),
+            }
+            for c in lists["commendations"]
+        ],
+        "publicity": [
+            {
+                "title": p["title"],
+                "channel": p["channel"],
+                "channel_label": label("publicity_channel", p["channel"]),
+                "channel_name": p["channel_name"],
+                "published_on": day(p["published_on"]),
+                "member_name": p["member_name"],
+                "url": p["url"],
+            }
+            for p in lists["publicity"]
+        ],
+        "learning_meetings": [
+            {
+                "held_on": day(m["held_on"]),
+                "target_level": m["target_level"],
+                "target_level_label": label("level", m["target_level"]),
+                "learned_from": list(m["learned_from"]),
+                "summary": m["summary"],
+            }
+            for m in lists["learning_meetings"]
+        ],
+        "summary_review": summary_review(first(lists["summary_review"])),
+        "committee_assessment": committee_assessment(first(lists["committee_assessment"])),
+    }
+
+
+def first(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    return rows[0] if rows else None

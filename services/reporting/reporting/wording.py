@@ -1,6 +1,7 @@
 """The Chinese sentences shown to people, built from the one label table: each rule that set
 or changed a level says what it did, with its numbers (rates as percentages); the superior's
-answer to an escalated problem, and each review decision on a plan, with who and when."""
+answer to an escalated problem, and each review decision on a plan, with who and when; shares
+and satisfaction rates as percentages; the summary review's answers."""
 
 from __future__ import annotations
 
@@ -26,6 +27,25 @@ def percent(rate: float, *, trim: bool = False) -> str:
     """A rate (0–1) as a percentage: 70.00%, or 30% trimmed."""
     value = 100 * rate
     return f"{trimmed(value) if trim else f'{value:.2f}'}%"
+
+
+def share_text(rate: float) -> str:
+    """A share or satisfaction rate (0–1) as people read it: 92%, or 91.67% (up to two
+    decimals when not whole)."""
+    return percent(rate, trim=True)
+
+
+NOT_STATED = "未注明授予单位"
+"""The awarding body of a commendation that names none, or names one not registered."""
+
+
+def yes_no(flag: bool) -> str:
+    return "是" if flag else "否"
+
+
+def review_answer_text(answer: Mapping[str, Any]) -> str:
+    """One answer of a summary review (评估小结): 是：四个阶段按时推进，资料齐全。"""
+    return f"{label('answer', str(answer['answer']))}：{answer['text']}"
 
 
 def quoted_level(code: str) -> str:
@@ -62,6 +82,14 @@ def rule_text(rule: Mapping[str, Any]) -> str:
     if code == "quota":
         share = f"（{percent(threshold, trim=True)}）" if threshold is not None else ""
         return f"{name}{share}，定为{quoted_level(level)}"
+    if code == "assessment":
+        score, weight, before = rule.get("score"), rule.get("weight"), rule.get("previous_total")
+        if score is None or weight is None or before is None:
+            return f"{name}，定为{quoted_level(level)}"
+        return (
+            f"{name}：{score_text(score)} 分，权重 {percent(weight, trim=True)}，"
+            f"五项平均 {score_text(before)} 分，定为{quoted_level(level)}"
+        )
     if code == "supplementary":
         missing = rule.get("missing") or []
         if not missing:

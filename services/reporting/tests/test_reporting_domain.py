@@ -19,13 +19,17 @@ from grassroots.contract.rectification import (
     TaskCompleted,
 )
 from reporting.domain import (
+    COVERAGE_ACTIVITIES,
+    FOUR_ONES,
     Card,
     CardFacts,
+    Marks,
     Problem,
     ProblemFacts,
     Task,
     TaskFacts,
     answer_overdue,
+    awarding_body_order,
     card_columns,
     completed,
     deltas,
@@ -34,7 +38,9 @@ from reporting.domain import (
     overdue,
     parent_lagging_reasons,
     progressed,
+    rate,
     replan,
+    satisfaction,
     updated,
 )
 
@@ -374,3 +380,56 @@ def test_a_superior_is_lagging_for_its_own_reasons() -> None:
         "review_overdue",
     ]
     assert parent_lagging_reasons(escalations_unanswered=0, reviews_overdue=3) == ["review_overdue"]
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "share"),
+    [(2, 6, 0.3333), (4, 6, 0.6667), (1, 6, 0.1667), (46, 50, 0.92), (0, 6, 0.0), (3, 0, 0.0)],
+)
+def test_a_share_is_a_fraction_rounded_half_up_to_four_decimals(
+    part: int, whole: int, share: float
+) -> None:
+    assert rate(part, whole) == share
+
+
+def test_rounding_is_half_up_not_to_even() -> None:
+    assert rate(1, 8) == 0.125  # exact
+    assert rate(1, 16) == 0.0625
+    assert rate(1, 32) == 0.0313  # 0.03125: half-up, where rounding to even gives 0.0312
+
+
+def test_all_four_needs_every_mark_and_coverage_is_apart() -> None:
+    every = dict.fromkeys(FOUR_ONES, True)
+    assert Marks.of(every).all_four is True
+    assert Marks.of(every | {"excellent_member": False}).all_four is False
+    covered_only = Marks.of(dict.fromkeys(COVERAGE_ACTIVITIES, True))
+    assert covered_only.all_four is False and covered_only.pairing is True
+    assert Marks.of({"themed_activity": None}) == Marks()  # SQL nulls read as no mark
+
+
+def test_satisfaction_sums_every_rater_group() -> None:
+    one = satisfaction([{"satisfied": 46, "basically_satisfied": 3, "dissatisfied": 1}])
+    assert (one.total, one.satisfied_rate, one.satisfied_or_basically_rate) == (50, 0.92, 0.98)
+    both = satisfaction(
+        [
+            {"satisfied": 46, "basically_satisfied": 3, "dissatisfied": 1},
+            {"satisfied": 18, "basically_satisfied": 2, "dissatisfied": 0},
+        ]
+    )
+    assert (both.satisfied, both.basically_satisfied, both.dissatisfied) == (64, 5, 1)
+    assert (both.satisfied_rate, both.satisfied_or_basically_rate) == (0.9143, 0.9857)
+
+
+def test_awarding_bodies_are_ordered_committee_first_then_by_name_then_not_stated() -> None:
+    bodies = [
+        ("branch", "城关中学党支部"),
+        (None, None),
+        ("committee", "蒲城县教育局党委"),
+        ("general_branch", "城关镇中心学校党总支"),
+    ]
+    ordered = sorted(bodies, key=lambda body: awarding_body_order(*body))
+    assert [name for _, name in ordered] == [
+        "蒲城县教育局党委",
+        *sorted(["城关中学党支部", "城关镇中心学校党总支"]),
+        None,
+    ]

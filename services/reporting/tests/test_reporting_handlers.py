@@ -9,14 +9,24 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import pytest
+
 from grassroots.contract import AnyEvent
 from grassroots.contract.events import (
+    AssessmentAnnualReviewedEvent,
     AssessmentBranchReviewedEvent,
+    AssessmentCommitteeAssessedEvent,
+    AssessmentDutyReportedEvent,
+    AssessmentOrgAppraisedEvent,
+    AssessmentRuleEstablishedEvent,
+    AssessmentSummaryReviewedEvent,
     CampaignLaunchedEvent,
     CampaignPhaseClosedEvent,
     CampaignPhaseOpenedEvent,
     EmulationActivityReportedEvent,
     EmulationCommendedEvent,
+    EmulationLearningMeetingHeldEvent,
+    EmulationPublicizedEvent,
     GradingBranchGradedEvent,
     GradingBranchIncompleteEvent,
     GradingResultsPublishedEvent,
@@ -34,30 +44,42 @@ from grassroots.contract.events import (
     RectificationTaskOverdueEvent,
     RectificationTaskProgressedEvent,
 )
-from grassroots.contract.examples import CAMPAIGN, DATA, envelope
+from grassroots.contract.examples import CAMPAIGN, COUNTY, DATA, envelope
+from grassroots.plumbing.handling import Rejected
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import views
 from reporting.domain import Card, Problem, Task
 from reporting.handlers import HANDLERS
 from reporting.store.ingest import (
     ActivityRow,
+    AnnualReviewRow,
+    AppraisalRow,
     BranchRow,
     CampaignSeenRow,
     CardKey,
     CommendationRow,
+    CommitteeAssessmentRow,
     CounterRow,
+    DutyReportRow,
+    LearningMeetingRow,
     PlanReviewRow,
     PlanRevisionRow,
     ProblemKey,
+    PublicityRow,
     PublishedRoundRow,
+    Registration,
     ReportingStore,
     ReviewOverdueRow,
+    StandingRuleRow,
+    SummaryReviewRow,
     TaskKey,
+    latest_per_key,
 )
 
 E = TypeVar("E", bound=AnyEvent)
 NOW = dt.datetime(2012, 7, 1, tzinfo=dt.UTC)
 BRANCH = "610526-edu-0007"
+COMMITTEE = "610526-edu-committee"
 CARD = (CAMPAIGN, BRANCH)
 
 
@@ -74,6 +96,14 @@ class FakeStore(ReportingStore):
         self.reviews_overdue: dict[tuple[str, str, int], ReviewOverdueRow] = {}
         self.tasks: dict[TaskKey, Task] = {}
         self.commendations: dict[tuple[str, str, str], CommendationRow] = {}
+        self.publicity: dict[tuple[str, str, str], PublicityRow] = {}
+        self.learning_meetings: dict[tuple[str, str, str], LearningMeetingRow] = {}
+        self.summary_reviews: dict[CardKey, SummaryReviewRow] = {}
+        self.committee_assessments: dict[CardKey, CommitteeAssessmentRow] = {}
+        self.duty_reports: dict[tuple[str, str, str], DutyReportRow] = {}
+        self.appraisals: dict[tuple[str, str, str], AppraisalRow] = {}
+        self.annual_reviews: dict[tuple[str, str, int], AnnualReviewRow] = {}
+        self.standing_rules: dict[tuple[str, str, str], StandingRuleRow] = {}
         self.activities: dict[tuple[str, str, str], ActivityRow] = {}
         self.card_activities: Counter[CardKey] = Counter()  # cards.activities
         self.counters: Counter[tuple[str, str]] = Counter()
@@ -171,12 +201,64 @@ class FakeStore(ReportingStore):
     async def save_tasks(self, tasks: Mapping[TaskKey, Task]) -> None:
         self.tasks.update(tasks)
 
-    async def add_commendation(self, commendation: CommendationRow) -> bool:
-        key = (commendation.campaign_id, commendation.branch_id, commendation.event_id)
-        if key in self.commendations:
-            return False
-        self.commendations[key] = commendation
-        return True
+    async def registered_organisations(self, org_ids: Iterable[str]) -> dict[str, Registration]:
+        return {
+            org: Registration(self.branches[org].county_code, self.branches[org].kind)
+            for org in org_ids
+            if org in self.branches
+        }
+
+    async def campaign_counties(self, campaign_ids: Iterable[str]) -> dict[str, str]:
+        return {c: self.campaigns[c]["county_code"] for c in campaign_ids if c in self.campaigns}
+
+    async def add_commendations(
+        self, commendations: Sequence[CommendationRow]
+    ) -> dict[CardKey, int]:
+        added: Counter[CardKey] = Counter()
+        for row in commendations:
+            key = (row.campaign_id, row.branch_id, row.event_id)
+            if key not in self.commendations:
+                self.commendations[key] = row
+                added[(row.campaign_id, row.branch_id)] += 1
+        return dict(added)
+
+    async def add_publicity(self, items: Sequence[PublicityRow]) -> None:
+        for row in items:
+            self.publicity.setdefault((row.campaign_id, row.branch_id, row.event_id), row)
+
+    async def add_learning_meetings(self, meetings: Sequence[LearningMeetingRow]) -> None:
+        for row in meetings:
+            self.learning_meetings.setdefault((row.campaign_id, row.branch_id, row.event_id), row)
+
+    async def add_duty_reports(self, reports: Sequence[DutyReportRow]) -> None:
+        for row in reports:
+            self.duty_reports.setdefault((row.campaign_id, row.org_id, row.event_id), row)
+
+    async def add_standing_rules(self, rules: Sequence[StandingRuleRow]) -> None:
+        for row in rules:
+            self.standing_rules.setdefault((row.campaign_id, row.org_id, row.event_id), row)
+
+    async def save_summary_reviews(self, reviews: Sequence[SummaryReviewRow]) -> None:
+        rows = [*self.summary_reviews.values(), *reviews]
+        latest = latest_per_key(rows, ("campaign_id", "branch_id"), "reviewed_at")
+        self.summary_reviews = {(r.campaign_id, r.branch_id): r for r in latest}
+
+    async def save_committee_assessments(
+        self, assessments: Sequence[CommitteeAssessmentRow]
+    ) -> None:
+        rows = [*self.committee_assessments.values(), *assessments]
+        latest = latest_per_key(rows, ("campaign_id", "branch_id"), "assessed_at")
+        self.committee_assessments = {(r.campaign_id, r.branch_id): r for r in latest}
+
+    async def save_appraisals(self, appraisals: Sequence[AppraisalRow]) -> None:
+        rows = [*self.appraisals.values(), *appraisals]
+        latest = latest_per_key(rows, ("campaign_id", "org_id", "rater_group"), "appraised_at")
+        self.appraisals = {(r.campaign_id, r.org_id, r.rater_group): r for r in latest}
+
+    async def save_annual_reviews(self, reviews: Sequence[AnnualReviewRow]) -> None:
+        rows = [*self.annual_reviews.values(), *reviews]
+        latest = latest_per_key(rows, ("campaign_id", "org_id", "year"), "reviewed_at")
+        self.annual_reviews = {(r.campaign_id, r.org_id, r.year): r for r in latest}
 
     async def add_activities(self, activities: Sequence[ActivityRow]) -> dict[CardKey, int]:
         added: Counter[CardKey] = Counter()
@@ -201,11 +283,14 @@ def event(
     *,
     event_id: str | None = None,
     time: dt.datetime | None = None,
+    county: str = COUNTY,
     **data: object,
 ) -> E:
     """An event of `kind` from the contract's example, with `data` changed."""
     fields = {**DATA[kind.event_type], **data}
-    return kind.model_validate(envelope(kind.event_type, fields, event_id=event_id, time=time))
+    return kind.model_validate(
+        envelope(kind.event_type, fields, event_id=event_id, time=time, county=county)
+    )
 
 
 async def apply(store: FakeStore, *events: AnyEvent) -> UnitOfWork[ReportingStore]:
@@ -227,6 +312,19 @@ async def apply_batch(store: FakeStore, events: Sequence[AnyEvent]) -> None:
     assert registration is not None and registration.many is not None
     await registration.many(uow, events)
     await uow.flush()
+
+
+async def county() -> FakeStore:
+    """The campaign launched, its committee and two branches registered (county 610526)."""
+    store = FakeStore()
+    await apply(
+        store,
+        event(CampaignLaunchedEvent),
+        event(OrgBranchRegisteredEvent, branch_id=COMMITTEE, kind="committee", parent_id=None),
+        event(OrgBranchRegisteredEvent),
+        event(OrgBranchRegisteredEvent, branch_id="610526-edu-0008", name="尧山中学党支部"),
+    )
+    return store
 
 
 def counters(store: FakeStore, *prefixes: str) -> dict[str, int]:
@@ -658,13 +756,20 @@ async def test_settlement_and_assessment_set_their_columns() -> None:
 
 
 async def test_a_commendation_counts_once_per_event() -> None:
-    store = FakeStore()
+    store = await county()
     commended = event(EmulationCommendedEvent, event_id="e-commended")
     await apply(store, commended)
     await apply(store, commended)
     assert list(store.commendations.values()) == [
         CommendationRow(
-            CAMPAIGN, BRANCH, "e-commended", "advanced_organization", "先进基层党组织", None
+            CAMPAIGN,
+            BRANCH,
+            "e-commended",
+            "advanced_organization",
+            "局党委“七一”创先争优专项表彰",
+            None,
+            COMMITTEE,
+            dt.date(2012, 7, 1),
         )
     ]
     assert store.cards[CARD]["commendations"] == 1
@@ -672,7 +777,7 @@ async def test_a_commendation_counts_once_per_event() -> None:
 
 
 async def test_activities_count_once_per_event_on_the_card_and_the_summary() -> None:
-    store = FakeStore()
+    store = await county()
     first, second = (
         event(EmulationActivityReportedEvent, event_id=str(uuid.uuid4())) for _ in range(2)
     )
@@ -708,7 +813,6 @@ async def test_counters_of_a_unit_are_summed_and_written_once() -> None:
 # rectification.problem_updated says them; the plan's every revision and review; superiors
 # lagging for an escalation unanswered or a plan unreviewed past their days.
 
-COMMITTEE = "610526-edu-committee"
 P1 = (CAMPAIGN, BRANCH, "p-1")
 T = dt.datetime(2012, 5, 3, 9, tzinfo=dt.UTC)
 
@@ -1073,3 +1177,372 @@ async def test_a_settlement_keeps_the_gradual_tasks_on_track() -> None:
         "completion_rate": 1.0,
     }
     assert views.settlement({}) is None
+
+
+# Phases 3 and 4 (issue 15): commendations with who awarded them and when, publicity, learning
+# meetings, summary reviews and the committee's assessments, reports on duty, appraisals,
+# annual reviews, standing rules — kept as facts; inputs naming an organisation the county has
+# not registered, or a graded organisation's own input for one outside the campaign, refused.
+
+OTHER = "610526-edu-0008"
+FOREIGN = "610527-edu-0001"  # registered in another county
+T0 = dt.datetime(2012, 9, 1, 9, tzinfo=dt.UTC)
+
+
+def later(days: int) -> dt.datetime:
+    return T0 + dt.timedelta(days=days)
+
+
+def answer(value: str, text: str) -> dict[str, str]:
+    return {"answer": value, "text": text}
+
+
+async def test_commendations_of_a_batch_keep_who_awarded_them_and_when() -> None:
+    store = await county()
+    own = event(
+        EmulationCommendedEvent,
+        branch_id=OTHER,
+        honour="excellent_member",
+        title="优秀共产党员",
+        member_name="张丽",
+        awarded_by=None,
+        awarded_on=None,
+        time=dt.datetime(2012, 7, 1, 16, 30, tzinfo=dt.UTC),  # 2 July 00:30 in the county
+    )
+    committee = event(EmulationCommendedEvent, awarded_on="2012-06-30")
+    worker = event(
+        EmulationCommendedEvent,
+        honour="excellent_party_worker",
+        title="优秀党务工作者",
+        member_name="王建国",
+        awarded_by=OTHER,
+    )
+    await apply_batch(store, [own, committee, worker, own])
+    assert store.commendations[(CAMPAIGN, OTHER, own.id)] == CommendationRow(
+        CAMPAIGN,
+        OTHER,
+        own.id,
+        "excellent_member",
+        "优秀共产党员",
+        "张丽",
+        None,
+        dt.date(2012, 7, 2),
+    )
+    assert store.commendations[(CAMPAIGN, BRANCH, committee.id)].awarded_on == dt.date(2012, 6, 30)
+    assert store.commendations[(CAMPAIGN, BRANCH, committee.id)].awarded_by == COMMITTEE
+    assert store.commendations[(CAMPAIGN, BRANCH, worker.id)].awarded_by == OTHER
+    assert store.cards[CARD]["commendations"] == 2
+    assert store.cards[(CAMPAIGN, OTHER)]["commendations"] == 1
+    assert store.counter("commendations") == 3
+    await apply(store, worker)  # delivered again
+    assert store.counter("commendations") == 3 and len(store.commendations) == 3
+
+
+async def test_a_publicity_item_and_a_learning_meeting_are_kept_once_per_event() -> None:
+    store = await county()
+    item = event(EmulationPublicizedEvent, member_name="张丽", url="https://edu.example.org/1")
+    meeting = event(EmulationLearningMeetingHeldEvent, time=later(1))
+    await apply_batch(store, [item, item])
+    await apply(store, meeting, meeting)
+    assert list(store.publicity.values()) == [
+        PublicityRow(
+            CAMPAIGN,
+            BRANCH,
+            item.id,
+            "张丽",
+            "城关中学党支部：党员先锋岗进课堂",
+            "education_website",
+            "蒲城教育网“创先争优”专栏",
+            dt.date(2012, 7, 20),
+            "https://edu.example.org/1",
+        )
+    ]
+    assert list(store.learning_meetings.values()) == [
+        LearningMeetingRow(
+            CAMPAIGN,
+            BRANCH,
+            meeting.id,
+            dt.date(2012, 7, 25),
+            "strong",
+            ["蒲城县尧山中学党支部"],
+            "对照先进找差距，确定争先进位目标为“强”。",
+        )
+    ]
+    assert store.campaigns[CAMPAIGN]["updated_at"] == later(1)
+
+
+async def test_the_latest_summary_review_is_kept_whatever_the_arrival_order() -> None:
+    first = event(AssessmentSummaryReviewedEvent, time=T0)
+    second = event(
+        AssessmentSummaryReviewedEvent,
+        time=later(2),
+        problems_solved=answer("yes", "三个突出问题全部解决。"),
+    )
+    kept = SummaryReviewRow(
+        CAMPAIGN,
+        BRANCH,
+        second.id,
+        later(2),
+        "yes",
+        "四个阶段按时推进，资料齐全。",
+        "yes",
+        "三个突出问题全部解决。",
+        "yes",
+        "由“一般”晋位为“较强”。",
+    )
+    for order in ([first, second], [second, first]):
+        store = await county()
+        await apply(store, *order)
+        assert store.summary_reviews == {CARD: kept}
+        together = await county()
+        await apply_batch(together, [*order, first])
+        assert together.summary_reviews == {CARD: kept}
+
+
+async def test_a_tie_in_time_is_broken_by_the_greater_event_id() -> None:
+    a = event(AssessmentCommitteeAssessedEvent, event_id="id-a", time=T0, score=70)
+    b = event(AssessmentCommitteeAssessedEvent, event_id="id-b", time=T0, score=91.5)
+    for order in ([a, b], [b, a]):
+        store = await county()
+        await apply(store, *order)
+        assert store.committee_assessments == {
+            CARD: CommitteeAssessmentRow(
+                CAMPAIGN,
+                BRANCH,
+                "id-b",
+                T0,
+                91.5,
+                "fairly_strong",
+                "整改扎实，群众满意度明显提高。",
+            )
+        }
+
+
+async def test_a_committee_assessment_without_a_level_keeps_its_score() -> None:
+    store = await county()
+    await apply(store, event(AssessmentCommitteeAssessedEvent, level=None, comment=None))
+    assessment = store.committee_assessments[CARD]
+    assert (assessment.score, assessment.level, assessment.comment) == (88, None, None)
+    assert "assessment_score" not in store.cards.get(CARD, {})  # the deprecated type's column
+
+
+async def test_every_report_on_duty_and_standing_rule_is_kept() -> None:
+    store = await county()
+    reported = event(AssessmentDutyReportedEvent)
+    again = event(AssessmentDutyReportedEvent, reported_on="2012-09-20", document_ref="补充述职")
+    rule = event(AssessmentRuleEstablishedEvent)
+    await apply_batch(store, [reported, again, reported])
+    await apply_batch(store, [rule, rule])
+    assert sorted(store.duty_reports.values()) == sorted(
+        [
+            DutyReportRow(
+                CAMPAIGN,
+                COMMITTEE,
+                reported.id,
+                "李明",
+                "中共蒲城县委",
+                dt.date(2012, 9, 10),
+                "蒲教党发〔2012〕21号",
+            ),
+            DutyReportRow(
+                CAMPAIGN,
+                COMMITTEE,
+                again.id,
+                "李明",
+                "中共蒲城县委",
+                dt.date(2012, 9, 20),
+                "补充述职",
+            ),
+        ]
+    )
+    assert list(store.standing_rules.values()) == [
+        StandingRuleRow(
+            CAMPAIGN,
+            BRANCH,
+            rule.id,
+            "党员承诺践诺制度",
+            dt.date(2012, 9, 20),
+            "城中党发〔2012〕5号",
+            None,
+        )
+    ]
+
+
+async def test_an_appraisal_keeps_one_row_per_group_and_a_later_one_replaces_its_groups() -> None:
+    store = await county()
+    first = event(AssessmentOrgAppraisedEvent, time=T0)
+    members = {"group": "members", "satisfied": 30, "basically_satisfied": 5, "dissatisfied": 2}
+    branches = {"group": "branches", "satisfied": 47, "basically_satisfied": 3, "dissatisfied": 0}
+    second = event(AssessmentOrgAppraisedEvent, time=later(3), groups=[members, branches])
+    stale = event(
+        AssessmentOrgAppraisedEvent,
+        time=later(1),
+        groups=[{"group": "branches", "satisfied": 1, "basically_satisfied": 1, "dissatisfied": 9}],
+    )
+    await apply(store, first)
+    await apply_batch(store, [second, stale])
+    counts = {
+        group: (row.satisfied, row.basically_satisfied, row.dissatisfied, row.event_id)
+        for (_, _, group), row in store.appraisals.items()
+    }
+    assert counts == {
+        "branches": (47, 3, 0, second.id),
+        "members": (30, 5, 2, second.id),
+        "public_representatives": (18, 2, 0, first.id),
+    }
+    assert store.appraisals[(CAMPAIGN, COMMITTEE, "members")] == AppraisalRow(
+        CAMPAIGN, COMMITTEE, "members", second.id, later(3), 30, 5, 2
+    )
+
+
+async def test_the_latest_annual_review_of_each_year_is_kept() -> None:
+    store = await county()
+    good = event(AssessmentAnnualReviewedEvent, time=T0, grade="good", comment="初评")
+    excellent = event(AssessmentAnnualReviewedEvent, time=later(5))
+    previous_year = event(AssessmentAnnualReviewedEvent, time=later(9), year=2011, grade="fair")
+    await apply(store, excellent, good, previous_year)
+    assert store.annual_reviews == {
+        (CAMPAIGN, COMMITTEE, 2012): AnnualReviewRow(
+            CAMPAIGN, COMMITTEE, 2012, excellent.id, later(5), "excellent", None
+        ),
+        (CAMPAIGN, COMMITTEE, 2011): AnnualReviewRow(
+            CAMPAIGN, COMMITTEE, 2011, previous_year.id, later(9), "fair", None
+        ),
+    }
+
+
+def unregistered(org_id: str, county_code: str = COUNTY) -> str:
+    return (
+        f"{org_id} is not a registered organisation of county {county_code}: register it"
+        " (org.branch_registered) first"
+    )
+
+
+def not_graded(org_id: str) -> str:
+    return f"{org_id} is not one of the organisations graded in campaign {CAMPAIGN}"
+
+
+async def refused(store: FakeStore, refused_event: AnyEvent) -> str:
+    """The reason the event is refused with — by itself, and in a batch after a good event of
+    its type (the plumbing then applies the batch one event at a time) — and that nothing was
+    written for it."""
+    before = repr(vars(store))
+    with pytest.raises(Rejected) as alone:
+        await apply(store, refused_event)
+    registration = HANDLERS.get(refused_event.type)
+    assert registration is not None and registration.many is not None
+    good = type(refused_event).model_validate(envelope(refused_event.type))
+    uow = UnitOfWork[ReportingStore](store, service="reporting", now=NOW)
+    with pytest.raises(Rejected) as in_batch:
+        await registration.many(uow, [good, refused_event])
+    assert in_batch.value.reason == alone.value.reason
+    assert repr(vars(store)) == before
+    return alone.value.reason
+
+
+EVERY_INPUT = [
+    EmulationCommendedEvent,
+    EmulationActivityReportedEvent,
+    EmulationPublicizedEvent,
+    EmulationLearningMeetingHeldEvent,
+    AssessmentSummaryReviewedEvent,
+    AssessmentCommitteeAssessedEvent,
+    AssessmentDutyReportedEvent,
+    AssessmentOrgAppraisedEvent,
+    AssessmentAnnualReviewedEvent,
+    AssessmentRuleEstablishedEvent,
+]
+GRADED_INPUTS = [
+    AssessmentSummaryReviewedEvent,
+    AssessmentCommitteeAssessedEvent,
+    EmulationLearningMeetingHeldEvent,
+]
+
+
+def naming(kind: type[E], org_id: str, *, county: str = COUNTY) -> E:
+    """The example of `kind` about `org_id` (its subject)."""
+    data = DATA[kind.event_type] | {kind.subject_field: org_id}
+    return kind.model_validate(envelope(kind.event_type, data, county=county))
+
+
+@pytest.mark.parametrize("kind", EVERY_INPUT, ids=lambda k: k.event_type)
+async def test_an_input_naming_an_unregistered_organisation_is_refused(
+    kind: type[AnyEvent],
+) -> None:
+    store = await county()
+    assert await refused(store, naming(kind, "610526-edu-0404")) == unregistered("610526-edu-0404")
+
+
+@pytest.mark.parametrize("kind", EVERY_INPUT, ids=lambda k: k.event_type)
+async def test_an_input_naming_an_organisation_of_another_county_is_refused(
+    kind: type[AnyEvent],
+) -> None:
+    store = await county()
+    await apply(store, event(OrgBranchRegisteredEvent, branch_id=FOREIGN, county="610527"))
+    assert await refused(store, naming(kind, FOREIGN)) == unregistered(FOREIGN)
+
+
+async def test_a_commendation_by_an_unregistered_body_is_refused() -> None:
+    store = await county()
+    by_unknown = event(EmulationCommendedEvent, awarded_by="610526-edu-9999")
+    assert await refused(store, by_unknown) == unregistered("610526-edu-9999")
+    both = event(EmulationCommendedEvent, branch_id="610526-edu-0404", awarded_by=FOREIGN)
+    assert await refused(store, both) == "; ".join(
+        [unregistered("610526-edu-0404"), unregistered(FOREIGN)]
+    )
+
+
+@pytest.mark.parametrize("kind", GRADED_INPUTS, ids=lambda k: k.event_type)
+async def test_a_graded_input_for_the_committee_is_refused(kind: type[AnyEvent]) -> None:
+    store = await county()
+    assert await refused(store, naming(kind, COMMITTEE)) == not_graded(COMMITTEE)
+
+
+@pytest.mark.parametrize("kind", GRADED_INPUTS, ids=lambda k: k.event_type)
+async def test_a_graded_input_for_a_branch_of_another_county_than_the_campaigns_is_refused(
+    kind: type[AnyEvent],
+) -> None:
+    """Sent by the branch's own county, about the campaign of county 610526."""
+    store = await county()
+    await apply(store, event(OrgBranchRegisteredEvent, branch_id=FOREIGN, county="610527"))
+    assert await refused(store, naming(kind, FOREIGN, county="610527")) == not_graded(FOREIGN)
+
+
+async def test_an_organisation_s_input_into_another_county_s_campaign_is_refused() -> None:
+    """A duty report of a registered organisation of county 610527 filed into the campaign of
+    county 610526 would show in that county's 三级联述联评联考 table."""
+    store = await county()
+    await apply(store, event(OrgBranchRegisteredEvent, branch_id=FOREIGN, county="610527"))
+    assert await refused(store, naming(AssessmentDutyReportedEvent, FOREIGN, county="610527")) == (
+        f"campaign {CAMPAIGN} is a campaign of county 610526, not 610527"
+    )
+
+
+async def test_inputs_about_the_committee_and_general_branches_are_accepted() -> None:
+    store = await county()
+    general = "610526-edu-0100"
+    await apply(
+        store,
+        event(OrgBranchRegisteredEvent, branch_id=general, kind="general_branch"),
+        naming(AssessmentSummaryReviewedEvent, general),
+        naming(EmulationActivityReportedEvent, COMMITTEE),  # only registered: any kind
+        naming(AssessmentDutyReportedEvent, general),
+        naming(EmulationCommendedEvent, general),
+    )
+    assert set(store.summary_reviews) == {(CAMPAIGN, general)}
+    assert store.card_activities[(CAMPAIGN, COMMITTEE)] == 1
+    assert len(store.duty_reports) == len(store.commendations) == 1
+
+
+async def test_a_graded_input_before_the_launch_is_judged_by_the_events_county() -> None:
+    store = FakeStore()
+    await apply(store, event(OrgBranchRegisteredEvent))
+    await apply(store, naming(AssessmentCommitteeAssessedEvent, BRANCH))
+    assert set(store.committee_assessments) == {CARD}
+
+
+async def test_the_deprecated_branch_review_is_kept_as_before_without_checks() -> None:
+    store = FakeStore()  # nothing registered
+    await apply(store, event(AssessmentBranchReviewedEvent, score=77))
+    assert store.cards[CARD]["assessment_score"] == 77
+    assert store.summary_reviews == {} and store.committee_assessments == {}

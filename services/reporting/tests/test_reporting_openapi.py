@@ -21,4 +21,10 @@ def test_every_contract_path_is_documented() -> None:
         "/v1/campaigns/{campaign_id}/rounds/{round}/announced",
         "/v1/campaigns/{campaign_id}/export.xlsx",
         "/v1/campaigns/{campaign_id}/export.csv",
+        "/v1/campaigns/{campaign_id}/emulation",
+        "/v1/campaigns/{campaign_id}/four-ones",
+        "/v1/campaigns/{campaign_id}/commendations",
+        "/v1/campaigns/{campaign_id}/three-level-review",
+        "/v1/campaigns/{campaign_id}/standing-rules",
+        "/v1/campaigns/{campaign_id}/exports/{table}.{format}",
     }

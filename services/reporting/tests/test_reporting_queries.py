@@ -234,7 +234,7 @@ async def test_the_migration_counts_the_problems_already_there(tmp_path: Path) -
             applied = await database.migrate(admin, schema, MIGRATIONS)
         finally:
             await admin.close()
-        assert applied == [f"{schema}:0003_problems_followed_through"]
+        assert applied[0] == f"{schema}:0003_problems_followed_through"  # then the later ones
         async with pool.acquire() as conn:
             counters = await queries.counters(conn, "c")
             unlisted = await conn.fetchval("SELECT problem_id FROM problems WHERE NOT listed")

@@ -9,7 +9,15 @@ import pytest
 
 from grassroots.contract.grading import AppliedRule
 from reporting.views import rule_lines
-from reporting.wording import answer_text, cn_date, percent, review_text, rule_text
+from reporting.wording import (
+    answer_text,
+    cn_date,
+    percent,
+    review_answer_text,
+    review_text,
+    rule_text,
+    share_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,6 +62,16 @@ from reporting.wording import answer_text, cn_date, percent, review_text, rule_t
             {"rule": "quota", "level": "fairly_strong", "threshold": 0.125},
             "“强”等次名额已满（12.5%），定为“较强”",
         ),
+        (
+            {
+                "rule": "assessment",
+                "level": "fairly_strong",
+                "score": 95,
+                "weight": 0.4,
+                "previous_total": 78,
+            },
+            "计入局党委评估：95.00 分，权重 40%，五项平均 78.00 分，定为“较强”",
+        ),
         ({"rule": "supplementary", "level": "average"}, "补充定级"),
         (
             {"rule": "supplementary", "level": "average", "missing": ["self", "appraisal"]},
@@ -85,6 +103,8 @@ def test_rule_lines_carry_the_code_the_level_the_numbers_and_the_text() -> None:
             "threshold": 0.3,
             "completion_rate": None,
             "missing": None,
+            "weight": None,
+            "previous_total": None,
             "text": "“强”等次名额已满（30%），定为“较强”",
         }
     ]
@@ -148,3 +168,25 @@ def test_a_review_decision_says_who_when_and_the_guidance() -> None:
     assert review_text(approved) == (
         "已通过（610526-edu-committee，2012年4月22日），突出问题未纳入整改的说明：该问题已由县局统一解决"
     )
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"),
+    [
+        (0.92, "92%"),
+        (0.98, "98%"),
+        (0.9167, "91.67%"),
+        (0.3333, "33.33%"),
+        (0.0, "0%"),
+        (1.0, "100%"),
+    ],
+)
+def test_shares_and_satisfaction_rates_read_as_percentages(rate: float, text: str) -> None:
+    assert share_text(rate) == text
+
+
+def test_a_summary_review_answer_reads_with_its_text() -> None:
+    assert review_answer_text({"answer": "partly", "text": "三个突出问题解决两个。"}) == (
+        "基本：三个突出问题解决两个。"
+    )
+    assert review_answer_text({"answer": "yes", "text": "资料齐全。"}) == "是：资料齐全。"

@@ -85,7 +85,7 @@ def demo(
     branches: Annotated[int, typer.Option(help="Branches in the demo county.")] = 150,
     seed: Annotated[int, typer.Option(help="Same seed, same events.")] = 2012,
 ) -> None:
-    """Publish the demo campaign: Pucheng's schools, graded, in the middle of rectification."""
+    """Publish the demo campaign: Pucheng's schools through all four phases."""
     simulation = CampaignSimulation(seed=seed, branches=branches)
     lines = [json.dumps(event, ensure_ascii=False).encode() for event in simulation.events()]
     checked = check_lines(lines)

@@ -1,20 +1,25 @@
 """A seeded campaign generator: the same seed gives the same events, ids included.
 
-One campaign per county, N counties × M branches, through the four phases on one calendar:
-registrations and launch; the initial round's three inputs (a few missing, overridden or
-vetoed); problems, public commitments with tasks, plans returned and re-published, progress,
-completions — on time, late, or never — and commitments that come late or not at all; late
-grading inputs; activities and commendations; summary reviews and the final round; every
-phase opened and closed. Events come in calendar order (day by day), so a driver can move the
-services' clock along with them; per branch they come in causal order.
+One campaign per county, N counties × M organisations, through the four phases on one
+calendar: registrations (the committee; every third township's central school a general branch
+over its primary schools and kindergartens; the other schools' branches) and launch; the
+initial round's three inputs (a few missing, overridden or vetoed); problems, public
+commitments with tasks, plans returned and re-published, progress, completions — on time, late,
+or never — and commitments that come late or not at all; late grading inputs; phase 3's
+activities, commendations, publicity and learning meetings (`simulation_emulation`); phase 4's
+summary reviews, the committee's assessments, 三级联述联评联考 and standing rules
+(`simulation_assessment`), and the final round; every phase opened and closed. Events come in
+calendar order (day by day), so a driver can move the services' clock along with them; per
+organisation they come in causal order, after its registration.
 
-Used by `grassroots demo` (one county, Pucheng's townships and schools, up to rectification),
+Used by `grassroots demo` (one county, Pucheng's townships and schools, all four phases),
 `grassroots simulate` (any size, published at a target rate) and the benchmark (`bench/`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import random
@@ -25,9 +30,11 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from grassroots.contract.common import PHASE_ORDER, Phase
+from grassroots.contract.common import LEVEL_ORDER, PHASE_ORDER, Level, Phase
 from grassroots.contract.examples import CST
 from grassroots.contract.registry import EVENTS
+from grassroots.simulation_assessment import county_assessment
+from grassroots.simulation_emulation import county_emulation
 
 TOWNSHIPS = (
     "城关街道",
@@ -51,6 +58,9 @@ TOWNSHIPS = (
 )
 COUNTY_NAMES = ("蒲城县", "大荔县", "富平县", "澄城县", "白水县", "合阳县", "潼关县", "华州区")
 SCHOOL_KINDS = ("中学", "初级中学", "中心小学", "小学", "中心幼儿园")
+# Schools a township's central school (中心学校) leads where it has a general branch (党总支).
+LED_BY_CENTRAL_SCHOOL = frozenset({"中心小学", "小学", "中心幼儿园"})
+CENTRAL_SCHOOL = "中心学校"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
 GIVEN = ("建国", "秀英", "志强", "丽华", "文博", "海燕", "军", "红梅", "卫东", "晓明", "静", "国庆")
 PROBLEMS = (
@@ -60,14 +70,11 @@ PROBLEMS = (
     "党员活动阵地设施陈旧",
     "群众反映服务意识不强",
 )
-ACTIVITIES = (
-    ("themed_activity", "“五个好”主题党日"),
-    ("innovation_measure", "党建工作创新举措"),
-    ("pairing", "城乡学校党支部结对共建"),
-    ("village_visit", "在职党员进村入户"),
-    ("double_help", "党员“双帮”活动"),
-)
 CRITERIA = ("leadership", "membership", "mechanism", "performance", "reputation")
+# The default grading rules (DOMAIN.md), to tell which level a branch starts from.
+DEFAULT_WEIGHTS = {"self": 0.2, "appraisal": 0.3, "superior": 0.5}
+DEFAULT_THRESHOLDS = ((Level.STRONG, 90.0), (Level.FAIRLY_STRONG, 80.0), (Level.AVERAGE, 60.0))
+DEFAULT_FLOOR = 60.0
 T = TypeVar("T")
 NAMESPACE = uuid.UUID("5b0c4c1e-9f1d-4b7e-9a8e-6d2a3f0b7c11")
 
@@ -83,18 +90,39 @@ RETURNED = 0.10  # the superior returns the plan; the branch publishes revision 
 NEEDS_SUPERIOR = 0.15
 TASK_ON_TIME = 0.75  # completed before its deadline
 TASK_LATE = 0.10  # completed after its deadline (overdue first); the rest never complete
-COMMENDED = 0.05  # advanced organisation
-MEMBER_COMMENDED = 0.05  # an excellent member
 
 
 @dataclass(frozen=True)
 class Branch:
+    """An organisation graded in the campaign: a branch (党支部) or a general branch (党总支)."""
+
     branch_id: str
     name: str
     unit: str
     township: str
     secretary: str
     quality: float  # the branch's underlying strength, 0–100
+    school: str  # the kind of school: 中学 … 中心幼儿园, or 中心学校 for a general branch
+    parent_id: str  # the committee, or the township's general branch
+    kind: str = "branch"  # or general_branch
+
+
+@dataclass
+class History:
+    """What an organisation did in the earlier phases, so that the later ones fit it."""
+
+    member_count: int = 0
+    initial_level: Level | None = None  # as the default rules grade its initial inputs
+    problems: int = 0
+    commitment: str = "none"  # on_time, late or none
+    tasks: int = 0
+    completed: int = 0  # tasks completed before rectification closed
+    target_level: Level | None = None  # 争先进位目标, set at its learning meeting
+    activities: set[str] = field(default_factory=set)
+
+    @property
+    def completion(self) -> float:
+        return self.completed / self.tasks if self.tasks else 0.0
 
 
 @dataclass
@@ -104,8 +132,16 @@ class County:
     campaign_id: str
     committee_id: str
     source: str
+    secretary: str = "局党委书记"  # the committee's secretary (局党委书记), by name
     branches: list[Branch] = field(default_factory=list)
     counter: int = 0
+
+    @property
+    def committee_name(self) -> str:
+        return f"中共{self.name}教育局委员会"
+
+    def children(self, parent_id: str) -> list[Branch]:
+        return [branch for branch in self.branches if branch.parent_id == parent_id]
 
 
 # One thing to publish, before it becomes an event: (day, county, type, data).
@@ -152,7 +188,10 @@ class CampaignSimulation:
                 )
             )
         for place in self.counties:
-            place.branches = [self._branch(place, index, width) for index in range(1, branches + 1)]
+            place.branches = self._organisations(place, branches, width)
+            place.secretary = self._person()
+        # What each organisation did so far, filled in as actions() goes (by branch_id).
+        self.history: dict[str, History] = {}
         # Every run of actions() starts from here, so events() and count() repeat themselves.
         self._start = self.rng.getstate()
 
@@ -173,11 +212,37 @@ class CampaignSimulation:
     def branches(self) -> list[Branch]:
         return self.counties[0].branches
 
+    def _organisations(self, place: County, count: int, width: int) -> list[Branch]:
+        """The county's graded organisations, in registration order: in every third township
+        the first one is the central school's general branch, over the township's primary
+        schools and kindergartens (when it has any); every other one is under the committee."""
+        drawn = [self._branch(place, index, width) for index in range(1, count + 1)]
+        general: dict[str, Branch] = {}
+        parents: dict[str, str] = {}
+        for township in TOWNSHIPS[1::3]:
+            here = [branch for branch in drawn if branch.township == township]
+            led = [branch for branch in here[1:] if branch.school in LED_BY_CENTRAL_SCHOOL]
+            if not led:
+                continue
+            head = here[0]
+            unit = f"{place.name}{township}{CENTRAL_SCHOOL}"
+            general[head.branch_id] = dataclasses.replace(
+                head, name=f"{unit}党总支", unit=unit, school=CENTRAL_SCHOOL, kind="general_branch"
+            )
+            parents.update((branch.branch_id, head.branch_id) for branch in led)
+        return [
+            general.get(branch.branch_id)
+            or dataclasses.replace(
+                branch, parent_id=parents.get(branch.branch_id, branch.parent_id)
+            )
+            for branch in drawn
+        ]
+
     def _branch(self, place: County, index: int, width: int) -> Branch:
         township = TOWNSHIPS[(index - 1) % len(TOWNSHIPS)]
-        town = township.removesuffix("镇").removesuffix("街道")
-        unit = f"{place.name}{town}{self.rng.choice(SCHOOL_KINDS)}"
-        secretary = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
+        school = self.rng.choice(SCHOOL_KINDS)
+        unit = f"{place.name}{_town(township)}{school}"
+        secretary = self._person()
         quality = min(99.0, max(40.0, self.rng.gauss(80, 9)))
         return Branch(
             f"{place.code}-edu-{index:0{width}d}",
@@ -186,7 +251,13 @@ class CampaignSimulation:
             township,
             secretary,
             quality,
+            school,
+            place.committee_id,
         )
+
+    def _person(self) -> str:
+        """A realistic Chinese name."""
+        return self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
 
     def windows(self) -> list[dict[str, str]]:
         y = self.year
@@ -200,13 +271,15 @@ class CampaignSimulation:
     # ------------------------------------------------------------------ events
 
     def events(
-        self, *, until: Phase = Phase.RECTIFICATION, close_last: bool = False
+        self, *, until: Phase = Phase.ASSESSMENT, close_last: bool | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Registrations and launch, then each phase up to `until` (closed if close_last)."""
+        """Registrations and launch, then each phase up to `until` (closed if close_last; by
+        default only the last of all, assessment). The default is the whole campaign with every
+        phase closed: the demo's."""
         for day, county_index, event_type, data in self.actions(until=until, close_last=close_last):
             yield self._event(self.counties[county_index], event_type, data, day)
 
-    def count(self, *, until: Phase = Phase.RECTIFICATION, close_last: bool = False) -> int:
+    def count(self, *, until: Phase = Phase.ASSESSMENT, close_last: bool | None = None) -> int:
         """How many events `events()` yields with these arguments (without building them)."""
         return sum(1 for _ in self.actions(until=until, close_last=close_last))
 
@@ -238,10 +311,13 @@ class CampaignSimulation:
     # ------------------------------------------------------------------ actions
 
     def actions(
-        self, *, until: Phase = Phase.RECTIFICATION, close_last: bool = False
+        self, *, until: Phase = Phase.ASSESSMENT, close_last: bool | None = None
     ) -> Iterator[Action]:
         """What happens, in calendar order: (day, county index, event type, data)."""
+        if close_last is None:  # a campaign stopped in a phase is in the middle of it
+            close_last = until is Phase.ASSESSMENT
         self.rng.setstate(self._start)
+        self.history = {}
         for place in self.counties:
             place.counter = 0
         start = dt.date(self.year, 3, 1)
@@ -282,14 +358,18 @@ class CampaignSimulation:
                 "org.branch_registered",
                 {
                     "branch_id": place.committee_id,
-                    "name": f"中共{place.name}教育局委员会",
+                    "name": place.committee_name,
                     "kind": "committee",
                     "unit": f"{place.name}教育局",
-                    "secretary": {"name": "局党委书记"},
+                    "secretary": {"name": place.secretary},
                     "member_count": 15,
                 },
             )
             for branch in place.branches:
+                history = self.history[branch.branch_id] = History()
+                history.member_count = self.rng.randint(5, 60)
+                if branch.kind == "general_branch":  # its own members; its branches' are theirs
+                    history.member_count += 20
                 yield (
                     start,
                     index,
@@ -297,15 +377,15 @@ class CampaignSimulation:
                     {
                         "branch_id": branch.branch_id,
                         "name": branch.name,
-                        "kind": "branch",
-                        "parent_id": place.committee_id,
+                        "kind": branch.kind,
+                        "parent_id": branch.parent_id,
                         "unit": branch.unit,
                         "township": branch.township,
                         "secretary": {
                             "name": branch.secretary,
                             "email": f"{branch.branch_id}@schools.example.org",
                         },
-                        "member_count": self.rng.randint(5, 60),
+                        "member_count": history.member_count,
                     },
                 )
             yield (
@@ -342,20 +422,25 @@ class CampaignSimulation:
         if only is None and self.rng.random() < MISSING_INPUT:  # a few branches miss one
             kinds.remove(self.rng.choice(kinds))
         base = {"branch_id": branch.branch_id, "round": round_}
+        sent: dict[str, dict[str, Any]] = {}
         if "self" in kinds:
             data: dict[str, Any] = {**base, "scores": self._scores(quality + 4, 4)}
             yield "grading.self_evaluated", data
             if only is None and self.rng.random() < RESENT_INPUT:  # corrected, sent again
-                yield "grading.self_evaluated", {**data, "scores": self._scores(quality + 2, 4)}
+                data = {**data, "scores": self._scores(quality + 2, 4)}
+                yield "grading.self_evaluated", data
+            sent["self"] = data
         if "appraisal" in kinds:
-            yield (
-                "grading.appraised",
-                {**base, "raters": self.rng.randint(8, 80), "scores": self._scores(quality, 5)},
-            )
+            sent["appraisal"] = {
+                **base,
+                "raters": self.rng.randint(8, 80),
+                "scores": self._scores(quality, 5),
+            }
+            yield "grading.appraised", sent["appraisal"]
         if "superior" in kinds:
             rated: dict[str, Any] = {
                 **base,
-                "rater_org_id": place.committee_id,
+                "rater_org_id": branch.parent_id,
                 "scores": self._scores(quality, 3),
             }
             draw = self.rng.random()
@@ -364,7 +449,10 @@ class CampaignSimulation:
             elif draw < VETO + OVERRIDE:
                 rated["override_level"] = self.rng.choice(["strong", "average"])
                 rated["override_reason"] = "上级党组织综合考察意见"
+            sent["superior"] = rated
             yield "grading.superior_rated", rated
+        if round_ == "initial" and only is None:
+            self.history[branch.branch_id].initial_level = _level_by_default_rules(sent)
 
     def _rectification(self, opens: dt.date, closes: dt.date) -> Iterator[Action]:
         """Problems, commitments, reviews, progress and completion, sorted by day."""
@@ -388,6 +476,7 @@ class CampaignSimulation:
     ) -> Iterator[Action]:
         rng = self.rng
         days = dt.timedelta
+        history = self.history[branch.branch_id]
         problems = []
         for number in range(1, rng.randint(2, 4) + 1):
             problem_id = f"{branch.branch_id}-p{number}"
@@ -404,6 +493,7 @@ class CampaignSimulation:
                     "needs_superior": rng.random() < NEEDS_SUPERIOR,
                 },
             )
+        history.problems = len(problems)
         if rng.random() < LATE_INPUT:  # the initial round closed already: kept, not applied
             for event_type, data in self._branch_inputs(place, branch, "initial", only="self"):
                 yield opens + days(10), index, event_type, data
@@ -411,6 +501,7 @@ class CampaignSimulation:
         if fate < NO_COMMITMENT:
             return
         late = fate < NO_COMMITMENT + LATE_COMMITMENT
+        history.commitment = "late" if late else "on_time"
         published = due + days(rng.randint(3, 12)) if late else opens + days(10)
         tasks = [
             {
@@ -425,6 +516,7 @@ class CampaignSimulation:
             }
             for problem_id in problems
         ]
+        history.tasks = len(tasks)
         commitment: dict[str, Any] = {
             "branch_id": branch.branch_id,
             "commitment_id": f"{branch.branch_id}-c",
@@ -434,7 +526,7 @@ class CampaignSimulation:
         review = {
             "branch_id": branch.branch_id,
             "commitment_id": commitment["commitment_id"],
-            "reviewer_org_id": place.committee_id,
+            "reviewer_org_id": branch.parent_id,
         }
         yield published, index, "rectification.commitment_published", commitment
         approved_on = published + days(2)
@@ -485,6 +577,7 @@ class CampaignSimulation:
                 continue
             finished = max(finished, last + days(1))
             if finished < closes:
+                history.completed += 1
                 yield (
                     finished,
                     index,
@@ -493,75 +586,61 @@ class CampaignSimulation:
                 )
 
     def _emulation(self, opens: dt.date, closes: dt.date) -> Iterator[Action]:
+        """Each county's phase 3 (simulation_emulation), sorted by day."""
         days: dict[dt.date, list[Action]] = defaultdict(list)
-        span = (closes - opens).days
         for index, place in enumerate(self.counties):
-            for branch in place.branches:
-                for _ in range(self.rng.randint(1, 3)):
-                    kind, title = self.rng.choice(ACTIVITIES)
-                    held = opens + dt.timedelta(days=self.rng.randint(0, span - 5))
-                    days[held + dt.timedelta(days=1)].append(
-                        (
-                            held + dt.timedelta(days=1),
-                            index,
-                            "emulation.activity_reported",
-                            {
-                                "branch_id": branch.branch_id,
-                                "kind": kind,
-                                "title": title,
-                                "held_on": held.isoformat(),
-                            },
-                        )
-                    )
-                honoured = closes - dt.timedelta(days=3)
-                if self.rng.random() < COMMENDED + branch.quality / 5000:
-                    days[honoured].append(
-                        (
-                            honoured,
-                            index,
-                            "emulation.commended",
-                            {
-                                "branch_id": branch.branch_id,
-                                "honour": "advanced_organization",
-                                "title": "先进基层党组织",
-                            },
-                        )
-                    )
-                if self.rng.random() < MEMBER_COMMENDED:
-                    days[honoured].append(
-                        (
-                            honoured,
-                            index,
-                            "emulation.commended",
-                            {
-                                "branch_id": branch.branch_id,
-                                "honour": "excellent_member",
-                                "title": "优秀共产党员",
-                                "member_name": self.rng.choice(SURNAMES) + self.rng.choice(GIVEN),
-                            },
-                        )
-                    )
+            for action in county_emulation(
+                self.rng,
+                index,
+                place,
+                self.history,
+                opens=opens,
+                closes=closes,
+                person=self._person,
+            ):
+                days[action[0]].append(action)
         for day in sorted(days):
             yield from days.pop(day)
 
     def _assessment(self, opens: dt.date, closes: dt.date) -> Iterator[Action]:
-        reviewed = opens + dt.timedelta(days=20)
+        """Each county's phase 4 (simulation_assessment) and the final round, sorted by day."""
+        days: dict[dt.date, list[Action]] = defaultdict(list)
         for index, place in enumerate(self.counties):
-            for branch in place.branches:
-                score = round(min(100.0, max(0.0, self.rng.gauss(branch.quality + 2, 5))), 1)
-                yield (
-                    reviewed,
-                    index,
-                    "assessment.branch_reviewed",
-                    {
-                        "branch_id": branch.branch_id,
-                        "score": score,
-                        "process_solid": score >= 70,
-                        "problems_solved": score >= 75 or self.rng.random() < 0.5,
-                        "advance_visible": score >= 80,
-                    },
-                )
-        yield from self._grading_inputs("final", closes - dt.timedelta(days=5))
+            for action in county_assessment(
+                self.rng, index, place, self.history, opens=opens, closes=closes, year=self.year
+            ):
+                days[action[0]].append(action)
+        for action in self._grading_inputs("final", closes - dt.timedelta(days=5)):
+            days[action[0]].append(action)
+        for day in sorted(days):
+            yield from days.pop(day)
+
+
+def _town(township: str) -> str:
+    return township.removesuffix("镇").removesuffix("街道")
+
+
+def _level_by_default_rules(sent: dict[str, dict[str, Any]]) -> Level | None:
+    """The level the default rules give these inputs (None when one is missing): a superior's
+    veto or override first, then the weighted total's threshold and the criterion floor."""
+    superior = sent.get("superior", {})
+    if superior.get("veto_reason"):
+        return Level.WEAK
+    if superior.get("override_level"):
+        return Level(superior["override_level"])
+    if set(sent) != set(DEFAULT_WEIGHTS):
+        return None
+    criteria = [
+        sum(weight * sent[source]["scores"][c] for source, weight in DEFAULT_WEIGHTS.items())
+        for c in CRITERIA
+    ]
+    total = sum(criteria) / len(criteria)
+    level = next((level for level, lowest in DEFAULT_THRESHOLDS if total >= lowest), Level.WEAK)
+    if min(criteria) < DEFAULT_FLOOR and LEVEL_ORDER.index(level) < LEVEL_ORDER.index(
+        Level.AVERAGE
+    ):
+        return Level.AVERAGE
+    return level
 
 
 async def paced(items: Iterable[T], rate: float, *, tick: float = 0.005) -> AsyncIterator[list[T]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, Protocol, TypeVar, cast
 
 import asyncpg
 
@@ -173,6 +173,8 @@ class CommendationRow(NamedTuple):
     honour: str
     title: str
     member_name: str | None
+    awarded_by: str | None
+    awarded_on: dt.date
 
 
 class PublishedRoundRow(NamedTuple):
@@ -190,6 +192,144 @@ class ActivityRow(NamedTuple):
     kind: str
     title: str
     held_on: dt.date
+
+
+class Registration(NamedTuple):
+    """Where and as what an organisation is registered (org.branch_registered)."""
+
+    county_code: str
+    kind: str
+
+
+class PublicityRow(NamedTuple):
+    """emulation.publicized: an advanced model published in a column (集中宣传)."""
+
+    campaign_id: str
+    branch_id: str
+    event_id: str
+    member_name: str | None
+    title: str
+    channel: str
+    channel_name: str | None
+    published_on: dt.date
+    url: str | None
+
+
+class LearningMeetingRow(NamedTuple):
+    """emulation.learning_meeting_held: 专题组织生活会 and the level aimed for."""
+
+    campaign_id: str
+    branch_id: str
+    event_id: str
+    held_on: dt.date
+    target_level: str
+    learned_from: list[str]
+    summary: str | None
+
+
+class SummaryReviewRow(NamedTuple):
+    """assessment.summary_reviewed: the three answers with their texts."""
+
+    campaign_id: str
+    branch_id: str
+    event_id: str
+    reviewed_at: dt.datetime
+    process_answer: str
+    process_text: str
+    problems_answer: str
+    problems_text: str
+    advance_answer: str
+    advance_text: str
+
+
+class CommitteeAssessmentRow(NamedTuple):
+    """assessment.committee_assessed: the committee's score, level and comment."""
+
+    campaign_id: str
+    branch_id: str
+    event_id: str
+    assessed_at: dt.datetime
+    score: float
+    level: str | None
+    comment: str | None
+
+
+class DutyReportRow(NamedTuple):
+    """assessment.duty_reported: a secretary's report on duty (专项述职)."""
+
+    campaign_id: str
+    org_id: str
+    event_id: str
+    reporter_name: str
+    reported_to: str
+    reported_on: dt.date
+    document_ref: str
+
+
+class AppraisalRow(NamedTuple):
+    """assessment.org_appraised: one rater group's counts (评议)."""
+
+    campaign_id: str
+    org_id: str
+    rater_group: str
+    event_id: str
+    appraised_at: dt.datetime
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+
+
+class AnnualReviewRow(NamedTuple):
+    """assessment.annual_reviewed: the county's grade of a leadership team for a year."""
+
+    campaign_id: str
+    org_id: str
+    year: int
+    event_id: str
+    reviewed_at: dt.datetime
+    grade: str
+    comment: str | None
+
+
+class StandingRuleRow(NamedTuple):
+    """assessment.rule_established: a good practice made a standing rule (巩固深化)."""
+
+    campaign_id: str
+    org_id: str
+    event_id: str
+    title: str
+    adopted_on: dt.date
+    document_ref: str | None
+    summary: str | None
+
+
+class Replaceable(Protocol):
+    """A row (NamedTuple) that a later one of its key replaces (greater event time, ties: the
+    greater event id)."""
+
+    @property
+    def _fields(self) -> tuple[str, ...]: ...
+
+    @property
+    def event_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Replaceable)
+
+
+def latest_per_key(rows: Iterable[R], key: Sequence[str], at: str) -> list[R]:
+    """One row per `key`: the latest by (`at`, event id), compared as `_keep_latest` compares
+    in SQL — so a batch keeps what its events one at a time would."""
+    kept: dict[tuple[Any, ...], R] = {}
+    for row in rows:
+        found = tuple(getattr(row, name) for name in key)
+        known = kept.get(found)
+        if known is None or (getattr(row, at), row.event_id) > (
+            getattr(known, at),
+            known.event_id,
+        ):
+            kept[found] = row
+    return list(kept.values())
 
 
 # The card columns an event may set, each a constant of reporting.domain.card_columns.
@@ -426,16 +566,6 @@ class ReportingStore(Store):
             key=("campaign_id", "branch_id", "task_id"),
         )
 
-    async def add_commendation(self, commendation: CommendationRow) -> bool:
-        """Record a commendation; False when its event was recorded already."""
-        inserted = await self.conn.fetchval(
-            """INSERT INTO commendations (campaign_id, branch_id, event_id, honour, title,
-                   member_name) VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT DO NOTHING RETURNING true""",
-            *commendation,
-        )
-        return bool(inserted)
-
     async def add_activities(self, activities: Sequence[ActivityRow]) -> dict[CardKey, int]:
         """Record activities and count each new one on its branch's card; return how many
         were new per card (an event recorded already counts nothing)."""
@@ -456,6 +586,133 @@ class ReportingStore(Store):
             assign={"activities": "cards.activities + EXCLUDED.activities"},
         )
         return dict(per_card)
+
+    async def registered_organisations(self, org_ids: Iterable[str]) -> dict[str, Registration]:
+        """Where and as what each of `org_ids` is registered (the unregistered left out)."""
+        rows = await self.conn.fetch(
+            "SELECT branch_id, county_code, kind FROM branches WHERE branch_id = ANY($1::text[])",
+            sorted(set(org_ids)),
+        )
+        return {row["branch_id"]: Registration(row["county_code"], row["kind"]) for row in rows}
+
+    async def campaign_counties(self, campaign_ids: Iterable[str]) -> dict[str, str]:
+        """The county of each known campaign (its launch's; its first event's until then)."""
+        rows = await self.conn.fetch(
+            "SELECT campaign_id, county_code FROM campaigns WHERE campaign_id = ANY($1::text[])",
+            sorted(set(campaign_ids)),
+        )
+        return {row["campaign_id"]: row["county_code"] for row in rows}
+
+    async def add_commendations(
+        self, commendations: Sequence[CommendationRow]
+    ) -> dict[CardKey, int]:
+        """Record commendations; return how many were new per card (an event recorded already
+        counts nothing)."""
+        added = await self.conn.fetch(
+            """INSERT INTO commendations (campaign_id, branch_id, event_id, honour, title,
+                   member_name, awarded_by, awarded_on)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                   $6::text[], $7::text[], $8::date[])
+               ON CONFLICT DO NOTHING RETURNING campaign_id, branch_id""",
+            *database.columns(commendations, len(CommendationRow._fields)),
+        )
+        return dict(Counter((row["campaign_id"], row["branch_id"]) for row in added))
+
+    async def add_publicity(self, items: Sequence[PublicityRow]) -> None:
+        """Record publicity items, each once per event."""
+        await database.upsert(
+            self.conn, "publicity", items, key=("campaign_id", "branch_id", "event_id"), update=()
+        )
+
+    async def add_learning_meetings(self, meetings: Sequence[LearningMeetingRow]) -> None:
+        """Record learning meetings, each once per event."""
+        await self.conn.executemany(  # one by one: a text array per row is not an array column
+            f"""INSERT INTO learning_meetings ({", ".join(LearningMeetingRow._fields)})
+                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+            meetings,
+        )
+
+    async def add_duty_reports(self, reports: Sequence[DutyReportRow]) -> None:
+        """Record reports on duty, each once per event."""
+        await database.upsert(
+            self.conn, "duty_reports", reports, key=("campaign_id", "org_id", "event_id"), update=()
+        )
+
+    async def add_standing_rules(self, rules: Sequence[StandingRuleRow]) -> None:
+        """Record standing rules, each once per event."""
+        await database.upsert(
+            self.conn, "standing_rules", rules, key=("campaign_id", "org_id", "event_id"), update=()
+        )
+
+    async def save_summary_reviews(self, reviews: Sequence[SummaryReviewRow]) -> None:
+        """Keep each branch's latest summary review."""
+        await self._keep_latest(
+            "summary_reviews",
+            reviews,
+            ("text", "text", "text", "timestamptz", *("text",) * 6),
+            key=("campaign_id", "branch_id"),
+            at="reviewed_at",
+        )
+
+    async def save_committee_assessments(
+        self, assessments: Sequence[CommitteeAssessmentRow]
+    ) -> None:
+        """Keep each branch's latest assessment by the committee."""
+        await self._keep_latest(
+            "committee_assessments",
+            assessments,
+            ("text", "text", "text", "timestamptz", "float8", "text", "text"),
+            key=("campaign_id", "branch_id"),
+            at="assessed_at",
+        )
+
+    async def save_appraisals(self, appraisals: Sequence[AppraisalRow]) -> None:
+        """Keep each organisation's latest counts per rater group."""
+        await self._keep_latest(
+            "appraisals",
+            appraisals,
+            ("text", "text", "text", "text", "timestamptz", "int", "int", "int"),
+            key=("campaign_id", "org_id", "rater_group"),
+            at="appraised_at",
+        )
+
+    async def save_annual_reviews(self, reviews: Sequence[AnnualReviewRow]) -> None:
+        """Keep each organisation's latest annual review per year."""
+        await self._keep_latest(
+            "annual_reviews",
+            reviews,
+            ("text", "text", "int", "text", "timestamptz", "text", "text"),
+            key=("campaign_id", "org_id", "year"),
+            at="reviewed_at",
+        )
+
+    async def _keep_latest(
+        self,
+        table: str,
+        rows: Sequence[R],
+        types: Sequence[str],
+        *,
+        key: Sequence[str],
+        at: str,
+    ) -> None:
+        """Insert rows (of one NamedTuple type: its fields are the columns, of SQL `types`); a
+        row there already is replaced only by a later one — greater `at`, ties the greater
+        event id, compared byte-wise (code points, as Python compares) — so any arrival order
+        keeps the same row and the same event again changes nothing."""
+        latest = latest_per_key(rows, key, at)  # one statement may not touch a row twice
+        if not latest:
+            return
+        names = latest[0]._fields
+        assert len(names) == len(types), f"{table}: {len(types)} types for {names}"
+        arrays = ", ".join(f"${i}::{sql}[]" for i, sql in enumerate(types, start=1))
+        changes = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in key)
+        await self.conn.execute(
+            f"""INSERT INTO {table} ({", ".join(names)}) SELECT * FROM unnest({arrays})
+                ON CONFLICT ({", ".join(key)}) DO UPDATE SET {changes}
+                WHERE (EXCLUDED.{at}, EXCLUDED.event_id COLLATE "C")
+                    > ({table}.{at}, {table}.event_id COLLATE "C")""",
+            *database.columns(cast(Sequence[Sequence[Any]], latest), len(names)),
+        )
 
     async def add_to_counters(self, changes: Sequence[CounterRow]) -> None:
         """Add to campaigns' summary counters (one row per counter)."""

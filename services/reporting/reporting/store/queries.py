@@ -6,7 +6,14 @@ from typing import Any
 
 import asyncpg
 
-from reporting.domain import LEVELS
+from reporting.domain import (
+    COVERAGE_ACTIVITIES,
+    FOUR_ONES,
+    FOUR_ONES_ACTIVITIES,
+    FOUR_ONES_HONOURS,
+    LEVELS,
+    RATER_GROUPS,
+)
 
 LAGGING_WHERE = """(c.commitment_missing AND c.commitment_id IS NULL)
     OR cardinality(c.initial_missing) > 0 OR cardinality(c.final_missing) > 0
@@ -158,8 +165,30 @@ async def card_lists(
             *args,
         ),
         "commendations": await conn.fetch(
-            "SELECT honour, title, member_name FROM commendations"
-            " WHERE campaign_id = $1 AND branch_id = $2 ORDER BY event_id",
+            """SELECT c.honour, c.title, c.member_name, c.awarded_by, a.name AS awarded_by_name,
+                   c.awarded_on
+               FROM commendations c LEFT JOIN branches a ON a.branch_id = c.awarded_by
+               WHERE c.campaign_id = $1 AND c.branch_id = $2
+               ORDER BY c.awarded_on NULLS LAST, c.event_id""",
+            *args,
+        ),
+        "publicity": await conn.fetch(
+            "SELECT title, channel, channel_name, published_on, member_name, url FROM publicity"
+            " WHERE campaign_id = $1 AND branch_id = $2 ORDER BY published_on, event_id",
+            *args,
+        ),
+        "learning_meetings": await conn.fetch(
+            "SELECT held_on, target_level, learned_from, summary FROM learning_meetings"
+            " WHERE campaign_id = $1 AND branch_id = $2 ORDER BY held_on, event_id",
+            *args,
+        ),
+        "summary_review": await conn.fetch(
+            "SELECT * FROM summary_reviews WHERE campaign_id = $1 AND branch_id = $2", *args
+        ),
+        "marks": [marks] if (marks := await marks_of(conn, campaign_id, branch_id)) else [],
+        "committee_assessment": await conn.fetch(
+            "SELECT score, level, comment, assessed_at FROM committee_assessments"
+            " WHERE campaign_id = $1 AND branch_id = $2",
             *args,
         ),
         "activities": await conn.fetch(
@@ -233,5 +262,224 @@ async def announced(
         campaign_id,
         county_code,
         list(LEVELS),
+    )
+    return rows
+
+
+# Phases 3 and 4 (issue 15). The organisations of a campaign are its county's registered
+# branches and general branches (as in the branch list). Each has four marks and its coverage
+# (`domain.Marks`): the campaign's activities it reported, and the commendations of it and of
+# the organisations directly under it (it cultivates those: 一批先进党组织, 一批优秀共产党员).
+# One rule, two shapes of the same SQL, so both stay fast at 100,000 organisations: for a page
+# or a card, from the organisations outward (primary-key probes); for the whole county, from
+# the campaign's facts inward (one aggregate each, hash-joined). Both give the CTE `marks`.
+
+ORGANISATIONS = "b.county_code = $2 AND b.kind <> 'committee'"
+MARK_KINDS = (*FOUR_ONES_ACTIVITIES, *COVERAGE_ACTIVITIES)
+KIND_FLAGS = ", ".join(f"bool_or(a.kind = '{k}') AS {k}" for k in MARK_KINDS)
+HONOUR_FLAGS = ", ".join(f"bool_or(c.honour = '{h}') AS {h}" for h in FOUR_ONES_HONOURS)
+HONOURS = ", ".join(f"'{h}'" for h in FOUR_ONES_HONOURS)
+MARK_COLUMNS = ", ".join(
+    [f"coalesce(d.{k}, false) AS {k}" for k in MARK_KINDS]
+    + [f"coalesce(h.{h}, false) AS {h}" for h in FOUR_ONES_HONOURS]
+)
+ALL_FOUR = " AND ".join(FOUR_ONES)
+
+MARKS_OF_SOME = f"""done AS (
+    SELECT a.branch_id, {KIND_FLAGS}
+    FROM o JOIN activities a ON a.campaign_id = $1 AND a.branch_id = o.branch_id
+    GROUP BY a.branch_id
+), named AS (
+    SELECT o.branch_id AS org_id, o.branch_id AS member_id FROM o
+    UNION ALL
+    SELECT ch.parent_id, ch.branch_id FROM branches ch JOIN o ON ch.parent_id = o.branch_id
+), honoured AS (
+    SELECT n.org_id, {HONOUR_FLAGS}
+    FROM named n JOIN commendations c ON c.campaign_id = $1 AND c.branch_id = n.member_id
+        AND c.honour IN ({HONOURS})
+    GROUP BY n.org_id
+), marks AS (
+    SELECT o.*, {MARK_COLUMNS} FROM o
+    LEFT JOIN done d ON d.branch_id = o.branch_id
+    LEFT JOIN honoured h ON h.org_id = o.branch_id
+)"""
+"""`marks` of the organisations of the CTE `o` (a page, one card): $1 is the campaign."""
+
+MARKS_OF_COUNTY = f"""done AS (
+    SELECT a.branch_id, {KIND_FLAGS} FROM activities a WHERE a.campaign_id = $1
+    GROUP BY a.branch_id
+), honoured AS (
+    SELECT c.org_id, {HONOUR_FLAGS}
+    FROM (
+        SELECT c.branch_id AS org_id, c.honour FROM commendations c
+        WHERE c.campaign_id = $1 AND c.honour IN ({HONOURS})
+        UNION ALL
+        SELECT cb.parent_id, c.honour FROM commendations c
+        JOIN branches cb ON cb.branch_id = c.branch_id
+        WHERE c.campaign_id = $1 AND c.honour IN ({HONOURS}) AND cb.parent_id IS NOT NULL
+    ) c
+    GROUP BY c.org_id
+), marks AS (
+    SELECT b.branch_id, b.name, b.kind, b.unit, {MARK_COLUMNS} FROM branches b
+    LEFT JOIN done d ON d.branch_id = b.branch_id
+    LEFT JOIN honoured h ON h.org_id = b.branch_id
+    WHERE {ORGANISATIONS}
+)"""
+"""`marks` of every organisation of the county $2 in the campaign $1."""
+
+
+async def marks_page(
+    conn: asyncpg.Connection,
+    campaign_id: str,
+    county_code: str,
+    *,
+    limit: int | None,
+    offset: int,
+) -> tuple[int, list[asyncpg.Record]]:
+    """A page of the campaign's organisations by branch_id (every one: limit None), each with
+    its four marks and its coverage, and how many organisations there are."""
+    total: int = await conn.fetchval(
+        "SELECT count(*) FROM branches WHERE county_code = $1 AND kind <> 'committee'",
+        county_code,
+    )
+    if limit is None:
+        rows: list[asyncpg.Record] = await conn.fetch(
+            f"WITH {MARKS_OF_COUNTY} SELECT * FROM marks ORDER BY branch_id",
+            campaign_id,
+            county_code,
+        )
+        return total, rows[offset:]
+    rows = await conn.fetch(
+        f"""WITH o AS (
+                SELECT b.branch_id, b.name, b.kind, b.unit FROM branches b
+                WHERE {ORGANISATIONS} ORDER BY b.branch_id LIMIT $3 OFFSET $4
+            ), {MARKS_OF_SOME}
+            SELECT * FROM marks ORDER BY branch_id""",
+        campaign_id,
+        county_code,
+        limit,
+        offset,
+    )
+    return total, rows
+
+
+async def marks_of(
+    conn: asyncpg.Connection, campaign_id: str, branch_id: str
+) -> asyncpg.Record | None:
+    """One organisation's four marks and coverage (its card)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"""WITH o AS (SELECT b.branch_id FROM branches b WHERE b.branch_id = $2),
+            {MARKS_OF_SOME}
+            SELECT * FROM marks""",
+        campaign_id,
+        branch_id,
+    )
+    return row
+
+
+async def emulation_counts(
+    conn: asyncpg.Connection, campaign_id: str, county_code: str
+) -> asyncpg.Record:
+    """How many organisations the campaign has, how many have all four marks and how many are
+    covered by each activity; and the campaign's commendations, publicity items and meetings."""
+    covered = ", ".join(f"count(*) FILTER (WHERE {k}) AS {k}" for k in COVERAGE_ACTIVITIES)
+    row: asyncpg.Record = await conn.fetchrow(
+        f"""WITH {MARKS_OF_COUNTY}
+            SELECT count(*) AS organisations, count(*) FILTER (WHERE {ALL_FOUR}) AS all_four,
+                {covered},
+                (SELECT count(*) FROM commendations WHERE campaign_id = $1) AS commendations,
+                (SELECT count(*) FROM publicity WHERE campaign_id = $1) AS publicity,
+                (SELECT count(*) FROM learning_meetings WHERE campaign_id = $1)
+                    AS learning_meetings
+            FROM marks""",
+        campaign_id,
+        county_code,
+    )
+    return row
+
+
+async def not_covered(
+    conn: asyncpg.Connection, campaign_id: str, county_code: str
+) -> list[asyncpg.Record]:
+    """The organisations missing at least one of the activities to cover (全覆盖), by
+    branch_id, with which they have."""
+    every = " AND ".join(COVERAGE_ACTIVITIES)
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""WITH {MARKS_OF_COUNTY}
+            SELECT branch_id, name, kind, {", ".join(COVERAGE_ACTIVITIES)} FROM marks
+            WHERE NOT ({every}) ORDER BY branch_id""",
+        campaign_id,
+        county_code,
+    )
+    return rows
+
+
+async def commendations(conn: asyncpg.Connection, campaign_id: str) -> list[asyncpg.Record]:
+    """The campaign's commendations with the names (and kind) of who was commended and who
+    awarded them, where registered; by awarded_on then branch_id."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT c.branch_id, b.name AS branch_name, c.honour, c.title, c.member_name,
+               c.awarded_on, c.awarded_by, a.name AS awarded_by_name, a.kind AS awarded_by_kind
+           FROM commendations c
+           LEFT JOIN branches b ON b.branch_id = c.branch_id
+           LEFT JOIN branches a ON a.branch_id = c.awarded_by
+           WHERE c.campaign_id = $1
+           ORDER BY c.awarded_on NULLS LAST, c.branch_id, c.event_id""",
+        campaign_id,
+    )
+    return rows
+
+
+async def three_level(
+    conn: asyncpg.Connection, campaign_id: str, county_code: str, year: int | None
+) -> dict[str, list[asyncpg.Record]]:
+    """三级联述联评联考: the organisations shown (every committee of the county, then every
+    other organisation with a duty report, appraisal or annual review in the campaign;
+    committees first, then by org_id), and those facts. The annual review shown is the one of
+    the campaign's year, else the latest year reviewed."""
+    return {
+        "organisations": await conn.fetch(
+            """WITH shown AS (
+                   SELECT b.branch_id AS org_id FROM branches b
+                   WHERE b.county_code = $2 AND b.kind = 'committee'
+                   UNION SELECT org_id FROM duty_reports WHERE campaign_id = $1
+                   UNION SELECT org_id FROM appraisals WHERE campaign_id = $1
+                   UNION SELECT org_id FROM annual_reviews WHERE campaign_id = $1
+               )
+               SELECT s.org_id, b.name, b.kind FROM shown s
+               LEFT JOIN branches b ON b.branch_id = s.org_id
+               ORDER BY coalesce(b.kind = 'committee', false) DESC, s.org_id""",
+            campaign_id,
+            county_code,
+        ),
+        "duty_reports": await conn.fetch(
+            "SELECT org_id, reporter_name, reported_to, reported_on, document_ref"
+            " FROM duty_reports WHERE campaign_id = $1 ORDER BY org_id, reported_on, event_id",
+            campaign_id,
+        ),
+        "appraisals": await conn.fetch(
+            "SELECT org_id, rater_group, satisfied, basically_satisfied, dissatisfied"
+            " FROM appraisals WHERE campaign_id = $1"
+            " ORDER BY org_id, array_position($2::text[], rater_group)",
+            campaign_id,
+            list(RATER_GROUPS),
+        ),
+        "annual_reviews": await conn.fetch(
+            "SELECT DISTINCT ON (org_id) org_id, year, grade, comment FROM annual_reviews"
+            " WHERE campaign_id = $1"
+            " ORDER BY org_id, year IS NOT DISTINCT FROM $2 DESC, year DESC",
+            campaign_id,
+            year,
+        ),
+    }
+
+
+async def standing_rules(conn: asyncpg.Connection, campaign_id: str) -> list[asyncpg.Record]:
+    """Good practices made standing rules (巩固深化), by adopted_on then org_id."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT r.org_id, b.name, r.title, r.adopted_on, r.document_ref, r.summary
+           FROM standing_rules r LEFT JOIN branches b ON b.branch_id = r.org_id
+           WHERE r.campaign_id = $1 ORDER BY r.adopted_on, r.org_id, r.event_id""",
+        campaign_id,
     )
     return rows
