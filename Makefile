@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 ENV := . deploy/env.sh &&
 
-.PHONY: up down test lint contract deps infra topics demo status browser chaos bench
+.PHONY: up down test lint contract deps infra topics demo status browser chaos bench asyncapi-tools
 
 deps:  ## Python and the locked dependencies
 	@command -v $(UV) >/dev/null || python3 -m pip install -q --user uv==$(UV_VERSION) \
@@ -17,7 +17,8 @@ infra:  ## PostgreSQL and Kafka on loopback, roles, schemas, topics
 	@deploy/infra.sh up
 	@$(ENV) $(UV) run --frozen grassroots topics create
 
-up: deps infra  ## the whole platform, with a demo campaign
+up: deps infra asyncapi-tools  ## the whole platform, with a demo campaign
+	@$(UV) run --frozen python -m grassroots.contract_documents site --if-stale  # /contract/
 	@deploy/services.sh up
 	@$(ENV) $(UV) run --frozen grassroots demo
 	@$(ENV) token=$$(GRASSROOTS_DATABASE_URL=$$REPORTING_DATABASE_URL $(UV) run --frozen \
@@ -40,9 +41,24 @@ lint: deps
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy contract/src contract/tests shared/src services tests bench
 
-contract: deps  ## regenerate the JSON Schemas, the AsyncAPI and the OpenAPI documents
+contract: deps asyncapi-tools  ## regenerate the JSON Schemas, the AsyncAPI (and its HTML) and the OpenAPI documents
 	@$(UV) run --frozen grassroots contract write
+	@$(UV) run --frozen python -m grassroots.contract_documents site --if-stale
+	@$(UV) run --frozen python -m grassroots.contract_documents check
 	@$(UV) run --frozen python -m reporting.openapi
+
+# The official AsyncAPI tools (@asyncapi/parser, the generator's HTML template), pinned by
+# tools/asyncapi/package-lock.json, into tools/asyncapi/node_modules (gitignored). No install
+# scripts: none is needed, and puppeteer's would download a browser.
+ASYNCAPI_TOOLS := tools/asyncapi/node_modules/.package-lock.json
+asyncapi-tools: $(ASYNCAPI_TOOLS)
+$(ASYNCAPI_TOOLS): tools/asyncapi/package.json tools/asyncapi/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "installing nodejs and npm (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    nodejs npm >/dev/null; fi
+	@cd tools/asyncapi && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
 browser:  ## Debian's chromium and a CJK font, for the dashboard test
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
@@ -50,7 +66,7 @@ browser:  ## Debian's chromium and a CJK font, for the dashboard test
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    chromium fonts-wqy-zenhei >/dev/null; fi
 
-test: deps lint infra browser  ## every test, on the real broker and database
+test: deps lint infra browser asyncapi-tools  ## every test, on the real broker and database
 	@deploy/services.sh down >/dev/null  # a running demo would share the consumer groups
 	@$(ENV) $(UV) run --frozen pytest
 

@@ -36,6 +36,9 @@ TEST_PORTS = {
     "rectification": _BASE + 2,
     "notification": _BASE + 3,
 }
+# Each service's own test configuration: the notification service issues the tests' counties'
+# circulars as the defaults of tests/counties.toml say (the demo county as deployed).
+SERVICE_ENV = {"notification": {"GRASSROOTS_COUNTIES_FILE": str(REPO / "tests" / "counties.toml")}}
 
 
 def env(name: str) -> str:
@@ -127,7 +130,10 @@ class Platform:
         }
         self.services = {
             name: ServiceProcess(
-                name, TEST_PORTS[name], log_dir, {**test_env, **(extra_env or {}).get(name, {})}
+                name,
+                TEST_PORTS[name],
+                log_dir,
+                {**test_env, **SERVICE_ENV.get(name, {}), **(extra_env or {}).get(name, {})},
             )
             for name in SERVICES
         }

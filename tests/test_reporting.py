@@ -27,6 +27,9 @@ pytestmark = pytest.mark.usefixtures("platform")
 # A county system may send anything in a name: it must show as text, never run or compute.
 HOSTILE_NAME = '=HYPERLINK("http://x")<script>window.pwned=1</script>党支部'
 SCREENSHOTS = REPO / ".local" / "screenshots"
+NO_PROGRESS_REPORTS = {"progress_report_every_days": 0}
+"""These campaigns ask for no progress reports (工作进展情况, issue 16): their lagging lists
+are grading's and rectification's alone, whatever the clock says."""
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -107,6 +110,7 @@ def campaign(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> It
                 {"phase": "survey_grading", "opens_on": "2012-03-01", "closes_on": "2012-04-15"},
                 {"phase": "rectification", "opens_on": "2012-04-16", "closes_on": "2012-06-30"},
             ],
+            "rules": NO_PROGRESS_REPORTS,
         },
         at("2012-03-01"),
     )
@@ -519,7 +523,13 @@ def results_published(
 
 def launched(c: County, name: str) -> dict[str, Any]:
     window = {"phase": "survey_grading", "opens_on": "2012-03-01", "closes_on": "2012-04-15"}
-    data = {"campaign_id": c.campaign_id, "name": name, "year": 2012, "phases": [window]}
+    data = {
+        "campaign_id": c.campaign_id,
+        "name": name,
+        "year": 2012,
+        "phases": [window],
+        "rules": NO_PROGRESS_REPORTS,
+    }
     return c.event("campaign.launched", data, at("2012-03-01"))
 
 
@@ -1098,6 +1108,7 @@ def test_a_superior_is_lagging_until_it_answers_and_reviews(
             "escalations_unanswered": 1,
             "reviews_overdue": 1,
             "level": None,
+            "progress_report_due": None,
         }
     ]
     summary = office.get(f"/v1/campaigns/{c.campaign_id}/summary").json()

@@ -399,3 +399,28 @@ def test_three_level_review_and_standing_rules(campaign: list[dict[str, Any]]) -
     rules = of["assessment.rule_established"]
     assert sum(orgs[r["org_id"]]["kind"] == "committee" for r in rules) == 4  # two per county
     assert sum(orgs[r["org_id"]]["kind"] != "committee" for r in rules) >= 10
+
+
+def test_organisations_report_progress_and_the_office_inspects(
+    campaign: list[dict[str, Any]],
+) -> None:
+    """Most organisations report every period (a few late, a few never), so the demo's
+    progress list names a few, not all; the office criticises some organisations and praises
+    others, and puts most criticised ones right by a later inspection."""
+    orgs = organisations(campaign)
+    graded = {o for o, data in orgs.items() if data["kind"] != "committee"}
+    reports = [e["data"] for e in campaign if e["type"] == "supervision.progress_reported"]
+    assert {r["org_id"] for r in reports} <= graded
+    last_period = [r for r in reports if r["reported_on"] > "2012-09-13"]
+    assert 0.8 * len(graded) < len({r["org_id"] for r in last_period}) < len(graded)
+    inspections = [e["data"] for e in campaign if e["type"] == "supervision.inspected"]
+    latest: dict[str, str] = {}
+    for data in sorted(inspections, key=lambda d: d["inspected_on"]):
+        latest[data["org_id"]] = data["findings"][0]["kind"]
+    criticised_at_last = [o for o, kind in latest.items() if kind != "commendable"]
+    assert (
+        0
+        < len(criticised_at_last)
+        < sum(1 for d in inspections if d["findings"][0]["kind"] != "commendable")
+    )
+    assert any(kind == "commendable" for kind in latest.values())

@@ -21,6 +21,8 @@ DEFINITION = ServiceDefinition(
         Topic.RECTIFICATION_RESULTS,
         Topic.RECTIFICATION_INPUTS,
         Topic.EMULATION_INPUTS,
+        Topic.SUPERVISION_INPUTS,
+        Topic.SUPERVISION_DECISIONS,
     ),
     handlers=HANDLERS,
     store=NotificationStore,

@@ -2,17 +2,15 @@
 
 - Awarded by a committee (`awarded_by` is an organisation of kind `committee`, e.g. the bureau's
   Party committee for its 七一 special commendation): announced to every organisation of the
-  county (通报表扬) — every branch and the office, by every channel they have, as a circular.
-  The commendations of one committee on one day (`awarded_on`, else the event's county day) of
-  one campaign read as ONE notice: each is kept (commendation_store.py) and its group waits
-  behind the barrier, like a phase's close circular, until this service has applied what was on
-  the topics when the group's first one was applied; then one notice names every commendation
-  of the group not named yet. One arriving after that is named by the group's next notice.
+  county (通报表扬) by a circular the office signs off. The commendations of one committee on one
+  day (`awarded_on`, else the event's county day) of one campaign make ONE draft of praise:
+  each is kept (commendation_store.py) and its group waits behind the barrier, like a phase's
+  close draft, until this service has applied what was on the topics when the group's first one
+  was applied; then one draft names every commendation of the group not named yet (and not
+  praised by a signed circular meanwhile). One arriving after that is named by the group's next
+  draft. Until a person signs a circular naming them off, the weekly drafts praise them too.
 - Any other (a general branch's or a branch's own, or no awarding body stated): told to the
   organisation commended, at once, keyed by the event.
-
-Interim: the supervision issue (#16) will have circulars signed off before they go out; until it
-lands there is no sign-off, and this notice IS the announcement (通报表扬).
 
 Both refuse an organisation not registered in the event's county (`branch_id`, and
 `awarded_by` when given): DLQ, `rejected_by_rule`, nothing changed.
@@ -22,23 +20,19 @@ from __future__ import annotations
 
 from grassroots.contract.calendar import county_today
 from grassroots.contract.events import EmulationCommendedEvent
+from grassroots.contract.supervision import CircularTrigger
 from grassroots.plumbing.handling import Rejected
+from notification.circulars.drafting import commendation_circular_id, commendation_title, praise
+from notification.circulars.drafts import commendation_seen, draft
 from notification.commendation_store import AnnouncementKey, CommendationRow
-from notification.domain import (
-    COUNTY_COMMENDATION_HEARS,
-    CommendedItem,
-    Kind,
-    announced_to_county,
-    county_commendation_facts,
-    unregistered,
-)
-from notification.planning import PLANNER, Notice, time_driven_cause
+from notification.domain import Kind, announced_to_county, unregistered
+from notification.planning import PLANNER, Notice
 from notification.store import NotificationStore, Uow
 
 
 async def on_commended(uow: Uow, event: EmulationCommendedEvent) -> None:
-    """A committee's commendation waits to be announced with the others of its day; any other
-    is told to the organisation commended now."""
+    """A committee's commendation waits to be drafted with the others of its day; any other is
+    told to the organisation commended now."""
     data = event.data
     named = [data.branch_id, *([data.awarded_by] if data.awarded_by else [])]
     orgs = {row["org_id"]: row for row in await uow.store.orgs(named)}
@@ -89,9 +83,9 @@ async def on_commended(uow: Uow, event: EmulationCommendedEvent) -> None:
 
 
 async def announce_commendations(uow: Uow, key: AnnouncementKey) -> bool:
-    """The group's notice (通报表扬), once its commendations are applied here: every one not
-    named yet, to every organisation of the county. False when there was nothing to issue
-    (issued already, by another replica or before a restart)."""
+    """The group's draft of praise (通报表扬), once its commendations are applied here: every one
+    not named yet, for the office to sign off. False when there was nothing to do (done
+    already, by another replica or before a restart)."""
     store = uow.store.commendations
     group = await store.lock_waiting(key)
     if group is None:
@@ -99,43 +93,22 @@ async def announce_commendations(uow: Uow, key: AnnouncementKey) -> bool:
     number = group["number"]
     rows = await store.name_in(key, number)
     await store.mark_issued(key, len(rows), uow.now)
-    if not rows:
-        return True
-    names = {
-        row["org_id"]: row["name"]
-        for row in await uow.store.orgs([key.awarded_by, *(r["branch_id"] for r in rows)])
-    }
-    facts = county_commendation_facts(
-        awarded_by=key.awarded_by,
-        awarded_by_name=names.get(key.awarded_by, key.awarded_by),
-        awarded_on=key.awarded_on,
-        number=number,
-        items=[
-            CommendedItem(
-                r["branch_id"],
-                names.get(r["branch_id"], r["branch_id"]),
-                r["honour"],
-                r["title"],
-                r["member_name"],
-                r["cause_event_id"],
-            )
-            for r in rows
-        ],
+    praised = await uow.store.circulars.commendations_to_praise(
+        key.campaign_id, announcement=(key.awarded_by, key.awarded_on, number)
     )
-    source, cause = time_driven_cause(
-        key.campaign_id, "commendation", key.awarded_by, key.awarded_on.isoformat(), str(number)
+    notice = await draft(
+        uow,
+        campaign_id=key.campaign_id,
+        county_code=group["county_code"],
+        circular_id=commendation_circular_id(
+            key.campaign_id, key.awarded_by, key.awarded_on, number
+        ),
+        trigger=CircularTrigger.COMMENDATION,
+        title=commendation_title([r["title"] for r in praised]),
+        items=praise((), [commendation_seen(r) for r in praised]),
     )
-    notice = Notice(
-        Kind.COMMENDATION,
-        source,
-        cause,
-        group["county_code"],
-        key.campaign_id,
-        None,
-        facts,
-        audiences=COUNTY_COMMENDATION_HEARS,
-    )
-    await PLANNER.notify(uow, notice)
+    if notice is not None:
+        await PLANNER.notify(uow, notice)
     return True
 
 

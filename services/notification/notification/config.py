@@ -2,7 +2,8 @@
 
 Every field has a default, so the service starts without any of them; the webhook signing
 secret is read from WEBHOOK_SIGNING_SECRET and the inbox tokens' key from INBOX_TOKEN_SECRET
-(deploy/env.sh exports both); neither is ever logged.
+(deploy/env.sh exports both); neither is ever logged. Who issues each county's circulars is in
+the county configuration file, GRASSROOTS_COUNTIES_FILE (counties.py), read at start.
 """
 
 from __future__ import annotations
@@ -10,10 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grassroots.contract.common import Identifier
+from notification.counties import DEFAULT_FILE, Counties, load_counties
 
 DayCount = Annotated[int, Field(ge=0, le=366)]
 
@@ -78,14 +88,36 @@ class NotificationSettings(BaseSettings):
         7, ge=0, le=366, description="Days an overdue task may stay open before escalation."
     )
     circular_period_days: float = Field(
-        7.0, gt=0, description="Days between periodic circulars (通报); one more at each close."
+        7.0, gt=0, description="Days between weekly circular drafts (通报); one more at each close."
     )
+
+    # Who issues each county's circulars and signs its notices (counties.py).
+    counties_file: Path = Field(
+        DEFAULT_FILE,
+        validation_alias="GRASSROOTS_COUNTIES_FILE",
+        description="The county configuration (TOML).",
+    )
+    _counties: Counties = PrivateAttr(default_factory=Counties)
 
     @model_validator(mode="after")
     def _secret_with_webhooks(self) -> Self:
         if any(self.webhooks.values()) and self.webhook_signing_secret is None:
             raise ValueError("webhooks are configured but WEBHOOK_SIGNING_SECRET is not set")
         return self
+
+    @model_validator(mode="after")
+    def _read_counties(self) -> Self:
+        self._counties = load_counties(self.counties_file)  # a broken file stops the start
+        return self
+
+    @property
+    def counties(self) -> Counties:
+        return self._counties
+
+    def sender(self, county_code: str) -> str:
+        """Who signs the county's notices: its issuing body, else the configured sender name."""
+        issuer = self._counties.issuer(county_code)
+        return issuer.issuing_body if issuer else self.mail_from_name
 
     @property
     def lease_seconds(self) -> float:

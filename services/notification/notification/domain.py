@@ -17,7 +17,6 @@ from pydantic import validate_email
 from pydantic_core import PydanticCustomError
 
 from grassroots.contract.calendar import at_county_hour, county_today, overdue_from
-from grassroots.contract.emulation import Honour
 
 
 class Kind(StrEnum):
@@ -31,8 +30,11 @@ class Kind(StrEnum):
     COMMITMENT_RETURNED = "commitment_returned"
     TASK_OVERDUE = "task_overdue"
     OVERDUE_ESCALATED = "overdue_escalated"
-    CIRCULAR = "circular"
+    CIRCULAR = "circular"  # a circular the office signed off (通报), as the issued document
     COMMENDATION = "commendation"
+    # Drafts of circulars wait for the office: nothing of a draft goes to the organisations.
+    CIRCULAR_DRAFTED = "circular_drafted"  # a draft waits (or its sign-off was refused)
+    CIRCULAR_SIGN_OFF_DUE = "circular_sign_off_due"  # still unsigned after the campaign's days
     # The superior's duty (加强具体指导): what waits for it, and reminders when it waits too long.
     PROBLEM_ESCALATED = "problem_escalated"
     REVIEW_REQUESTED = "review_requested"
@@ -58,8 +60,10 @@ WHO_HEARS_WHAT: dict[Kind, tuple[Audience, ...]] = {
     Kind.COMMITMENT_RETURNED: (Audience.SECRETARY,),
     Kind.TASK_OVERDUE: (Audience.RESPONSIBLE, Audience.SECRETARY),
     Kind.OVERDUE_ESCALATED: (Audience.PARENT,),
-    Kind.CIRCULAR: (Audience.EVERY_BRANCH, Audience.OFFICE),
+    Kind.CIRCULAR: (Audience.EVERY_BRANCH, Audience.OFFICE),  # every organisation of the county
     Kind.COMMENDATION: (Audience.SECRETARY,),  # the commended organisation; see below
+    Kind.CIRCULAR_DRAFTED: (Audience.OFFICE,),  # in its inbox only: see INBOX_ONLY
+    Kind.CIRCULAR_SIGN_OFF_DUE: (Audience.OFFICE,),
     Kind.PROBLEM_ESCALATED: (Audience.PARENT,),  # the organisation it went to (to_org_id)
     Kind.REVIEW_REQUESTED: (Audience.PARENT,),
     Kind.ESCALATION_OVERDUE: (Audience.PARENT,),  # to_org_id
@@ -69,11 +73,16 @@ WHO_HEARS_WHAT: dict[Kind, tuple[Audience, ...]] = {
 # rules (escalation_answer_days, review_due_days) do not say.
 DEFAULT_ESCALATION_ANSWER_DAYS = 10
 DEFAULT_REVIEW_DUE_DAYS = 5
+# A draft waits in the office's inbox (and the county's systems hear of it): no draft is mailed,
+# so nothing of a circular reaches a mailbox before a person signed it off. The reminder is.
+INBOX_ONLY = frozenset({Kind.CIRCULAR_DRAFTED})
+# Read as a document of the committee: no salutation, the issuing body and day at its foot.
+DOCUMENTS = frozenset({Kind.CIRCULAR})
+# The campaign's days for the office to sign a draft off before it is reminded, when its rules
+# (circular_sign_off_days) do not say.
+DEFAULT_CIRCULAR_SIGN_OFF_DAYS = 3
 # A supplementary result (补充定级) answers the incomplete notice, which the office heard too.
 SUPPLEMENTARY_RESULT_HEARS = (Audience.SECRETARY, Audience.OFFICE)
-# A committee's commendations are announced to every organisation of the county (通报表扬), as
-# a circular is: every branch and the office.
-COUNTY_COMMENDATION_HEARS = (Audience.EVERY_BRANCH, Audience.OFFICE)
 
 
 class Channel(StrEnum):
@@ -355,62 +364,3 @@ def announced_to_county(awarding_kind: str | None) -> bool:
     """A commendation awarded by a committee is announced to the county (通报表扬); one by a
     general branch, a branch, or by nobody stated is told to the organisation commended."""
     return awarding_kind == ANNOUNCING_KIND
-
-
-@dataclass(frozen=True)
-class CommendedItem:
-    """One commendation in a county announcement, as people read it."""
-
-    branch_id: str
-    branch_name: str
-    honour: str
-    title: str
-    member_name: str | None
-    cause_event_id: str  # the emulation.commended it came from
-
-
-HONOUR_ORDER = tuple(h.value for h in Honour)
-
-
-def county_commendation_facts(
-    *,
-    awarded_by: str,
-    awarded_by_name: str,
-    awarded_on: dt.date,
-    number: int,
-    items: Iterable[CommendedItem],
-) -> dict[str, Any]:
-    """The facts of a committee's announcement (通报表扬): its commendations of the day by
-    title, then honour (organisations before people), then organisation and person; the
-    titles in that order; how many of each honour."""
-    listed = sorted(
-        items,
-        key=lambda i: (
-            i.title,
-            HONOUR_ORDER.index(i.honour),
-            i.branch_id,
-            i.member_name or "",
-            i.cause_event_id,
-        ),
-    )
-    counts = {honour: sum(i.honour == honour for i in listed) for honour in HONOUR_ORDER}
-    return {
-        "scope": "county",
-        "awarded_by": awarded_by,
-        "awarded_by_name": awarded_by_name,
-        "awarded_on": awarded_on.isoformat(),
-        "announcement": number,
-        "titles": list(dict.fromkeys(i.title for i in listed)),
-        "counts": [{"honour": h, "count": n} for h, n in counts.items() if n],
-        "commended": [
-            {
-                "branch_id": i.branch_id,
-                "branch_name": i.branch_name,
-                "honour": i.honour,
-                "title": i.title,
-                "member_name": i.member_name,
-                "cause_event_id": i.cause_event_id,
-            }
-            for i in listed
-        ],
-    }

@@ -1,6 +1,7 @@
 """One handler per consumed event type, typed by the event it takes: parse → load → decide →
 save + plan notifications. The table at the end is what the service consumes; all SQL is in
-the store. Commendations (who hears a committee's, who hears any other) are in commendations.py.
+the store. Commendations (who hears a committee's, who hears any other) are in commendations.py;
+inspections, progress reports and the office's decisions on circulars in circulars/handlers.py.
 
 Handlers only plan (planning.py): what is sent, and when, is the delivery worker's business.
 """
@@ -38,6 +39,7 @@ from grassroots.contract.events import (
 from grassroots.contract.grading import AppliedRule, Basis, BranchGraded, Rule
 from grassroots.contract.rectification import TaskKind
 from grassroots.plumbing.handling import HandlerTable, batch, each
+from notification.circulars.handlers import SUPERVISION_HANDLERS
 from notification.commendations import on_commended
 from notification.domain import (
     DEFAULT_ESCALATION_ANSWER_DAYS,
@@ -91,6 +93,8 @@ async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
         ),
         escalation_answer_days=rules.escalation_answer_days if rules else None,
         review_due_days=rules.review_due_days if rules else None,
+        circular_sign_off_days=rules.circular_sign_off_days if rules else None,
+        progress_report_every_days=rules.progress_report_every_days if rules else None,
         windows=[
             PhaseWindowRow(data.campaign_id, w.phase.value, w.opens_on, w.closes_on)
             for w in data.phases
@@ -520,4 +524,5 @@ HANDLERS: HandlerTable[NotificationStore] = HandlerTable(
     each(RectificationReviewOverdueEvent, on_review_overdue),
     each(RectificationProblemUpdatedEvent, on_problem_updated),
     each(EmulationCommendedEvent, on_commended),
+    *SUPERVISION_HANDLERS,
 )

@@ -10,25 +10,35 @@ periodic circular is recorded under its key, so the same sweep twice plans nothi
   each branch still without a commitment is reminded, at the same offsets;
 - escalation: an overdue task still open `escalation_days` after it became overdue goes to
   the branch's parent organisation, once;
-- periodic circular: every `circular_period_days` from the moment the campaign's first phase
-  opened (numbered 1, 2, …), while a phase is open — only the latest period when the service
-  was down, and none when nobody is lagging.
+- weekly circular: every `circular_period_days` from the moment the campaign's first phase
+  opened, while a phase is open, a DRAFT (circulars/) — only the latest period when the service
+  was down, and none when there is nothing to name;
+- a draft neither signed nor discarded `circular_sign_off_days` after it was drafted: the office
+  is reminded, once; a sign-off refused for want of an issuing body: the office is told.
 
-The circular at a phase's close waits for that close's results (grading's round, the
-settlements), then behind the barrier for this service to have applied them. A committee's
-commendations of one day wait behind a barrier too, to be announced together (commendations.py).
+The draft at a phase's close waits for that close's results (grading's round, the settlements),
+then behind the barrier for this service to have applied them. A committee's commendations of
+one day wait behind a barrier too, to be drafted as one circular of praise (commendations.py).
+Only a circular a person signed off is sent (circulars/handlers.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import asyncpg
 
 from grassroots.contract import Topic
 from grassroots.contract.calendar import commitment_due_on, county_today
+from grassroots.contract.supervision import CircularTrigger
 from grassroots.plumbing.jobs import BarrierJob, PeriodicJob
+from notification.circulars.drafting import close_circular_id, supervision_title, weekly_circular_id
+from notification.circulars.drafts import (
+    draft,
+    remind_sign_off,
+    supervision_items,
+    tell_refused_sign_offs,
+)
 from notification.commendation_store import AnnouncementKey
 from notification.commendations import (
     announce_commendations,
@@ -37,12 +47,9 @@ from notification.commendations import (
 )
 from notification.domain import (
     Kind,
-    LaggingFact,
-    Reason,
     circular_period,
     days_left,
     escalate_deadlines_before,
-    lagging_branches,
     reminder_due,
 )
 from notification.planning import PLANNER, Notice, Planner, time_driven_cause
@@ -70,7 +77,9 @@ async def sweep(uow: Uow, planner: Planner) -> int:
     # A campaign left open long after its plan ended is not circulated for ever.
     period = dt.timedelta(days=planner.settings.circular_period_days)
     for campaign in await uow.store.running_campaigns(county_today(uow.now - period)):
-        planned += await issue_periodic_circular(uow, planner, campaign)
+        planned += await draft_weekly_circular(uow, planner, campaign)
+    planned += await remind_sign_off(uow, planner)
+    planned += await tell_refused_sign_offs(uow, planner)
     return planned
 
 
@@ -169,68 +178,41 @@ async def escalate_overdue(uow: Uow, planner: Planner) -> int:
     return await planner.plan(uow, notices)
 
 
-async def issue_periodic_circular(uow: Uow, planner: Planner, campaign: asyncpg.Record) -> int:
+async def draft_weekly_circular(uow: Uow, planner: Planner, campaign: asyncpg.Record) -> int:
+    """The week's draft, every `circular_period_days` from the first opening (only the latest
+    period after a gap), named after the drafting day."""
     period_days = planner.settings.circular_period_days
     number = circular_period(campaign["started_at"], uow.now, period_days)
     if number < 1 or number <= (campaign["last_period"] or 0):
         return 0
-    return await issue_circular(
-        uow, planner, campaign, f"period:{number}", number=number, phase=None, when_empty=False
-    )
+    circular_id = weekly_circular_id(campaign["campaign_id"], county_today(uow.now))
+    return await draft_circular(uow, planner, campaign, f"period:{number}", circular_id, None)
 
 
-async def issue_circular(
+async def draft_circular(
     uow: Uow,
     planner: Planner,
     campaign: asyncpg.Record,
     circular_key: str,
-    *,
-    number: int | None,
+    circular_id: str,
     phase: str | None,
-    when_empty: bool,
 ) -> int:
-    """One circular to every branch and the office naming the lagging branches, each once."""
-    campaign_id = campaign["campaign_id"]
-    facts = [
-        LaggingFact(
-            row["branch_id"],
-            row["branch_name"],
-            Reason(row["reason"]),
-            row["fact_key"],
-            row["detail"],
-        )
-        for row in await uow.store.open_facts(campaign_id)
-    ]
-    lines = lagging_branches(facts)
-    await uow.store.mark_circular_issued(campaign_id, circular_key, len(lines), uow.now)
-    if not lines and not when_empty:
-        return 0
-    source, cause = time_driven_cause(campaign_id, "circular", circular_key)
-    lagging: list[dict[str, Any]] = [
-        {
-            "branch_id": line.branch_id,
-            "branch_name": line.branch_name,
-            "reasons": [
-                {"reason": r.reason.value, "details": list(r.details)} for r in line.reasons
-            ],
-        }
-        for line in lines
-    ]
-    notice = Notice(
-        Kind.CIRCULAR,
-        source,
-        cause,
-        campaign["county_code"],
-        campaign_id,
-        None,
-        {
-            "number": number,
-            "phase": phase,
-            "as_of": county_today(uow.now).isoformat(),
-            "lagging": lagging,
-        },
+    """A draft naming every lagging organisation and the praise due (none when there is
+    nothing to name); the office hears it waits. Nothing goes to the organisations until a
+    person of the office signs it off."""
+    campaign_id, county_code = campaign["campaign_id"], campaign["county_code"]
+    items = await supervision_items(uow, campaign_id, county_code)
+    await uow.store.mark_circular_issued(campaign_id, circular_key, len(items), uow.now)
+    notice = await draft(
+        uow,
+        campaign_id=campaign_id,
+        county_code=county_code,
+        circular_id=circular_id,
+        trigger=CircularTrigger.PHASE_CLOSE if phase else CircularTrigger.WEEKLY,
+        title=supervision_title(campaign["name"], phase),
+        items=items,
     )
-    return await planner.notify(uow, notice)
+    return await planner.notify(uow, notice) if notice else 0
 
 
 async def sweep_once(uow: Uow) -> int:
@@ -240,9 +222,9 @@ async def sweep_once(uow: Uow) -> int:
     return await sweep(uow, PLANNER)
 
 
-async def issue_close_circular(uow: Uow, key: CircularKey) -> bool:
-    """The circular of a closed phase, once its results are applied here (nothing when it was
-    issued already, by another replica or before a restart)."""
+async def draft_close_circular(uow: Uow, key: CircularKey) -> bool:
+    """The draft of a closed phase's circular, once its results are applied here (nothing
+    when it was drafted already, by another replica or before a restart)."""
     campaign_id, circular_key = key
     if not await uow.store.lock_waiting_circular(campaign_id, circular_key):
         return False
@@ -250,9 +232,8 @@ async def issue_close_circular(uow: Uow, key: CircularKey) -> bool:
     if campaign is None:
         return False
     phase = circular_key.removeprefix("close:")
-    await issue_circular(
-        uow, PLANNER, campaign, circular_key, number=None, phase=phase, when_empty=True
-    )
+    circular_id = close_circular_id(campaign_id, phase)
+    await draft_circular(uow, PLANNER, campaign, circular_key, circular_id, phase)
     return True
 
 
@@ -262,7 +243,7 @@ CLOSE_CIRCULARS: BarrierJob[NotificationStore, CircularKey] = BarrierJob(
     topics=BARRIER_TOPICS,
     waiting=NotificationStore.waiting_circulars,
     save_snapshot=NotificationStore.save_circular_offsets,
-    run=issue_close_circular,
+    run=draft_close_circular,
 )
 COMMENDATION_ANNOUNCEMENTS: BarrierJob[NotificationStore, AnnouncementKey] = BarrierJob(
     "commendation announcements",

@@ -9,6 +9,7 @@ writes nothing the second time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -25,6 +26,7 @@ from notification import recipients
 from notification.config import NotificationSettings
 from notification.delivery_store import NewDelivery
 from notification.domain import (
+    INBOX_ONLY,
     WHO_HEARS_WHAT,
     Audience,
     Channel,
@@ -147,6 +149,8 @@ class Planner:
                 branch_id=notice.branch_id,
                 superior_id=notice.superior_id,
             )
+            if notice.kind in INBOX_ONLY:
+                addressees = [dataclasses.replace(a, by_email=False) for a in addressees]
             facts = {"campaign_name": names.get(notice.campaign_id or ""), **notice.facts}
             if notice.branch_id and "branch_name" not in facts:
                 facts["branch_name"] = await orgs.name(notice.branch_id)
@@ -154,7 +158,8 @@ class Planner:
                 Endpoint(e.name, str(e.url))
                 for e in self.settings.endpoints_for(notice.county_code)
             ]
-            message = draft(notice.kind, facts, today=today, sender=self.settings.mail_from_name)
+            sender = self.settings.sender(notice.county_code)  # the county's issuing body
+            message = draft(notice.kind, facts, today=today, sender=sender)
             for planned in plan_deliveries(addressees, endpoints):  # one draft, many addressed
                 rows.append(self._row(notice, facts, message, planned, uow.now))
                 if len(rows) >= PLAN_CHUNK:  # a circular to every branch stays bounded

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, sel
 from markupsafe import Markup
 
 from grassroots.contract.labels import label
-from notification.domain import Addressee, Kind
+from notification.domain import DOCUMENTS, Addressee, Kind
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -81,6 +81,7 @@ class Draft:
     subject: str
     text: str  # everything but the salutation
     html_body: Markup  # its paragraphs, escaped by paragraphs.html.j2
+    salutation: bool = True  # False: a document (a signed circular), read alike by everyone
 
 
 def draft(kind: Kind, facts: dict[str, Any], *, today: dt.date, sender: str) -> Draft:
@@ -90,14 +91,15 @@ def draft(kind: Kind, facts: dict[str, Any], *, today: dt.date, sender: str) -> 
     text = template.render(context).strip() + "\n"
     paragraphs = [line.strip() for line in text.splitlines() if line.strip()]
     html_body = environment().get_template("paragraphs.html.j2").render(paragraphs=paragraphs)
-    return Draft(subject, text, Markup(html_body.rstrip()))  # escaped by its template
+    # escaped by its template
+    return Draft(subject, text, Markup(html_body.rstrip()), salutation=kind not in DOCUMENTS)
 
 
 def address(message: Draft, to: Addressee | None, *, html: bool = True) -> Rendered:
     """The drafted message for one addressee (None: for a county system's webhook); the HTML
-    alternative only when asked (email)."""
+    alternative only when asked (email). A document has no salutation."""
     base = environment().get_template("base.txt.j2")  # the kinds' templates extend it
-    salutation = _block(base, "salutation", {"to": to}) if to else ""
+    salutation = _block(base, "salutation", {"to": to}) if to and message.salutation else ""
     text = f"{salutation}\n{message.text}" if salutation else message.text
     page = (
         environment()

@@ -1,7 +1,8 @@
 """The SQL of what the service knows: campaigns, organisations, tasks, lagging facts, reminders
-and circulars. The SQL of deliveries and the inbox is in delivery_store.py (`store.deliveries`),
-that of the committees' commendations to announce in commendation_store.py
-(`store.commendations`)."""
+and when circulars were due. The SQL of deliveries and the inbox is in delivery_store.py
+(`store.deliveries`), that of the committees' commendations to announce in commendation_store.py
+(`store.commendations`), that of inspections, progress reports and the circulars' drafts and
+numbers in circulars/store.py (`store.circulars`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import asyncpg
 
 from grassroots.plumbing import database
 from grassroots.plumbing.unit_of_work import UnitOfWork
+from notification.circulars.store import CircularStore
 from notification.commendation_store import CommendationStore
 from notification.delivery_store import DeliveryStore
 
@@ -92,12 +94,14 @@ class ReminderRow(NamedTuple):
 
 class NotificationStore:
     """The service's SQL on one unit of work's connection; that of deliveries and the inbox
-    is `deliveries`, that of commendations to announce `commendations`."""
+    is `deliveries`, that of commendations to announce `commendations`, that of supervision
+    and circulars `circulars`."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self.deliveries = DeliveryStore(conn)
         self.commendations = CommendationStore(conn)
+        self.circulars = CircularStore(conn)
 
     # -------------------------------------------------------------- campaigns and phases
 
@@ -112,16 +116,21 @@ class NotificationStore:
         windows: Sequence[PhaseWindowRow],
         escalation_answer_days: int | None = None,
         review_due_days: int | None = None,
+        circular_sign_off_days: int | None = None,
+        progress_report_every_days: int | None = None,
     ) -> None:
         await self.conn.execute(
             """INSERT INTO campaigns (campaign_id, county_code, name, reminder_days,
-                   commitment_due_days, escalation_answer_days, review_due_days)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   commitment_due_days, escalation_answer_days, review_due_days,
+                   circular_sign_off_days, progress_report_every_days)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                ON CONFLICT (campaign_id) DO UPDATE SET county_code = EXCLUDED.county_code,
                    name = EXCLUDED.name, reminder_days = EXCLUDED.reminder_days,
                    commitment_due_days = EXCLUDED.commitment_due_days,
                    escalation_answer_days = EXCLUDED.escalation_answer_days,
-                   review_due_days = EXCLUDED.review_due_days""",
+                   review_due_days = EXCLUDED.review_due_days,
+                   circular_sign_off_days = EXCLUDED.circular_sign_off_days,
+                   progress_report_every_days = EXCLUDED.progress_report_every_days""",
             campaign_id,
             county_code,
             name,
@@ -129,6 +138,8 @@ class NotificationStore:
             commitment_due_days,
             escalation_answer_days,
             review_due_days,
+            circular_sign_off_days,
+            progress_report_every_days,
         )
         await database.upsert(self.conn, "phases", windows, key=("campaign_id", "phase"))
 

@@ -1,11 +1,12 @@
 """Against the real PostgreSQL, in scratch schemas: a simulated campaign with the other
-services' results applied in batches of 500 and one event per batch gives the same rows and the
-same events; the sweep (a PeriodicJob) and the close circulars (a BarrierJob) plan what is due,
-once."""
+services' results, inspections, progress reports and the office's decisions on circulars applied
+in batches of 500 and one event per batch gives the same rows and the same events; the sweep (a
+PeriodicJob) and the close drafts (a BarrierJob) do what is due, once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -44,6 +45,11 @@ COMPARED = {
     "reviews": "*",
     "commendations": "*",
     "commendation_announcements": "*",
+    "inspections": "*",
+    "progress_reports": "*",
+    "circular_documents": "*",
+    "circular_items": "*",
+    "circular_numbers": "*",
     "deliveries": "notification_id, cause_source, cause_event_id, recipient, channel, kind,"
     " county_code, campaign_id, branch_id, address, subject, body, html, status, attempts",
     "inbox_messages": "message_id, org_id, county_code, campaign_id, kind, subject, body,"
@@ -145,6 +151,17 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
                 yield made(
                     "emulation.commended", {**DATA["emulation.commended"], "branch_id": branch}
                 )
+            if chance.random() < 0.3:  # inspected: a critical finding, or a commendable one
+                kind = chance.choice(["leadership_attention", "lagging", "commendable"])
+                inspected = {
+                    **DATA["supervision.inspected"],
+                    "org_id": branch,
+                    "findings": [{"kind": kind, "text": "督查发现的情况。"}],
+                }
+                yield made("supervision.inspected", inspected)
+            if chance.random() < 0.5:
+                reported = {**DATA["supervision.progress_reported"], "org_id": branch}
+                yield made("supervision.progress_reported", reported)
             yield made(
                 "rectification.branch_settled",
                 {**DATA["rectification.branch_settled"], "branch_id": branch},
@@ -162,6 +179,54 @@ def results_of_the_other_services(events: list[dict[str, Any]]) -> Iterator[dict
     yield made("grading.results_published", DATA["grading.results_published"])
 
 
+def the_offices_decisions(branch: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Two drafts asked for; one edited (an item added, then its text changed) and signed, the
+    other discarded — as the reporting API publishes them, after the drafts were made."""
+    at = dt.datetime(2012, 8, 20, tzinfo=dt.UTC)
+
+    def made(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        return envelope(event_type, data, campaign_id=CAMPAIGN, time=at)
+
+    requests = [
+        made(
+            "supervision.circular_requested",
+            {**DATA["supervision.circular_requested"], "request_id": r},
+        )
+        for r in ("req-1", "req-2")
+    ]
+    signed, discarded = f"circular-{CAMPAIGN}-req-1", f"circular-{CAMPAIGN}-req-2"
+    added = {
+        "circular_id": signed,
+        "action": "add",
+        "item_id": "criticism-added-1",
+        "section": "criticism",
+        "org_id": branch,
+        "text": "补充的一条。",
+        "reason": "现场督查补充",
+        "edited_by": "刘芳",
+    }
+    decisions = [
+        made("supervision.circular_edited", added),
+        made(
+            "supervision.circular_edited",
+            {
+                **added,
+                "action": "edit",
+                "text": "改过的一条。",
+                "section": None,
+                "org_id": None,
+                "reason": None,
+            },
+        ),
+        made("supervision.circular_signed", {"circular_id": signed, "signed_by": "李明"}),
+        made(
+            "supervision.circular_discarded",
+            {**DATA["supervision.circular_discarded"], "circular_id": discarded},
+        ),
+    ]
+    return requests, decisions
+
+
 async def test_batches_and_single_events_give_the_same_rows_and_events(
     schemas: list[asyncpg.Pool],
 ) -> None:
@@ -171,9 +236,17 @@ async def test_batches_and_single_events_give_the_same_rows_and_events(
     results = list(results_of_the_other_services(simulated))
     # A few events twice. (Notices are rendered at the end of a unit of work, and a batch cuts
     # across topics, so the results come after what they are about, as in the service.)
+    branch = next(
+        e["data"]["branch_id"]
+        for e in simulated
+        if e["type"] == "org.branch_registered" and e["data"]["kind"] == "branch"
+    )
+    requests, decisions = the_offices_decisions(branch)
     streams = [
         as_records(simulated + random.Random(5).sample(simulated, 20)),
         as_records(results + random.Random(6).sample(results, 20)),
+        as_records(requests + requests[:1]),  # the drafts read what came before
+        as_records(decisions + decisions[-1:]),
     ]
     now = dt.datetime(2012, 8, 20, tzinfo=dt.UTC)
     batched, single = schemas
@@ -189,16 +262,27 @@ async def test_batches_and_single_events_give_the_same_rows_and_events(
     assert await compared_rows(batched) == expected
     kinds = {row[5] for row in expected["deliveries"]}
     assert kinds >= {"phase_opened", "grading_result", "task_overdue", "commitment_returned"}
-    assert len(expected["outbox"]) == len(expected["inbox_messages"]) > 30  # one delivered each
+    delivered = [v for _, _, v in expected["outbox"] if b"notification.delivered" in v]
+    assert len(delivered) == len(expected["inbox_messages"]) > 30  # one delivered each
     assert not any(topic.endswith(".dlq") for topic, _, _ in expected["outbox"])
     assert len(expected["circulars"]) >= 2 and len(expected["tasks"]) > 30
     # Branches graded by supplementary determination are no longer lagging for their round.
     incomplete = [row for row in expected["lagging_facts"] if row[2] == "grading_incomplete"]
     assert any(row[-1] is not None for row in incomplete), incomplete
     assert any("（补充定级）" in row[10] for row in expected["deliveries"])
-    # The committee's commendations wait, together, to be announced (by the barrier job).
+    # The committee's commendations wait, together, to be drafted (by the barrier job).
     assert len(expected["commendations"]) >= 2
     assert [row[4:6] for row in expected["commendation_announcements"]] == [(1, "waiting")]
+    # Inspections and reports kept; two drafts, one signed (number 1, sent as edited to every
+    # organisation), one discarded (sent to no one).
+    assert len(expected["inspections"]) > 3 and len(expected["progress_reports"]) > 5
+    documents = {row[0]: row for row in expected["circular_documents"]}
+    assert [documents[f"circular-{CAMPAIGN}-req-{n}"][6] for n in (1, 2)] == ["issued", "discarded"]
+    assert expected["circular_numbers"] == [(COUNTY, 2012, 1)]
+    sent = [row for row in expected["deliveries"] if row[5] == "circular"]
+    assert sent and all("改过的一条。" in row[11] for row in sent if row[4] != "webhook")
+    topics = {json.loads(value)["type"] for _, _, value in expected["outbox"]}
+    assert {"notification.circular_drafted", "notification.circular_issued"} <= topics
 
 
 def at(day: str, clock: str = "09:00") -> dt.datetime:
@@ -261,20 +345,33 @@ async def test_the_sweep_plans_what_is_due_once_and_one_replica_at_a_time(
         planned = await SWEEP.run(uow)
     after = await delivered_kinds(pool)
     # Commitment due 1 May (opened 16 April + 15 days): 7 days before, to OTHER only (inbox,
-    # email, webhook); the task due 10 April is escalated to the office; the 7th periodic
-    # circular (from 1 March) names the lagging branch, to every branch and the office.
+    # email, webhook); the task due 10 April is escalated to the office; the 7th week's draft
+    # (from 1 March) waits in the office's inbox (and the county's system hears of it): BRANCH's
+    # overdue task, and both branches' progress reports due 12 April and never made.
     assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
         "commitment_due": 3,
         "overdue_escalated": 3,
-        "circular": 7,
+        "circular_drafted": 2,
     }
-    assert planned == 13
-    assert uow.events and all(e.type == "notification.delivered" for e in uow.events)
+    assert planned == 8
+    assert sorted({e.type for e in uow.events}) == [
+        "notification.circular_drafted",
+        "notification.delivered",
+    ]
     async with pool.acquire() as conn:
         reminders = await conn.fetch("SELECT reminder_key, sent FROM reminders")
         circulars = await conn.fetch("SELECT circular_key, status, named FROM circulars")
+        items = await conn.fetch(
+            "SELECT item_id FROM circular_items WHERE circular_id = $1 ORDER BY position",
+            f"circular-{CAMPAIGN}-2012-04-24",
+        )
     assert [tuple(r) for r in reminders] == [("commitment_due:7", True)]
-    assert [tuple(r) for r in circulars] == [("period:7", "issued", 1)]
+    assert [tuple(r) for r in circulars] == [("period:7", "issued", 3)]
+    assert [r["item_id"] for r in items] == [
+        f"criticism-{BRANCH}-task_overdue",
+        f"criticism-{BRANCH}-progress_report_missing",
+        f"criticism-{OTHER}-progress_report_missing",
+    ]
 
     async with unit(at("2012-04-24", "09:30")) as uow:
         assert await SWEEP.run(uow) == 0  # everything due was recorded
@@ -300,9 +397,21 @@ async def test_a_close_circular_waits_for_its_snapshot_and_is_issued_once(
         assert await CLOSE_CIRCULARS.waiting(uow.store) == [(key, {"org.branches:0": 3})]
     async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
         assert await CLOSE_CIRCULARS.run(uow, key) is True
-    # Nobody is lagging, and the circular of a close goes out all the same.
-    assert await delivered_kinds(pool) == {"circular": 5}  # 2 inboxes, 2 emails, 1 webhook
-    assert len(uow.events) == 2
+    # A draft: the progress report due 21 June never came. The office's inbox and the county's
+    # system hear it waits; no organisation is sent anything.
+    assert await delivered_kinds(pool) == {"circular_drafted": 2}
+    assert sorted(e.type for e in uow.events) == [
+        "notification.circular_drafted",
+        "notification.delivered",
+    ]
+    async with pool.acquire() as conn:
+        texts = await conn.fetch(
+            "SELECT text FROM circular_items WHERE circular_id = $1",
+            f"circular-{CAMPAIGN}-close-rectification",
+        )
+    assert [r["text"] for r in texts] == [
+        "蒲城县城关中学党支部未按时报送工作进展情况（应于2012年6月21日前报送）。"
+    ]
     async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
         assert await CLOSE_CIRCULARS.waiting(uow.store) == []
         assert await CLOSE_CIRCULARS.run(uow, key) is False  # done already
@@ -351,25 +460,26 @@ async def test_a_superior_is_named_in_a_circular_for_what_it_owes_until_it_answe
         (OFFICE, "review_overdue", f"{BRANCH}|1"),
     ]
 
-    async def circular_text(now: dt.datetime) -> str:
+    async def drafted_about_the_office(now: dt.datetime) -> list[str]:
         async with open_unit_of_work(
             pool, NotificationStore, service="notification", now=now
         ) as uow:
             await SWEEP.run(uow)
         async with pool.acquire() as conn:
-            body: str = await conn.fetchval(
-                "SELECT body FROM deliveries WHERE kind = 'circular' AND channel = 'inbox'"
-                " AND recipient = $1 ORDER BY planned_at DESC, subject DESC LIMIT 1",
+            rows = await conn.fetch(
+                "SELECT text FROM circular_items WHERE circular_id = $1 AND org_id = $2"
+                " ORDER BY position",
+                f"circular-{CAMPAIGN}-{now.date().isoformat()}",
                 OFFICE,
             )
-        return body
+        return [row["text"] for row in rows]
 
-    text = await circular_text(at("2012-05-11", "09:00"))  # the 10th week from 1 March
-    assert (
-        "1. 教育局党委：上报问题逾期未答复1项（蒲城县城关中学党支部“党员活动室设施陈旧”，"
-        "应于2012年5月10日前答复）；整改方案逾期未审核1项（蒲城县城关中学党支部第1版，"
-        "应于2012年5月8日前审核）。"
-    ) in text, text
+    # the 10th week from 1 March: the committee is criticised for what it owes, a reason each
+    assert await drafted_about_the_office(at("2012-05-11", "09:00")) == [
+        "教育局党委上报问题逾期未答复1项（蒲城县城关中学党支部“党员活动室设施陈旧”，"
+        "应于2012年5月10日前答复）。",
+        "教育局党委整改方案逾期未审核1项（蒲城县城关中学党支部第1版，应于2012年5月8日前审核）。",
+    ]
 
     answered = [
         envelope("rectification.problem_updated"),  # accepted
@@ -414,17 +524,30 @@ async def test_a_committees_commendations_are_announced_once_behind_their_snapsh
         ]
     async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
         assert await COMMENDATION_ANNOUNCEMENTS.run(uow, key) is True
-    # One notice, to every organisation: 3 inboxes, 3 emails (one without an address), a webhook.
-    assert await delivered_kinds(pool) == {"commendation": 7}
-    assert len(uow.events) == 3
+    # One draft of praise for the office to sign off: its inbox and the county's system hear it
+    # waits; no organisation is sent anything yet.
+    assert await delivered_kinds(pool) == {"circular_drafted": 2}
+    assert sorted(e.type for e in uow.events) == [
+        "notification.circular_drafted",
+        "notification.delivered",
+    ]
     async with pool.acquire() as conn:
-        body = await conn.fetchval(
-            "SELECT body FROM deliveries WHERE kind = 'commendation' AND recipient = $1"
-            " AND channel = 'inbox'",
-            OFFICE,
+        items = await conn.fetch(
+            "SELECT item_id, text FROM circular_items WHERE circular_id = $1 ORDER BY position",
+            f"circular-{CAMPAIGN}-commendation-{OFFICE}-2012-07-01-1",
         )
-    assert "表彰先进基层党组织1个、优秀共产党员1名" in body and "2. 授予赵老师同志" in body
+    title, name = seventh_of_july["title"], "蒲城县城关中学党支部"  # every registration's name
+    assert [tuple(r) for r in items] == [
+        (
+            f"praise-{BRANCH}-commended",
+            f"{name}于2012年7月1日授予{name}“先进基层党组织”称号（{title}）。",
+        ),
+        (
+            f"praise-{OTHER}-commended",
+            f"{name}于2012年7月1日授予{name}赵老师同志“优秀共产党员”称号（{title}）。",
+        ),
+    ]
     async with open_unit_of_work(pool, NotificationStore, service="notification", now=now) as uow:
         assert await COMMENDATION_ANNOUNCEMENTS.waiting(uow.store) == []
         assert await COMMENDATION_ANNOUNCEMENTS.run(uow, key) is False  # done already
-    assert uow.events == [] and await delivered_kinds(pool) == {"commendation": 7}
+    assert uow.events == [] and await delivered_kinds(pool) == {"circular_drafted": 2}

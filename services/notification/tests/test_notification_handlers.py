@@ -41,7 +41,7 @@ from grassroots.plumbing.handling import Rejected
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from notification import handlers, planning
 from notification.commendation_store import AnnouncementKey, CommendationRow, CommendationStore
-from notification.commendations import announce_commendations, on_commended
+from notification.commendations import on_commended
 from notification.config import NotificationSettings
 from notification.delivery_store import DeliveryStore, NewDelivery
 from notification.planning import derived_id, outcome_event_id
@@ -141,7 +141,7 @@ class FakeStore(NotificationStore):
         self.commitments: dict[tuple[str, str], int] = {}
         self.tasks: dict[TaskKey, dict[str, Any]] = {}
         self.facts: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        self.circulars: dict[tuple[str, str], dt.datetime] = {}
+        self.due_circulars: dict[tuple[str, str], dt.datetime] = {}
         self.rules: dict[str, dict[str, int | None]] = {}  # the superior's days, by campaign
         self.problems: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.reviewed: dict[tuple[str, str], int] = {}
@@ -157,10 +157,14 @@ class FakeStore(NotificationStore):
         windows: Sequence[PhaseWindowRow],
         escalation_answer_days: int | None = None,
         review_due_days: int | None = None,
+        circular_sign_off_days: int | None = None,
+        progress_report_every_days: int | None = None,
     ) -> None:
         self.rules[campaign_id] = {
             "escalation_answer_days": escalation_answer_days,
             "review_due_days": review_due_days,
+            "circular_sign_off_days": circular_sign_off_days,
+            "progress_report_every_days": progress_report_every_days,
         }
         self.campaigns[campaign_id] = {
             "county_code": county_code,
@@ -189,9 +193,9 @@ class FakeStore(NotificationStore):
         return {"closes_on": None, **row, **was}
 
     async def trigger_circular(self, campaign_id: str, circular_key: str, at: dt.datetime) -> bool:
-        if (campaign_id, circular_key) in self.circulars:
+        if (campaign_id, circular_key) in self.due_circulars:
             return False
-        self.circulars[(campaign_id, circular_key)] = at
+        self.due_circulars[(campaign_id, circular_key)] = at
         return True
 
     async def save_orgs(self, orgs: Sequence[OrgRow]) -> None:
@@ -200,7 +204,14 @@ class FakeStore(NotificationStore):
     async def campaign(self, campaign_id: str | None) -> asyncpg.Record | None:
         if campaign_id not in self.campaigns:
             return None
-        no_rules = {"escalation_answer_days": None, "review_due_days": None}
+        no_rules = dict.fromkeys(
+            (
+                "escalation_answer_days",
+                "review_due_days",
+                "circular_sign_off_days",
+                "progress_report_every_days",
+            )
+        )
         return {**self.campaigns[campaign_id], **self.rules.get(campaign_id, no_rules)}
 
     async def campaign_names(self, campaign_ids: Sequence[str]) -> dict[str, str | None]:
@@ -440,14 +451,14 @@ async def test_every_branch_hears_a_phase_opened_once() -> None:
 async def test_closing_emulation_makes_its_circular_due_and_other_closes_wait_for_results() -> None:
     store = county_store()
     await apply(store, event(CampaignPhaseClosedEvent, phase="survey_grading"))
-    assert store.circulars == {}
+    assert store.due_circulars == {}
     assert store.phases[(CAMPAIGN, "survey_grading")]["closed_at"] is not None
     await apply(store, event(CampaignPhaseClosedEvent, phase="emulation"))
     await apply(store, event(GradingResultsPublishedEvent, round="final"))
     await apply(store, event(GradingResultsPublishedEvent, round="initial"))
     await apply(store, event(RectificationBranchSettledEvent))
     await apply(store, event(RectificationBranchSettledEvent, branch_id=OTHER))
-    assert store.circulars == {
+    assert store.due_circulars == {
         (CAMPAIGN, "close:emulation"): NOW,
         (CAMPAIGN, "close:assessment"): NOW,
         (CAMPAIGN, "close:survey_grading"): NOW,
@@ -740,37 +751,12 @@ TITLE = "局党委“七一”创先争优专项表彰"
 JULY_1 = AnnouncementKey(CAMPAIGN, OFFICE, dt.date(2012, 7, 1))
 # 1 July 01:00 in the county: the event's day when awarded_on is absent.
 LATE_ON_30_JUNE_UTC = dt.datetime(2012, 6, 30, 17, tzinfo=dt.UTC)
-EVERY_ORGANISATION = {
-    ("inbox", OFFICE),
-    ("email", "office@example.org"),
-    ("inbox", BRANCH),
-    ("email", "wang@example.org"),
-    ("inbox", OTHER),
-    ("email", OTHER),  # no address: reported failed
-    ("webhook", "county"),
-}
 THE_BRANCH = {("inbox", BRANCH), ("email", "wang@example.org"), ("webhook", "county")}
 
 
 def seventh_of_july(event_id: str, branch_id: str = BRANCH, **changed: Any) -> Any:
     """The committee's 七一 commendation (the contract's example) of `branch_id`."""
     return event(EmulationCommendedEvent, event_id=event_id, branch_id=branch_id, **changed)
-
-
-def announcement_keys(number: int, heard: set[tuple[str, str]]) -> set[str]:
-    source, cause = planning.time_driven_cause(
-        CAMPAIGN, "commendation", OFFICE, "2012-07-01", str(number)
-    )
-    return {derived_id(source, cause, recipient, channel) for channel, recipient in heard}
-
-
-async def announce(store: FakeStore, key: AnnouncementKey) -> tuple[bool, list[str]]:
-    """The announcement job's run for the group, in a unit of work of its own: whether it
-    issued, and who was told in the inbox."""
-    uow = UnitOfWork[NotificationStore](store, service="notification", now=NOW)
-    issued = await announce_commendations(uow, key)
-    await uow.flush()
-    return issued, sorted(told(uow))
 
 
 async def test_a_committees_commendations_wait_to_be_announced_by_committee_day_and_campaign() -> (
@@ -802,66 +788,6 @@ async def test_a_committees_commendations_wait_to_be_announced_by_committee_day_
     ]
 
 
-async def test_a_committees_commendations_of_one_day_are_one_notice_to_every_organisation() -> None:
-    store = county_store()
-    await apply(
-        store,
-        seventh_of_july("c-1"),
-        seventh_of_july("c-2", OTHER, honour="excellent_member", member_name="赵老师"),
-    )
-    issued, inboxes = await announce(store, JULY_1)
-    assert issued and inboxes == [BRANCH, OTHER, OFFICE]
-    assert store.deliveries.to("commendation") == EVERY_ORGANISATION
-    assert set(store.deliveries.planned) == announcement_keys(1, EVERY_ORGANISATION)
-    (inbox,) = [r for r in of_kind(store, "commendation") if r.recipient == OTHER]
-    assert inbox.branch_id is None  # about several organisations
-    assert inbox.subject == f"【通报表扬】{OFFICE}名称关于{TITLE}的通报"
-    assert inbox.body == (
-        f"{OTHER}名称王建国同志：\n"
-        f"{OFFICE}名称于2012年7月1日决定，表彰先进基层党组织1个、优秀共产党员1名。现予通报表扬：\n"
-        f"{TITLE}：\n"
-        f"1. 授予{BRANCH}名称“先进基层党组织”称号；\n"
-        f"2. 授予赵老师同志（{OTHER}名称）“优秀共产党员”称号。\n"
-        "希望受到表彰的党组织和同志珍惜荣誉、再接再厉；全县各党组织和广大党员要以先进为榜样，"
-        "学习先进、创先争优。\n\n"
-        "基层组织建设年工作平台\n2012年5月20日\n"
-    )
-    (webhook,) = of_kind(store, "commendation", "webhook")
-    facts = json.loads(webhook.body)["facts"]
-    assert (facts["scope"], facts["awarded_by"], facts["awarded_on"]) == (
-        "county",
-        OFFICE,
-        "2012-07-01",
-    )
-    assert [(c["cause_event_id"], c["branch_id"]) for c in facts["commended"]] == [
-        ("c-1", BRANCH),
-        ("c-2", OTHER),
-    ]
-    assert store.commendations.groups[JULY_1]["named"] == 2
-    # Run again (another replica, a restart): nothing is issued twice.
-    assert await announce(store, JULY_1) == (False, [])
-    assert len(store.deliveries.planned) == len(EVERY_ORGANISATION)
-
-
-async def test_a_commendation_after_its_group_was_announced_is_named_by_the_next_notice() -> None:
-    store = county_store()
-    await apply(store, seventh_of_july("c-1"))
-    await announce(store, JULY_1)
-    await apply(store, seventh_of_july("c-1"), seventh_of_july("c-9", OTHER))  # c-1 again
-    assert store.commendations.groups[JULY_1]["number"] == 2
-    issued, inboxes = await announce(store, JULY_1)
-    assert issued and inboxes == [BRANCH, OTHER, OFFICE]
-    second = announcement_keys(2, EVERY_ORGANISATION)
-    assert second <= set(store.deliveries.planned) and len(store.deliveries.planned) == 14
-    (inbox,) = [
-        r
-        for r in store.deliveries.planned.values()
-        if r.notification_id in second and r.recipient == OFFICE and r.channel == "inbox"
-    ]
-    assert f"1. 授予{OTHER}名称“先进基层党组织”称号。" in inbox.body
-    assert BRANCH not in inbox.body
-
-
 async def test_a_general_branchs_own_commendation_is_told_to_the_commended_branch_only() -> None:
     store = county_store()
     store.orgs_by_id[GENERAL] = registered(GENERAL, "general_branch", "zong@example.org")
@@ -884,7 +810,7 @@ async def test_a_general_branchs_own_commendation_is_told_to_the_commended_branc
         f"2012年6月28日，经{GENERAL}名称研究，{BRANCH}名称党员钱老师同志被评为“优秀党务工作者”"
         "（党总支优秀党务工作者）。\n"
         "希望受到表彰的同志珍惜荣誉、再接再厉，在创先争优中发挥示范带动作用。\n\n"
-        "基层组织建设年工作平台\n2012年5月20日\n"
+        "中共蒲城县教育局委员会办公室\n2012年5月20日\n"
     )
 
 

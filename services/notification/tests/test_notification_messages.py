@@ -16,7 +16,7 @@ import pytest
 from grassroots.contract.grading import AppliedRule, BranchGraded
 from notification.channels import EmailSender, sign
 from notification.config import NotificationSettings
-from notification.domain import Addressee, CommendedItem, Kind, county_commendation_facts
+from notification.domain import DOCUMENTS, Addressee, Kind
 from notification.rendering import cn_date, number, percent, render
 
 TODAY = dt.date(2012, 5, 20)
@@ -68,7 +68,45 @@ FACTS: dict[Kind, dict[str, Any]] = {
         "responsible": "张主任",
         "days_overdue": 9,
     },
-    Kind.CIRCULAR: {"number": 3, "phase": None, "as_of": "2012-05-20", "lagging": []},
+    Kind.CIRCULAR: {  # a circular the office signed off, as the sign-off's handler gives it
+        "circular_id": "circular-pucheng-edu-2012-2012-05-18",
+        "title": "关于蒲城县教育系统基层组织建设年督查情况的通报",
+        "as_of": "2012-05-18",
+        "issuing_body": "中共蒲城县教育局委员会办公室",
+        "document_number": "蒲教党办〔2012〕3号",
+        "year": 2012,
+        "number": 3,
+        "signed_by": "李明",
+        "signed_on": "2012-05-20",
+        "sections": [
+            {
+                "section": "criticism",
+                "entries": [
+                    {
+                        "item_id": "criticism-610526-edu-0007-leadership_attention",
+                        "org_id": "610526-edu-0007",
+                        "basis": "leadership_attention",
+                        "text": "城关中学党支部在2012年5月18日督查中被发现领导重视不够：整改台账缺失。",
+                    }
+                ],
+            }
+        ],
+    },
+    Kind.CIRCULAR_DRAFTED: {
+        "circular_id": "circular-pucheng-edu-2012-2012-05-18",
+        "title": "关于蒲城县教育系统基层组织建设年督查情况的通报",
+        "trigger": "weekly",
+        "as_of": "2012-05-18",
+        "praise": 1,
+        "criticism": 2,
+        "refused": False,
+    },
+    Kind.CIRCULAR_SIGN_OFF_DUE: {
+        "circular_id": "circular-pucheng-edu-2012-2012-05-18",
+        "title": "关于蒲城县教育系统基层组织建设年督查情况的通报",
+        "drafted_on": "2012-05-17",
+        "days": 3,
+    },
     Kind.COMMENDATION: {  # told to the organisation commended (not a committee's)
         "scope": "organisation",
         "branch_name": "城关中学党支部",
@@ -149,7 +187,9 @@ EXPECTED = {
     Kind.COMMITMENT_RETURNED: ("（第2版）已退回", "请细化整改措施", "整改方案（第2版）"),
     Kind.TASK_OVERDUE: ("“更新党员活动室”已逾期", "责任人：张主任", "2012年5月10日"),
     Kind.OVERDUE_ESCALATED: ("“t-1”逾期未完成", "逾期已满9天"),
-    Kind.CIRCULAR: ("第3期通报", "未发现滞后情况"),
+    Kind.CIRCULAR: ("（蒲教党办〔2012〕3号）", "一、通报批评\n1. 城关中学党支部在"),
+    Kind.CIRCULAR_DRAFTED: ("【通报待签发】关于", "共3项：通报表扬1项，通报批评2项"),
+    Kind.CIRCULAR_SIGN_OFF_DUE: ("【通报待签发提醒】关于", "于2012年5月17日起草，已满3天仍未签发"),
     Kind.COMMENDATION: ("荣获“先进基层党组织”称号", "2012年6月28日，经城关镇学区党总支研究"),
     Kind.PROBLEM_ESCALATED: ("【问题上报】城关中学党支部上报问题待答复", "党员活动室设施陈旧"),
     Kind.REVIEW_REQUESTED: ("【方案待审】城关中学党支部整改方案（第2版）待审核", "共3项整改任务"),
@@ -170,9 +210,11 @@ def test_every_kind_renders_in_chinese_with_its_facts(kind: Kind) -> None:
     whole = message.subject + "\n" + message.text
     for expected in EXPECTED[kind]:
         assert expected in whole, (expected, whole)
+    assert "\n\n\n" not in message.text
+    if kind in DOCUMENTS:  # the committee's document: its own head and foot (below)
+        return
     assert message.text.startswith("城关中学党支部王建国同志：\n")
     assert message.text.rstrip().endswith("党委办\n2012年5月20日")
-    assert "\n\n\n" not in message.text
 
 
 def test_a_webhook_message_has_no_salutation() -> None:
@@ -201,32 +243,94 @@ def test_what_a_county_system_wrote_is_escaped_in_html_and_kept_in_text() -> Non
     assert "<a href" not in message.html and "<b>" not in message.html
 
 
-def test_a_circular_lists_each_branch_with_its_reasons() -> None:
-    facts = {
-        "campaign_name": "建设年",
-        "number": None,
-        "phase": "rectification",
-        "as_of": "2012-06-30",
-        "lagging": [
-            {
-                "branch_id": "b1",
-                "branch_name": "甲党支部",
-                "reasons": [
-                    {
-                        "reason": "task_overdue",
-                        "details": [{"title": "任务一", "deadline": "2012-05-10"}],
-                    },
-                    {"reason": "commitment_missing", "details": [{"due": "2012-05-01"}]},
-                ],
-            }
-        ],
-    }
-    message = render(Kind.CIRCULAR, facts, to=None, today=TODAY, sender="x")
-    assert message.subject == "【督查通报】建设年“集中整改、晋位升级”阶段结束通报"
+def test_a_signed_circular_reads_as_the_committees_document_for_everyone() -> None:
+    """The official layout: issuing body and number, title, 各支部（总支）：, praise then
+    criticism with numbered items, then the issuing body and the day it was signed — the same
+    for every addressee, with no salutation and no platform."""
+    facts = {**FACTS[Kind.CIRCULAR], "campaign_name": "蒲城县教育系统基层组织建设年"}
+    facts["sections"] = [
+        {
+            "section": "praise",
+            "entries": [
+                {
+                    "text": "教育局党委于2012年7月1日授予城关中学党支部“先进基层党组织”称号（七一表彰）。"
+                }
+            ],
+        },
+        {
+            "section": "criticism",
+            "entries": [
+                {"text": "东关小学党支部在2012年5月18日督查中被发现领导重视不够：整改台账缺失。"},
+                {"text": "尧山中学党支部未按时报送工作进展情况（应于2012年5月15日前报送）。"},
+            ],
+        },
+    ]
+    message = render(Kind.CIRCULAR, facts, to=TO, today=dt.date(2012, 5, 22), sender="平台")
+    assert message.subject == (
+        "【通报】关于蒲城县教育系统基层组织建设年督查情况的通报（蒲教党办〔2012〕3号）"
+    )
+    assert message.text == (
+        "中共蒲城县教育局委员会办公室\n"
+        "蒲教党办〔2012〕3号\n"
+        "\n"
+        "关于蒲城县教育系统基层组织建设年督查情况的通报\n"
+        "\n"
+        "各支部（总支）：\n"
+        "截至2012年5月18日，现将有关情况通报如下：\n"
+        "一、通报表扬\n"
+        "1. 教育局党委于2012年7月1日授予城关中学党支部“先进基层党组织”称号（七一表彰）。\n"
+        "二、通报批评\n"
+        "1. 东关小学党支部在2012年5月18日督查中被发现领导重视不够：整改台账缺失。\n"
+        "2. 尧山中学党支部未按时报送工作进展情况（应于2012年5月15日前报送）。\n"
+        "希望受到表扬的党组织和同志珍惜荣誉、再接再厉；被通报批评的党组织要认真查找原因，"
+        "限期整改。各支部（总支）要以先进为榜样、引以为戒，按期完成各项任务。\n"
+        "\n"
+        "中共蒲城县教育局委员会办公室\n"
+        "2012年5月20日\n"
+    )
+    assert message.html is not None and "<p>一、通报表扬</p>" in message.html
+
+
+def test_a_circular_of_one_section_numbers_it_first_and_closes_for_it() -> None:
+    praise_only = {**FACTS[Kind.CIRCULAR], "campaign_name": None}
+    praise_only["sections"] = [
+        {"section": "praise", "entries": [{"text": "甲党支部工作值得肯定。"}]}
+    ]
+    text = render(Kind.CIRCULAR, praise_only, to=None, today=TODAY, sender="x").text
     assert (
-        "1. 甲党支部：整改任务逾期1项（任务一，2012年5月10日到期）；"
-        "未按时公开承诺（应于2012年5月1日前公开）。"
-    ) in message.text
+        "一、通报表扬\n1. 甲党支部工作值得肯定。\n希望受到表扬的党组织和同志珍惜荣誉、再接再厉；"
+        in text
+    )
+    assert "通报批评" not in text
+    criticism_only = {**FACTS[Kind.CIRCULAR], "campaign_name": None}
+    text = render(Kind.CIRCULAR, criticism_only, to=None, today=TODAY, sender="x").text
+    assert "一、通报批评\n1. 城关中学党支部" in text
+    assert "被通报批评的党组织要认真查找原因，限期整改；各支部（总支）要引以为戒" in text
+
+
+def test_the_office_hears_a_draft_waits_without_its_items_and_a_refused_sign_off() -> None:
+    facts = {**FACTS[Kind.CIRCULAR_DRAFTED], "campaign_name": None}
+    office = Addressee("610526-edu-committee", "教育局党委", "李书记", "office@example.org")
+    message = render(
+        Kind.CIRCULAR_DRAFTED, facts, to=office, today=TODAY, sender="中共蒲城县教育局委员会办公室"
+    )
+    assert message.subject == "【通报待签发】关于蒲城县教育系统基层组织建设年督查情况的通报"
+    assert message.text == (
+        "教育局党委李书记同志：\n"
+        "2012年5月18日已起草通报草稿《关于蒲城县教育系统基层组织建设年督查情况的通报》"
+        "（每周例行），共3项：通报表扬1项，通报批评2项。\n"
+        "请在平台“通报”页面审核，可修改、删除或增加条目，然后签发或作废。"
+        "未经签发的通报不会印发，也不会发送给任何党组织。\n\n"
+        "中共蒲城县教育局委员会办公室\n2012年5月20日\n"
+    )
+    refused = {**facts, "refused": True, "reason": "county 610526 has no issuing body configured"}
+    message = render(Kind.CIRCULAR_DRAFTED, refused, to=None, today=TODAY, sender="平台")
+    assert message.subject == "【通报未能印发】关于蒲城县教育系统基层组织建设年督查情况的通报"
+    assert message.text.startswith(
+        "通报《关于蒲城县教育系统基层组织建设年督查情况的通报》的签发未能生效："
+        "本县未配置发文机关和发文字号（GRASSROOTS_COUNTIES_FILE），通报未印发，"
+        "未发送给任何党组织，草稿仍待签发。\n"
+    )
 
 
 def rule(name: str, level: str | None, **known: Any) -> dict[str, Any]:
@@ -509,101 +613,6 @@ def test_the_plan_is_the_rectification_plan_and_lagging_is_lagging(kind: Kind) -
     assert "整改承诺" not in whole and "后进" not in whole
     if kind in (Kind.REVIEW_REQUESTED, Kind.REVIEW_OVERDUE, Kind.COMMITMENT_RETURNED):
         assert "整改方案" in subject
-
-
-def test_a_circular_names_a_superior_with_its_own_reasons() -> None:
-    facts = {
-        "campaign_name": "建设年",
-        "number": 4,
-        "phase": None,
-        "as_of": "2012-05-28",
-        "lagging": [
-            {
-                "branch_id": "610526-edu-committee",
-                "branch_name": "教育局党委",
-                "reasons": [
-                    {
-                        "reason": "escalation_unanswered",
-                        "details": [
-                            {
-                                "branch_name": "甲党支部",
-                                "problem_id": "p-1",
-                                "description": "活动室设施陈旧",
-                                "due": "2012-05-20",
-                            },
-                            {
-                                "branch_name": "乙党支部",
-                                "problem_id": "p-7",
-                                "description": None,
-                                "due": "2012-05-22",
-                            },
-                        ],
-                    },
-                    {
-                        "reason": "review_overdue",
-                        "details": [
-                            {"branch_name": "甲党支部", "revision": 2, "due": "2012-05-25"}
-                        ],
-                    },
-                ],
-            }
-        ],
-    }
-    message = render(Kind.CIRCULAR, facts, to=None, today=TODAY, sender="x")
-    assert "以下1个党组织工作滞后，现予通报" in message.text
-    assert (
-        "1. 教育局党委：上报问题逾期未答复2项（甲党支部“活动室设施陈旧”，应于2012年5月20日前答复；"
-        "乙党支部“p-7”，应于2012年5月22日前答复）；"
-        "整改方案逾期未审核1项（甲党支部第2版，应于2012年5月25日前审核）。"
-    ) in message.text
-
-
-SEVENTH_OF_JULY = "局党委“七一”创先争优专项表彰"
-
-
-def test_a_committees_announcement_names_every_commendation_of_its_day_by_title() -> None:
-    """通报表扬: the awarding body, the day, how many of each honour, then each title with its
-    commendations — organisations before people, a person with their organisation."""
-    facts = county_commendation_facts(
-        awarded_by="610526-edu-committee",
-        awarded_by_name="中共蒲城县教育局委员会",
-        awarded_on=dt.date(2012, 7, 1),
-        number=1,
-        items=[
-            CommendedItem(
-                "b2", "东关小学党支部", "excellent_member", SEVENTH_OF_JULY, "赵老师", "e2"
-            ),
-            CommendedItem(
-                "b3", "尧山中学党支部", "advanced_organization", "“两学一做”先进集体", None, "e4"
-            ),
-            CommendedItem(
-                "b1", "城关中学党支部", "advanced_organization", SEVENTH_OF_JULY, None, "e1"
-            ),
-            CommendedItem(
-                "b1", "城关中学党支部", "excellent_party_worker", SEVENTH_OF_JULY, "钱老师", "e3"
-            ),
-        ],
-    )
-    message = render(
-        Kind.COMMENDATION, {"campaign_name": None, **facts}, to=TO, today=TODAY, sender="党委办"
-    )
-    assert message.subject == (
-        "【通报表扬】中共蒲城县教育局委员会关于“两学一做”先进集体、局党委“七一”创先争优专项表彰的通报"
-    )
-    assert message.text == (
-        "城关中学党支部王建国同志：\n"
-        "中共蒲城县教育局委员会于2012年7月1日决定，表彰先进基层党组织2个、优秀共产党员1名、"
-        "优秀党务工作者1名。现予通报表扬：\n"
-        "“两学一做”先进集体：\n"
-        "1. 授予尧山中学党支部“先进基层党组织”称号。\n"
-        "局党委“七一”创先争优专项表彰：\n"
-        "1. 授予城关中学党支部“先进基层党组织”称号；\n"
-        "2. 授予赵老师同志（东关小学党支部）“优秀共产党员”称号；\n"
-        "3. 授予钱老师同志（城关中学党支部）“优秀党务工作者”称号。\n"
-        "希望受到表彰的党组织和同志珍惜荣誉、再接再厉；全县各党组织和广大党员要以先进为榜样，"
-        "学习先进、创先争优。\n\n"
-        "党委办\n2012年5月20日\n"
-    )
 
 
 def test_a_commendation_told_to_its_organisation_says_who_awarded_it_and_when() -> None:

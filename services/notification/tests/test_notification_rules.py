@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from grassroots.contract.calendar import COUNTY_TIME, at_county_hour, commitment_due_on
 from grassroots.contract.labels import LABELS
 from notification.domain import (
-    COUNTY_COMMENDATION_HEARS,
+    INBOX_ONLY,
     WHO_HEARS_WHAT,
     Addressee,
     AttemptResult,
@@ -212,7 +212,13 @@ def test_a_committees_commendation_is_the_countys_and_any_other_the_organisation
     assert announced_to_county("committee")
     assert not any(announced_to_county(k) for k in ("general_branch", "branch", None))
     assert WHO_HEARS_WHAT[Kind.COMMENDATION] == (Audience.SECRETARY,)
-    assert WHO_HEARS_WHAT[Kind.CIRCULAR] == COUNTY_COMMENDATION_HEARS  # as a circular is
+
+
+def test_a_signed_circular_reaches_every_organisation_and_a_draft_only_the_offices_inbox() -> None:
+    assert WHO_HEARS_WHAT[Kind.CIRCULAR] == (Audience.EVERY_BRANCH, Audience.OFFICE)
+    assert WHO_HEARS_WHAT[Kind.CIRCULAR_DRAFTED] == (Audience.OFFICE,)
+    assert WHO_HEARS_WHAT[Kind.CIRCULAR_SIGN_OFF_DUE] == (Audience.OFFICE,)
+    assert set(INBOX_ONLY) == {Kind.CIRCULAR_DRAFTED}  # nothing of a draft is mailed
 
 
 def test_an_organisation_is_registered_only_in_its_own_county_and_refused_once() -> None:

@@ -1,6 +1,7 @@
 """Planning and claiming deliveries against the real PostgreSQL, in a scratch schema:
 a notice planned twice is one delivery per (cause, recipient, channel); two workers never claim
-the same row; an outcome is recorded only by the claim that holds the row."""
+the same row; an outcome is recorded only by the claim that holds the row; two sign-offs at
+once get numbers 1 and 2, and a circular's number is never used twice."""
 
 from __future__ import annotations
 
@@ -15,13 +16,18 @@ from typing import Any
 import asyncpg
 import pytest
 
+from grassroots.contract.events import SupervisionCircularSignedEvent
+from grassroots.contract.examples import envelope
 from grassroots.plumbing import database
+from grassroots.plumbing.handling import Rejected
 from grassroots.plumbing.unit_of_work import open_unit_of_work
+from notification.circulars.handlers import on_circular_signed
+from notification.circulars.store import CircularRow, ItemRow
 from notification.commendation_store import AnnouncementKey, CommendationRow, CommendationStore
 from notification.config import NotificationSettings
 from notification.delivery_store import DeliveryStore
 from notification.domain import Audience, Kind
-from notification.planning import Notice, Planner
+from notification.planning import PLANNER, Notice, Planner
 from notification.store import NotificationStore, OrgRow, Uow
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
@@ -278,3 +284,119 @@ async def test_an_announcement_waits_for_a_commendation_being_saved_and_names_it
             await asyncio.sleep(0.3)
             assert not announcing.done()  # waits for the commendation's unit of work
         assert await announcing == ["e-1", "e-2"]
+
+
+# ------------------------------------------------------------------ circulars' numbers
+
+
+def draft_of(circular_id: str, county: str = "610526") -> tuple[CircularRow, list[ItemRow]]:
+    circular = CircularRow(
+        circular_id, "c-2012", county, "weekly", "关于督查情况的通报", NOW.date(), NOW
+    )
+    item = ItemRow(
+        circular_id, "criticism-b1-lagging", "criticism", "b1", "lagging", "b1党支部工作滞后。", []
+    )
+    return circular, [item]
+
+
+def signed(
+    circular_id: str, county: str = "610526", year: int = 2012
+) -> SupervisionCircularSignedEvent:
+    data = {"circular_id": circular_id, "signed_by": "李明"}
+    when = dt.datetime(year, 5, 21, 10, tzinfo=NOW.tzinfo)
+    return SupervisionCircularSignedEvent.model_validate(
+        envelope(
+            "supervision.circular_signed", data, county=county, time=when, campaign_id="c-2012"
+        )
+    )
+
+
+async def drafts(pool: asyncpg.Pool, *circular_ids: str, county: str = "610526") -> None:
+    async with open_unit_of_work(pool, NotificationStore, service="notification", now=NOW) as uow:
+        await uow.store.save_orgs(
+            [OrgRow("b1", county, "branch", "b1党支部", None, "王建国", "b1@example.org")]
+        )
+        for circular_id in circular_ids:
+            assert await uow.store.circulars.save_draft(*draft_of(circular_id, county))
+
+
+async def numbers(pool: asyncpg.Pool) -> dict[str, tuple[str, int, int, str]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT circular_id, county_code, year, number, document_number"
+            " FROM circular_documents WHERE status = 'issued'"
+        )
+    return {
+        r["circular_id"]: (r["county_code"], r["year"], r["number"], r["document_number"])
+        for r in rows
+    }
+
+
+async def test_two_sign_offs_at_once_get_numbers_1_and_2(pool: asyncpg.Pool) -> None:
+    """The first sign-off holds the county's and year's number until it commits: the second
+    waits for it and takes the next."""
+    await drafts(pool, "circular-a", "circular-b")
+    first_took = asyncio.Event()
+    release = asyncio.Event()
+
+    async def sign(circular_id: str, hold: bool) -> None:
+        async with open_unit_of_work(
+            pool, NotificationStore, service="notification", now=NOW
+        ) as uow:
+            await on_circular_signed(uow, signed(circular_id))
+            if hold:
+                first_took.set()
+                await release.wait()
+
+    first = asyncio.create_task(sign("circular-a", hold=True))
+    await first_took.wait()
+    second = asyncio.create_task(sign("circular-b", hold=False))
+    await asyncio.sleep(0.3)
+    assert not second.done()  # waits for the first's number
+    release.set()
+    await asyncio.gather(first, second)
+    assert await numbers(pool) == {
+        "circular-a": ("610526", 2012, 1, "蒲教党办〔2012〕1号"),
+        "circular-b": ("610526", 2012, 2, "蒲教党办〔2012〕2号"),
+    }
+
+
+async def test_a_number_is_never_used_twice_and_counts_per_county_and_year(
+    pool: asyncpg.Pool,
+) -> None:
+    await drafts(pool, "circular-a", "circular-b", "circular-c", "circular-d")
+    await drafts(pool, "circular-x", county="610527")
+
+    async def sign(event: SupervisionCircularSignedEvent) -> None:
+        async with open_unit_of_work(
+            pool, NotificationStore, service="notification", now=NOW
+        ) as uow:
+            await on_circular_signed(uow, event)
+
+    await sign(signed("circular-a"))
+    with pytest.raises(RuntimeError):  # a sign-off that fails after taking a number uses none
+        async with open_unit_of_work(
+            pool, NotificationStore, service="notification", now=NOW
+        ) as uow:
+            await on_circular_signed(uow, signed("circular-b"))
+            raise RuntimeError("the unit of work fails before it commits")
+    await sign(signed("circular-c"))
+    with pytest.raises(Rejected, match="circular circular-a is already signed"):
+        await sign(signed("circular-a"))  # signed again: refused, no number taken
+    await sign(signed("circular-d", year=2013))
+    issuer = PLANNER.settings.counties.issuer("610527")
+    assert issuer is None  # the deployed configuration lists 610526 only
+    with pytest.raises(Rejected, match="county 610527 has no issuing body configured"):
+        await sign(signed("circular-x", county="610527"))
+    await sign(signed("circular-b"))
+    assert await numbers(pool) == {
+        "circular-a": ("610526", 2012, 1, "蒲教党办〔2012〕1号"),
+        "circular-c": ("610526", 2012, 2, "蒲教党办〔2012〕2号"),
+        "circular-d": ("610526", 2013, 1, "蒲教党办〔2013〕1号"),
+        "circular-b": ("610526", 2012, 3, "蒲教党办〔2012〕3号"),
+    }
+    async with pool.acquire() as conn:  # and the database refuses a number used twice
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(
+                "UPDATE circular_documents SET year = 2012, number = 1 WHERE circular_id = 'circular-c'"
+            )

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import Histogram
 
 from grassroots.contract.labels import label
-from reporting import exports, schemas, views
+from reporting import exports, schemas, supervision_views, views
 from reporting.auth import (
     Scope,
     bearer_scope,
@@ -164,19 +164,23 @@ async def get_card(
             )
         card = await queries.card(conn, campaign_id, branch_id)
         lists = await queries.card_lists(conn, campaign_id, branch_id)
-    return views.card(branch, card, lists, campaign_id)
+    return views.card(branch, card, lists, campaign_id, today=supervision_views.county_day(request))
 
 
 @router.get("/campaigns/{campaign_id}/lagging", response_model=schemas.Lagging)
 async def get_lagging(request: Request, campaign_id: CampaignId, scope: Token) -> dict[str, Any]:
     """Lagging organisations (工作滞后), ranked: most reasons, most overdue tasks, weakest level
-    first — branches with their reasons, and superiors with their own (an escalation left
-    unanswered, a plan left unreviewed past its days)."""
+    first — branches with their reasons, superiors with their own (an escalation left
+    unanswered, a plan left unreviewed past its days), and supervision's: the critical
+    findings of an organisation's latest inspection, a progress report missing today."""
     campaign = await _county_campaign(request, campaign_id, scope)
     async with request.app.state.runtime.pool.acquire() as conn:
         rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
         parents = await queries.lagging_parents(conn, campaign_id)
-    return views.lagging(rows, parents)
+        supervised = await supervision_views.lagging(
+            conn, campaign, supervision_views.county_day(request)
+        )
+    return views.lagging(rows, parents, supervised)
 
 
 RoundPath = Annotated[

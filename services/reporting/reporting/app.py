@@ -6,7 +6,9 @@ from pathlib import Path
 
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.service import ServiceDefinition, build_app
-from reporting import api, dashboard
+from reporting import api, contract_site, dashboard, supervision_api
+from reporting.circulars import api as circulars_api
+from reporting.circulars import dashboard as circulars_dashboard
 from reporting.handlers import HANDLERS
 from reporting.store.ingest import ReportingStore
 
@@ -16,7 +18,15 @@ DEFINITION = ServiceDefinition(
     handlers=HANDLERS,
     store=ReportingStore,
     migrations=Path(__file__).parent.parent / "migrations",
-    routers=(api.router, dashboard.router),
+    routers=(
+        supervision_api.router,  # first: its exports/annual-sheet.xlsx before exports/{table}.…
+        supervision_api.pages,
+        api.router,
+        dashboard.router,
+        circulars_api.router,
+        circulars_dashboard.router,
+        contract_site.router,
+    ),
 )
 
 app = build_app(DEFINITION)

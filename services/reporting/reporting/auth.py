@@ -1,5 +1,7 @@
 """Scoped bearer tokens: a county token reads that county; a branch token reads its own card
-and what is announced to every organisation of its county (the 公示 lists)."""
+and what is announced to every organisation of its county (the 公示 lists). A token's role is
+`reader` (every token before circulars) or `office`: a county token of a person of the Party
+office, who may also edit, sign off and discard circulars (decisions in that person's name)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,11 @@ from reporting.config import ReportingSettings
 from reporting.store import tokens
 
 TOKEN_PREFIX = "gr_"
+ROLES = ("reader", "office")
+READ_ONLY = (
+    "this token may only read: editing or signing a circular needs an office token"
+    " (token create --role office)"
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,11 @@ class Scope:
     county_code: str
     branch_id: str | None
     label: str
+    role: str = "reader"
+
+    @property
+    def office(self) -> bool:
+        return self.role == "office"
 
 
 def reporting_settings(request: Request) -> ReportingSettings:
@@ -53,7 +65,7 @@ async def resolve(request: Request, token: str | None) -> Scope:
         row = await tokens.find(conn, token_hash(token, pepper))
     if row is None:
         raise unauthorized("unknown or revoked token")
-    return Scope(row["county_code"], row["branch_id"], row["label"])
+    return Scope(row["county_code"], row["branch_id"], row["label"], row["role"])
 
 
 async def bearer_scope(request: Request) -> Scope:
@@ -84,3 +96,9 @@ def require_card(scope: Scope, county_code: str, branch_id: str) -> None:
         raise HTTPException(403, detail=f"this token is scoped to county {scope.county_code}")
     if scope.branch_id is not None and scope.branch_id != branch_id:
         raise HTTPException(403, detail=f"this token reads only the card of {scope.branch_id}")
+
+
+def require_office(scope: Scope) -> None:
+    """Writes about circulars: only an office token (a county token, made per person)."""
+    if not scope.office:
+        raise HTTPException(403, detail=READ_ONLY)

@@ -1,6 +1,7 @@
 """Operator commands of the reporting service: API tokens and rebuilding the read models.
 
 python -m reporting.cli token create --county 610526 [--branch ID] --label "党委办"
+python -m reporting.cli token create --county 610526 --label 刘芳 --role office
 python -m reporting.cli token revoke <token>
 python -m reporting.cli rebuild
 """
@@ -16,7 +17,7 @@ import asyncpg
 import typer
 
 from grassroots.plumbing import database
-from reporting.auth import new_token, token_hash
+from reporting.auth import ROLES, new_token, token_hash
 from reporting.config import ReportingSettings
 from reporting.rebuild import rebuild as replay
 from reporting.store import tokens
@@ -50,10 +51,29 @@ def create_token(
     county: Annotated[str, typer.Option(help="County code the token reads, e.g. 610526.")],
     label: Annotated[str, typer.Option(help="Who holds it, e.g. 党委办.")],
     branch: Annotated[str | None, typer.Option(help="Restrict to this branch's card.")] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="reader (reads only), or office: a person of the Party office who may also "
+            "edit, sign off and discard circulars in the label's name (county tokens only)."
+        ),
+    ] = "reader",
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     if not (len(county) == 6 and county.isdigit()):
         raise typer.BadParameter("the county code has 6 digits", param_hint="--county")
+    if role not in ROLES:
+        raise typer.BadParameter(f"the role is one of {', '.join(ROLES)}", param_hint="--role")
+    if role == "office" and branch is not None:
+        raise typer.BadParameter(
+            "an office token is a county token: leave out --branch", param_hint="--role"
+        )
+    if role == "office" and not 1 <= len(label.strip()) <= 200:
+        # The label is who signs: it goes into the decision events (1 to 200 characters).
+        raise typer.BadParameter(
+            "an office token's label is the person's name (1 to 200 characters)",
+            param_hint="--label",
+        )
     token = new_token()
 
     async def run() -> None:
@@ -63,7 +83,8 @@ def create_token(
             token_hash=token_hash(token, _pepper()),
             county_code=county,
             branch_id=branch,
-            label=label,
+            label=label.strip() if role == "office" else label,
+            role=role,
         )
 
     asyncio.run(run())

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from grassroots.contract.labels import label
-from reporting import api, charts, exports, views
+from reporting import api, charts, exports, supervision_views, views
 from reporting.auth import Scope, require_card, require_county, require_county_member, resolve
 from reporting.domain import COVERAGE_ACTIVITIES, CRITERIA, FOUR_ONES, ROUNDS
 from reporting.store import queries
@@ -114,6 +114,9 @@ async def campaign_page(
         )
         lagging_rows = await queries.lagging(conn, campaign_id, campaign["county_code"])
         lagging_parents = await queries.lagging_parents(conn, campaign_id)
+        supervised = await supervision_views.lagging(
+            conn, campaign, supervision_views.county_day(request)
+        )
         published = await queries.published_rounds(conn, campaign_id)
     summary = views.summary(campaign, counters, branches)
     level_charts = {
@@ -132,7 +135,7 @@ async def campaign_page(
         charts=level_charts,
         phase_order=PHASES,
         completion=charts.share(summary["tasks"]["completed"], summary["tasks"]["total"]),
-        lagging=views.lagging(lagging_rows, lagging_parents)["items"],
+        lagging=views.lagging(lagging_rows, lagging_parents, supervised)["items"],
         rows=[views.branch_row(row, "initial") for row in rows],
         page=page_number,
         pages=max(1, math.ceil(total / PAGE_SIZE)),
@@ -156,7 +159,7 @@ async def branch_page(request: Request, campaign_id: str, branch_id: str) -> Res
     return page(
         "branch.html",
         scope=scope,
-        c=views.card(branch, card, lists, campaign_id),
+        c=views.card(branch, card, lists, campaign_id, today=supervision_views.county_day(request)),
         kind=branch["kind"],
         criteria=CRITERIA,
         rounds=ROUNDS,

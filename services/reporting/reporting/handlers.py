@@ -60,6 +60,7 @@ from grassroots.contract.rectification import CommitmentReviewed
 from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import domain
+from reporting.circulars.handlers import CIRCULAR_HANDLERS
 from reporting.deferred import CampaignTouches, CounterDeltas
 from reporting.store.ingest import (
     ActivityRow,
@@ -84,6 +85,7 @@ from reporting.store.ingest import (
     SummaryReviewRow,
     TaskKey,
 )
+from reporting.supervision import SUPERVISION_HANDLERS
 
 Uow = UnitOfWork[ReportingStore]
 TaskEvent = (
@@ -157,6 +159,8 @@ async def on_campaign_launched(uow: Uow, event: CampaignLaunchedEvent) -> None:
         year=data.year,
         plan=[w.model_dump(mode="json") for w in data.phases],
     )
+    rules = data.rules.model_dump(mode="json", exclude_none=True) if data.rules else {}
+    await uow.store.save_campaign_rules(data.campaign_id, rules)
 
 
 async def on_phase_opened(uow: Uow, event: CampaignPhaseOpenedEvent) -> None:
@@ -620,6 +624,8 @@ async def on_rules_established(uow: Uow, events: Sequence[AssessmentRuleEstablis
 
 
 HANDLERS: HandlerTable[ReportingStore] = HandlerTable(
+    *CIRCULAR_HANDLERS,
+    *SUPERVISION_HANDLERS,
     each(CampaignLaunchedEvent, on_campaign_launched),
     each(CampaignPhaseOpenedEvent, on_phase_opened),
     each(CampaignPhaseClosedEvent, on_phase_closed),

@@ -45,6 +45,11 @@ READ_MODELS = (
     "annual_reviews",
     "standing_rules",
     "reviews_overdue",
+    "circulars",
+    "circular_items",
+    "circular_decisions",
+    "inspections",
+    "progress_reports",
     "inbox",
 )
 BATCH = 1000

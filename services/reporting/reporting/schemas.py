@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from reporting.supervision_views import CardInspection, CardProgressReports
+
 Level = Literal["strong", "fairly_strong", "average", "weak"]
 Round = Literal["initial", "final"]
 ProblemStatus = Literal["open", "in_rectification", "resolved", "deferred"]
@@ -16,6 +18,10 @@ LaggingReason = Literal[
     "grading_incomplete",
     "escalation_unanswered",
     "review_overdue",
+    "leadership_attention",
+    "ineffective_measures",
+    "lagging",
+    "progress_report_missing",
 ]
 
 
@@ -427,6 +433,8 @@ class Card(BaseModel):
     learning_meetings: list[LearningMeeting] = Field(description="By held_on.")
     summary_review: SummaryReview | None
     committee_assessment: CommitteeAssessment | None
+    inspections: list[CardInspection] = Field(description="督查: newest first.")
+    progress_reports: CardProgressReports = Field(description="工作进展情况.")
 
 
 class LaggingItem(BaseModel):
@@ -436,7 +444,10 @@ class LaggingItem(BaseModel):
     reasons: list[LaggingReason] = Field(
         description="A branch's: task_overdue, commitment_missing, grading_incomplete; a "
         "superior's own: escalation_unanswered (an escalated problem past its answer days), "
-        "review_overdue (a plan revision past its review days)."
+        "review_overdue (a plan revision past its review days); supervision's: the critical "
+        "findings of its latest inspection (leadership_attention, ineffective_measures, "
+        "lagging), progress_report_missing (no progress report for a period whose due date "
+        "has passed)."
     )
     overdue_tasks: int
     escalations_unanswered: int = Field(
@@ -446,6 +457,9 @@ class LaggingItem(BaseModel):
         description="Plan revisions waiting for its review past the review days."
     )
     level: Level | None
+    progress_report_due: str | None = Field(
+        None, description="progress_report_missing: the due date it missed."
+    )
 
 
 class Lagging(BaseModel):

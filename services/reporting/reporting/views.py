@@ -9,6 +9,7 @@ from typing import Any
 
 from grassroots.contract.calendar import COUNTY_TIME
 from grassroots.contract.labels import label
+from reporting import supervision_views
 from reporting.domain import (
     COVERAGE_ACTIVITIES,
     FOUR_ONES,
@@ -99,7 +100,10 @@ def card(
     card: Mapping[str, Any] | None,
     lists: Mapping[str, Sequence[Mapping[str, Any]]],
     campaign_id: str,
+    *,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
+    """A branch's card; `today` (the county's day) judges a progress report missing."""
     card = card or {}
 
     def grade(round_: str) -> dict[str, Any] | None:
@@ -168,6 +172,7 @@ def card(
             {**dict(a), "held_on": a["held_on"].isoformat()} for a in lists["activities"]
         ],
         **emulation_on_card(lists),
+        **supervision_views.on_card(lists, today),
     }
 
 
@@ -349,11 +354,14 @@ def announced(
 
 
 def lagging(
-    rows: Sequence[Mapping[str, Any]], parents: Sequence[Mapping[str, Any]] = ()
+    rows: Sequence[Mapping[str, Any]],
+    parents: Sequence[Mapping[str, Any]] = (),
+    supervised: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Lagging organisations, ranked: branches with their reasons, and superiors with their
-    own (an escalation unanswered, a plan unreviewed past its days) — an organisation that is
-    both shows once, with every reason."""
+    """Lagging organisations, ranked: branches with their reasons, superiors with their own
+    (an escalation unanswered, a plan unreviewed past its days), and organisations lagging for
+    supervision (`supervision_views.lagging`: critical findings of the latest inspection, a
+    progress report missing) — an organisation that is several shows once, with every reason."""
     items: dict[str, dict[str, Any]] = {}
     for row in rows:
         reasons = lagging_reasons(
@@ -394,6 +402,22 @@ def lagging(
         item["reasons"] = item["reasons"] + reasons
         item["escalations_unanswered"] = parent["escalations_unanswered"]
         item["reviews_overdue"] = parent["reviews_overdue"]
+    for found in supervised:
+        item = items.setdefault(
+            found["org_id"],
+            {
+                "branch_id": found["org_id"],
+                "name": found["name"],
+                "township": found["township"],
+                "reasons": [],
+                "overdue_tasks": 0,
+                "escalations_unanswered": 0,
+                "reviews_overdue": 0,
+                "level": found["level"],
+            },
+        )
+        item["reasons"] = item["reasons"] + found["reasons"]
+        item["progress_report_due"] = found["progress_report_due"]
     return {"items": [dict(item) for item in rank_lagging(items.values())]}
 
 

@@ -125,6 +125,9 @@ class FakeStore(ReportingStore):
     ) -> None:
         self.campaigns[campaign_id].update(county_code=county_code, name=name, year=year, plan=plan)
 
+    async def save_campaign_rules(self, campaign_id: str, rules: dict[str, Any]) -> None:
+        self.campaigns[campaign_id]["rules"] = rules
+
     async def mark_phase(self, campaign_id: str, phase: str, moment: str, at: dt.datetime) -> None:
         self.campaigns[campaign_id]["phases"].setdefault(phase, {})[moment] = at.isoformat()
 

@@ -27,4 +27,12 @@ def test_every_contract_path_is_documented() -> None:
         "/v1/campaigns/{campaign_id}/three-level-review",
         "/v1/campaigns/{campaign_id}/standing-rules",
         "/v1/campaigns/{campaign_id}/exports/{table}.{format}",
+        "/v1/campaigns/{campaign_id}/circulars",
+        "/v1/campaigns/{campaign_id}/circulars/{circular_id}",
+        "/v1/campaigns/{campaign_id}/circulars/{circular_id}/edits",
+        "/v1/campaigns/{campaign_id}/circulars/{circular_id}/sign",
+        "/v1/campaigns/{campaign_id}/circulars/{circular_id}/discard",
+        "/v1/campaigns/{campaign_id}/inspections",
+        "/v1/campaigns/{campaign_id}/progress-reports",
+        "/v1/campaigns/{campaign_id}/exports/annual-sheet.xlsx",
     }

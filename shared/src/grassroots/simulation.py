@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import heapq
 import itertools
 import random
 import time
@@ -35,6 +36,7 @@ from grassroots.contract.examples import CST
 from grassroots.contract.registry import EVENTS
 from grassroots.simulation_assessment import county_assessment
 from grassroots.simulation_emulation import county_emulation
+from grassroots.simulation_supervision import county_supervision
 
 TOWNSHIPS = (
     "城关街道",
@@ -324,6 +326,14 @@ class CampaignSimulation:
         yield from self._registrations(start)
         last = PHASE_ORDER.index(until)
         windows = self.windows()
+        supervision = sorted(
+            (
+                action
+                for index, place in enumerate(self.counties)
+                for action in county_supervision(self.seed, index, place, windows)
+            ),
+            key=lambda action: action[0],
+        )
         for position, phase in enumerate(PHASE_ORDER[: last + 1]):
             opens = dt.date.fromisoformat(windows[position]["opens_on"])
             closes = dt.date.fromisoformat(windows[position]["closes_on"])
@@ -331,13 +341,16 @@ class CampaignSimulation:
                 opens, "campaign.phase_opened", lambda c, p=phase: self._phase(c, p)
             )
             if phase is Phase.SURVEY_GRADING:
-                yield from self._grading_inputs("initial", opens + dt.timedelta(days=20))
+                work = self._grading_inputs("initial", opens + dt.timedelta(days=20))
             elif phase is Phase.RECTIFICATION:
-                yield from self._rectification(opens, closes)
+                work = self._rectification(opens, closes)
             elif phase is Phase.EMULATION:
-                yield from self._emulation(opens, closes)
-            elif phase is Phase.ASSESSMENT:
-                yield from self._assessment(opens, closes)
+                work = self._emulation(opens, closes)
+            else:
+                work = self._assessment(opens, closes)
+            # Progress reports and inspections of the phase's days, in calendar order with it.
+            during = [a for a in supervision if opens <= a[0] <= closes]
+            yield from heapq.merge(work, during, key=lambda action: action[0])
             if position < last or close_last:
                 yield from self._each_county(
                     closes, "campaign.phase_closed", lambda c, p=phase: self._phase(c, p)

@@ -120,6 +120,17 @@ class CampaignRules(ContractModel):
         "assessment's score, and the level follows from that total. Absent (default): the "
         "assessment does not count in grading.",
     )
+    circular_sign_off_days: DayCount | None = Field(
+        None,
+        description="Days a drafted circular may wait for the office's sign-off before the "
+        "office is reminded (default 3). An unsigned draft is never sent.",
+    )
+    progress_report_every_days: DayCount | None = Field(
+        None,
+        description="Organisations report progress to the office every this many days from the "
+        "campaign's first day (default 14); who has not reported for a period whose due date "
+        "has passed is lagging (progress_report_missing) until it reports.",
+    )
     gradual_horizon: dt.date | None = Field(
         None,
         description="The latest deadline a gradual task (逐步整改) may have (default: the last "

@@ -16,6 +16,7 @@ from grassroots.contract import (
     notification,
     org,
     rectification,
+    supervision,
 )
 from grassroots.contract.envelope import CloudEvent
 from grassroots.contract.topics import Topic
@@ -341,6 +342,84 @@ class AssessmentRuleEstablishedEvent(CloudEvent[assessment.RuleEstablished]):
     topic: ClassVar[str] = Topic.ASSESSMENT_INPUTS
     type: Literal["assessment.rule_established"] = Field(
         description='Always "assessment.rule_established".'
+    )
+
+
+class SupervisionInspectedEvent(CloudEvent[supervision.Inspected]):
+    """An inspection by the Party office (督查) with its findings."""
+
+    subject_field: ClassVar[str] = "org_id"
+    topic: ClassVar[str] = Topic.SUPERVISION_INPUTS
+    type: Literal["supervision.inspected"] = Field(description='Always "supervision.inspected".')
+
+
+class SupervisionProgressReportedEvent(CloudEvent[supervision.ProgressReported]):
+    """An organisation's progress report to the office (工作进展情况)."""
+
+    subject_field: ClassVar[str] = "org_id"
+    topic: ClassVar[str] = Topic.SUPERVISION_INPUTS
+    type: Literal["supervision.progress_reported"] = Field(
+        description='Always "supervision.progress_reported".'
+    )
+
+
+class SupervisionCircularRequestedEvent(CloudEvent[supervision.CircularRequested]):
+    """The office asks for a circular's draft now (published by the platform's office API)."""
+
+    subject_field: ClassVar[str] = "campaign_id"
+    topic: ClassVar[str] = Topic.SUPERVISION_DECISIONS
+    type: Literal["supervision.circular_requested"] = Field(
+        description='Always "supervision.circular_requested".'
+    )
+
+
+class SupervisionCircularEditedEvent(CloudEvent[supervision.CircularEdited]):
+    """One change of a draft by the office (published by the platform's office API)."""
+
+    subject_field: ClassVar[str] = "circular_id"
+    topic: ClassVar[str] = Topic.SUPERVISION_DECISIONS
+    type: Literal["supervision.circular_edited"] = Field(
+        description='Always "supervision.circular_edited".'
+    )
+
+
+class SupervisionCircularSignedEvent(CloudEvent[supervision.CircularSigned]):
+    """A person of the office signed the draft off (published by the platform's office API)."""
+
+    subject_field: ClassVar[str] = "circular_id"
+    topic: ClassVar[str] = Topic.SUPERVISION_DECISIONS
+    type: Literal["supervision.circular_signed"] = Field(
+        description='Always "supervision.circular_signed".'
+    )
+
+
+class SupervisionCircularDiscardedEvent(CloudEvent[supervision.CircularDiscarded]):
+    """The draft was discarded: never sent (published by the platform's office API)."""
+
+    subject_field: ClassVar[str] = "circular_id"
+    topic: ClassVar[str] = Topic.SUPERVISION_DECISIONS
+    type: Literal["supervision.circular_discarded"] = Field(
+        description='Always "supervision.circular_discarded".'
+    )
+
+
+class NotificationCircularDraftedEvent(CloudEvent[supervision.CircularDrafted]):
+    """The platform drafted a circular; it waits for the office's sign-off."""
+
+    subject_field: ClassVar[str] = "circular_id"
+    topic: ClassVar[str] = Topic.NOTIFICATION_RESULTS
+    type: Literal["notification.circular_drafted"] = Field(
+        description='Always "notification.circular_drafted".'
+    )
+
+
+class NotificationCircularIssuedEvent(CloudEvent[supervision.CircularIssued]):
+    """A signed circular was issued with its number and sent to every organisation."""
+
+    subject_field: ClassVar[str] = "circular_id"
+    topic: ClassVar[str] = Topic.NOTIFICATION_RESULTS
+    type: Literal["notification.circular_issued"] = Field(
+        description='Always "notification.circular_issued".'
     )
 
 

@@ -269,6 +269,66 @@ DATA: dict[str, dict[str, Any]] = {
         "adopted_on": "2012-09-20",
         "document_ref": "城中党发〔2012〕5号",
     },
+    "supervision.inspected": {
+        "inspection_id": "insp-2012-05-0007",
+        "org_id": "610526-edu-0007",
+        "mode": "unannounced",
+        "inspected_on": "2012-05-18",
+        "inspectors": ["张卫东", "刘芳"],
+        "checked": "整改方案落实情况、整改台账、党员承诺践诺记录",
+        "findings": [
+            {"kind": "leadership_attention", "text": "支部书记未按期主持专题研究，整改台账缺失。"}
+        ],
+    },
+    "supervision.progress_reported": {
+        "org_id": "610526-edu-0007",
+        "reported_on": "2012-05-14",
+        "summary": "已完成整改任务3项，其余2项按计划推进。",
+    },
+    "supervision.circular_requested": {
+        "campaign_id": CAMPAIGN,
+        "request_id": "req-2012-05-20-1",
+        "requested_by": "刘芳",
+    },
+    "supervision.circular_edited": {
+        "circular_id": "circular-610526-2012-w21",
+        "action": "edit",
+        "item_id": "criticism-610526-edu-0007",
+        "text": "城关中学党支部领导重视不够，整改台账缺失，限期一周内整改。",
+        "edited_by": "刘芳",
+    },
+    "supervision.circular_signed": {
+        "circular_id": "circular-610526-2012-w21",
+        "signed_by": "李明",
+    },
+    "supervision.circular_discarded": {
+        "circular_id": "circular-610526-2012-w22",
+        "discarded_by": "李明",
+        "reason": "本周情况已在会上通报，不再另行发文。",
+    },
+    "notification.circular_drafted": {
+        "circular_id": "circular-610526-2012-w21",
+        "trigger": "weekly",
+        "title": "关于基层组织建设年活动进展情况的通报",
+        "items": [
+            {
+                "item_id": "criticism-610526-edu-0007",
+                "section": "criticism",
+                "org_id": "610526-edu-0007",
+                "basis": "leadership_attention",
+                "text": "蒲城县城关中学党支部：领导重视不够，整改台账缺失。",
+            }
+        ],
+    },
+    "notification.circular_issued": {
+        "circular_id": "circular-610526-2012-w21",
+        "issuing_body": "中共蒲城县教育局委员会办公室",
+        "year": 2012,
+        "number": 1,
+        "document_number": "蒲教党办〔2012〕1号",
+        "signed_by": "李明",
+        "recipients": 150,
+    },
     "notification.delivered": {
         "notification_id": "n-1",
         "kind": "grading_result",

@@ -12,6 +12,8 @@ class Topic:
     RECTIFICATION_RESULTS = "rectification.results"
     EMULATION_INPUTS = "emulation.inputs"
     ASSESSMENT_INPUTS = "assessment.inputs"
+    SUPERVISION_INPUTS = "supervision.inputs"
+    SUPERVISION_DECISIONS = "supervision.decisions"
     NOTIFICATION_RESULTS = "notification.results"
 
 

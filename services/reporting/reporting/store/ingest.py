@@ -11,8 +11,9 @@ import asyncpg
 
 from grassroots.plumbing import database
 from grassroots.plumbing.database import SqlType
-from grassroots.plumbing.store import Store
+from reporting.circulars.store import CircularStore
 from reporting.domain import CARD_COLUMNS, GRADE_WHY, PROBLEM_COLUMNS, ROUNDS, Card, Problem, Task
+from reporting.store.supervision import SupervisionStore
 
 CardKey = tuple[str, str]
 """campaign_id, branch_id"""
@@ -367,7 +368,7 @@ def _tasks(rows: Iterable[asyncpg.Record]) -> dict[TaskKey, Task]:
     }
 
 
-class ReportingStore(Store):
+class ReportingStore(CircularStore, SupervisionStore):
     """Every write of the read models, on one unit of work's connection."""
 
     async def touch_campaigns(self, campaigns: Sequence[CampaignSeenRow]) -> None:

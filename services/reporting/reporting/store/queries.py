@@ -14,6 +14,7 @@ from reporting.domain import (
     LEVELS,
     RATER_GROUPS,
 )
+from reporting.store import supervision
 
 LAGGING_WHERE = """(c.commitment_missing AND c.commitment_id IS NULL)
     OR cardinality(c.initial_missing) > 0 OR cardinality(c.final_missing) > 0
@@ -28,7 +29,8 @@ REVIEW_WAITING = """NOT EXISTS (SELECT 1 FROM plan_reviews r WHERE r.campaign_id
 
 async def campaign(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT campaign_id, county_code, name, year, plan, phases, updated_at FROM campaigns"
+        "SELECT campaign_id, county_code, name, year, plan, phases, rules, updated_at"
+        " FROM campaigns"
         " WHERE campaign_id = $1",
         campaign_id,
     )
@@ -196,6 +198,7 @@ async def card_lists(
             " WHERE campaign_id = $1 AND branch_id = $2 ORDER BY held_on, event_id",
             *args,
         ),
+        **await supervision.card_lists(conn, *args),
     }
 
 
