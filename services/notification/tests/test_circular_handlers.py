@@ -627,7 +627,10 @@ async def test_a_committees_commendations_of_a_day_are_one_praise_draft_sent_to_
     circular_id = f"circular-{CAMPAIGN}-commendation-{OFFICE}-2012-07-01-1"
     assert done and list(store.circulars.documents) == [circular_id]
     document = store.circulars.documents[circular_id]
-    assert (document["trigger"], document["title"]) == ("commendation", f"关于{SEVENTH_OF_JULY}的通报")
+    assert (document["trigger"], document["title"]) == (
+        "commendation",
+        f"关于{SEVENTH_OF_JULY}的通报",
+    )
     assert [(i["item_id"], i["text"]) for i in store.circulars.items_of[circular_id]] == [
         (
             f"praise-{BRANCH}-commended",
