@@ -23,6 +23,7 @@ from grassroots.plumbing import database
 from grassroots.plumbing.consumer import BatchApplier, named_first, runs
 from grassroots.plumbing.handling import HandlerTable, Rejected, batch
 from grassroots.plumbing.inbox import Received
+from grassroots.plumbing.kafka import dead_letter_owner
 from grassroots.plumbing.outbox import OutgoingRecord
 from grassroots.plumbing.unit_of_work import UnitOfWork
 
@@ -47,7 +48,14 @@ async def conn(tmp_path: Path) -> AsyncIterator[asyncpg.Connection]:
         await admin.close()
 
 
-def record(branch: str, name: str, *, partition: int = 0, offset: int = 0) -> ConsumerRecord:
+def record(
+    branch: str,
+    name: str,
+    *,
+    partition: int = 0,
+    offset: int = 0,
+    event_id: str | None = None,
+) -> ConsumerRecord:
     data = {
         "branch_id": branch,
         "kind": "branch",
@@ -57,7 +65,7 @@ def record(branch: str, name: str, *, partition: int = 0, offset: int = 0) -> Co
         "secretary": {"name": "王建国"},
         "member_count": 12,
     }
-    value = json.dumps(envelope(REGISTERED, data)).encode()
+    value = json.dumps(envelope(REGISTERED, data, event_id=event_id)).encode()
     return ConsumerRecord(
         Topic.ORG_BRANCHES, partition, offset, 0, 0, branch.encode(), value, None, 0, 0, []
     )
@@ -89,9 +97,9 @@ class Calls:
             if event.data.name == "refused":
                 raise Rejected(f"{event.data.branch_id} is refused")
 
-    def applier(self) -> BatchApplier:
+    def applier(self, service: str = "test") -> BatchApplier:
         return BatchApplier(
-            service="test", handlers=HandlerTable(batch(OrgBranchRegisteredEvent, self.save))
+            service=service, handlers=HandlerTable(batch(OrgBranchRegisteredEvent, self.save))
         )
 
 
@@ -180,3 +188,21 @@ def test_runs_keep_each_partition_in_order_and_gather_one_kind_across_partitions
         [("t", 0, 1), ("u", 0, 0)],
         [("t", 0, 2)],
     ]
+
+
+async def test_the_same_id_again_is_a_repeat_and_with_other_content_a_conflicting_duplicate(
+    conn: asyncpg.Connection,
+) -> None:
+    """(source, id) is the event's identity: resent unchanged it is ignored; resent with other
+    content it is dead-lettered as conflicting_duplicate (by the topic's dead-letter owner,
+    reporting for org.branches) and changes nothing."""
+    calls = Calls()
+    applier = calls.applier(dead_letter_owner(Topic.ORG_BRANCHES))
+    await apply(conn, applier, [record("b1", "一支部", event_id="e-1")])
+    again = await apply(conn, applier, [record("b1", "一支部", event_id="e-1", offset=1)])
+    other = await apply(conn, applier, [record("b1", "改名支部", event_id="e-1", offset=2)])
+    assert again == [] and calls.batches == [1]
+    assert [(o.topic, dict(o.headers)["dlq-reason-code"]) for o in other] == [
+        (f"{Topic.ORG_BRANCHES}.dlq", b"conflicting_duplicate")
+    ]
+    assert await names(conn) == {"b1": "一支部"}
