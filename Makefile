@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 ENV := . deploy/env.sh &&
 
-.PHONY: up down test lint contract deps infra topics demo status browser chaos bench asyncapi-tools
+.PHONY: up down test lint contract deps infra topics demo status browser axe chaos bench asyncapi-tools
 
 deps:  ## Python and the locked dependencies
 	@command -v $(UV) >/dev/null || python3 -m pip install -q --user uv==$(UV_VERSION) \
@@ -17,14 +17,15 @@ infra:  ## PostgreSQL and Kafka on loopback, roles, schemas, topics
 	@deploy/infra.sh up
 	@$(ENV) $(UV) run --frozen grassroots topics create
 
-up: deps infra asyncapi-tools  ## the whole platform, with a demo campaign
+up: deps infra asyncapi-tools browser  ## the whole platform, with a demo campaign
 	@$(UV) run --frozen python -m grassroots.contract_documents site --if-stale  # /contract/
 	@deploy/services.sh up
 	@$(ENV) $(UV) run --frozen grassroots demo
-	@$(ENV) token=$$(GRASSROOTS_DATABASE_URL=$$REPORTING_DATABASE_URL $(UV) run --frozen \
-	  python -m reporting.cli token create --county 610526 --label 演示-党委办) && \
-	  echo "Platform up. Dashboard: http://127.0.0.1:8080/?token=$$token" && \
-	  echo "API:  curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8080/v1/campaigns/pucheng-edu-2012/summary"
+	@$(ENV) link=$$(GRASSROOTS_DATABASE_URL=$$REPORTING_DATABASE_URL $(UV) run --frozen \
+	  python -m reporting.cli signin-link --county 610526 --label 演示-党委办) && \
+	  echo "Platform up. Dashboard (one-time sign-in link, valid once for 10 minutes): $$link" && \
+	  echo "API (needs a bearer token; make one, it is printed once):  . deploy/env.sh && token=\$$(GRASSROOTS_DATABASE_URL=\$$REPORTING_DATABASE_URL uv run python -m reporting.cli token create --county 610526 --label 演示-API)" && \
+	  echo "     then  curl -H \"Authorization: Bearer \$$token\" http://127.0.0.1:8080/v1/campaigns/pucheng-edu-2012/summary"
 	@$(ENV) inbox=$$($(UV) run --frozen python -m notification.cli inbox-token 610526-edu-0001) && \
 	  echo "Inbox of 610526-edu-0001: curl -H 'Authorization: Bearer $$inbox' http://127.0.0.1:8083/v1/inbox/610526-edu-0001" && \
 	  echo "(make down to stop)"
@@ -60,13 +61,24 @@ $(ASYNCAPI_TOOLS): tools/asyncapi/package.json tools/asyncapi/package-lock.json
 	@cd tools/asyncapi && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-browser:  ## Debian's chromium and a CJK font, for the dashboard test
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
-	  echo "installing chromium and fonts-wqy-zenhei (apt)"; \
+AXE := tools/axe/node_modules/.package-lock.json
+axe: $(AXE)  ## axe-core (pinned in tools/axe), injected into the dashboard pages by the tests
+$(AXE): tools/axe/package.json tools/axe/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "installing nodejs and npm (apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium fonts-wqy-zenhei >/dev/null; fi
+	    nodejs npm >/dev/null; fi
+	@cd tools/axe && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
-test: deps lint infra browser asyncapi-tools  ## every test, on the real broker and database
+browser:  ## Debian's chromium (also the PDF printer), a CJK font, poppler-utils for the PDF tests
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi \
+	  || ! command -v pdftotext >/dev/null; then \
+	  echo "installing chromium, fonts-wqy-zenhei and poppler-utils (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-wqy-zenhei poppler-utils >/dev/null; fi
+
+test: deps lint infra browser axe asyncapi-tools  ## every test, on the real broker and database
 	@deploy/services.sh down >/dev/null  # a running demo would share the consumer groups
 	@$(ENV) $(UV) run --frozen pytest
 

@@ -21,6 +21,7 @@ from playwright.async_api import async_playwright
 from grassroots.contract.examples import envelope
 from tests.harness import Platform, TopicWatcher, eventually, produce_raw, publish_with_tool
 from tests.scenario import County, at
+from tests.signin import sign_in_async
 from tests.test_reporting import (
     CHROMIUM_FLAGS,
     SCREENSHOTS,
@@ -277,13 +278,13 @@ async def test_the_office_signs_through_the_dashboard_in_chromium(
         browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
             readers_page = await browser.new_page()
-            await readers_page.goto(f"{base}/?token={token(c.county)}")
+            await sign_in_async(readers_page, base, token(c.county))
             await readers_page.goto(f"{base}/campaigns/{c.campaign_id}/circulars/{circular_id}")
             assert await readers_page.inner_text("#status") == "待签发"
             assert await readers_page.locator("form").count() == 0
 
             page = await browser.new_page()
-            await page.goto(f"{base}/?token={signer}")  # sets the cookie, redirects
+            await sign_in_async(page, base, signer)  # sets the cookie, redirects
             await page.goto(f"{base}/campaigns/{c.campaign_id}")
             await page.click("#circulars-link")
             row = page.locator(f"#circulars tr[data-circular='{circular_id}']")

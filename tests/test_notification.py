@@ -157,10 +157,10 @@ async def test_a_grading_result_reaches_the_secretary_once_by_email_and_in_the_i
     assert initial_mail.authenticated_as == receivers.smtp.username and initial_mail.over_tls
     assert "王建国同志" in initial_mail.text
     assert "定为“较强”等次，综合得分83.80分" in initial_mail.text
-    assert "领导班子好：85.00分" in initial_mail.text
+    assert "领导班子好（85.00分）" in initial_mail.text
     notification_id = json.loads(delivered[0].value)["data"]["notification_id"]
     assert initial_mail.message_id == f"<{notification_id}@{MAIL_DOMAIN}>"
-    assert "<p>领导班子好：85.00分</p>" in initial_mail.part("html")
+    assert "<p>领导班子好（85.00分）</p>" in initial_mail.part("html")
 
     # The same event twice: one email, one inbox message, one outcome each.
     assert len([m for m in receivers.smtp.to(address) if "分类定级" in m.subject]) == 1
@@ -383,7 +383,7 @@ async def test_reminders_escalation_and_circulars_come_at_their_moments_on_the_c
         reminded = await eventually(arrived(mail, b3, "公开承诺提醒"))
         await eventually(arrived(mail, b2, "公开承诺提醒"))
         subjects = [m.subject for m in mail.to(b3) if "公开承诺提醒" in m.subject]
-        assert subjects == ["【公开承诺提醒】请于2012年4月26日前公开整改承诺"]
+        assert subjects == ["【公开承诺提醒】请于2012年4月26日前公开整改方案"]
         assert "距截止还有7天" in reminded[0]
         planned = await admin.fetch(
             "SELECT recipient, channel FROM notification.deliveries"

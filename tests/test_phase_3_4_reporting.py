@@ -18,6 +18,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.harness import Platform, publish_with_tool
 from tests.scenario import County, at
+from tests.signin import sign_in
 from tests.test_reporting import CHROMIUM_FLAGS, SCREENSHOTS, Api, chromium, token, until
 
 pytestmark = pytest.mark.usefixtures("platform")
@@ -531,7 +532,7 @@ def test_the_dashboard_shows_phases_3_and_4_in_chinese(
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(locale="zh-CN")
-            page.goto(f"{base}/?token={token(c.county)}")
+            sign_in(page, base, token(c.county))
             page.click("text=创先争优测试")
             page.click("#emulation-link")
             assert page.inner_text("#organisations") == "6"

@@ -21,6 +21,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.harness import REPO, Platform, publish_with_tool
 from tests.scenario import County, at
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.usefixtures("platform")
 
@@ -321,7 +322,8 @@ def test_exports_have_chinese_headers_and_never_run_formulas(office: Api, campai
     assert rows[0][:5] == ("党组织编号", "党组织名称", "单位", "乡镇", "分类定级等次")
     by_id = {row[0]: row for row in rows[1:]}
     assert by_id[campaign.b("b1")][4] == "强"
-    assert by_id[campaign.b("b3")][1] == "'" + HOSTILE_NAME
+    # Text typed as text: shown as written (no apostrophe), never run as a formula.
+    assert by_id[campaign.b("b3")][1] == HOSTILE_NAME
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
     raw = office.get(f"/v1/campaigns/{campaign.campaign_id}/export.csv").content
@@ -363,7 +365,7 @@ def test_the_dashboard_shows_the_api_numbers_and_drills_down_to_a_card(
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(locale="zh-CN")
-            page.goto(f"{base}/?token={token(campaign.county)}")  # sets the cookie, redirects
+            sign_in(page, base, token(campaign.county))  # sets the cookie, redirects
             page.click("text=报表测试")
             assert page.inner_text("#branches") == str(summary["branches"])
             for round_, counts in summary["levels"].items():
@@ -691,7 +693,7 @@ def test_the_card_says_why_for_both_rounds_with_the_numbers(why_office: Api, why
     assert (b5["level"], b5["basis"]) == ("weak", "override")
     assert (b5["override_reason"], b5["veto_reason"]) == ("班子不团结", "班子成员受到党纪处分")
     assert [r["text"] for r in b5["rules"]] == [
-        "上级党组织评定为“一般”：班子不团结",
+        "上级党组织调整认定为“一般”：班子不团结",
         "一票否决：班子成员受到党纪处分，定为“薄弱”",
     ]
     assert card("b1")["grades"]["initial"]["rules"] == []  # the computed level, nothing changed
@@ -838,7 +840,7 @@ def test_a_supplementary_result_moves_the_branch_from_incomplete_to_its_level(
     assert (grade["level"], grade["supplementary"], grade["basis"]) == ("average", True, "override")
     assert card["incomplete"]["initial"] == []
     assert [r["text"] for r in grade["rules"]] == [
-        f"上级党组织评定为“一般”：{alone}",
+        f"上级党组织调整认定为“一般”：{alone}",
         "补充定级，由上级党组织单独评定（缺：党员群众评议）",
     ]
     assert [i["branch_id"] for i in office.get(announced).json()["items"]] == [
@@ -876,7 +878,7 @@ def test_the_dashboard_card_shows_the_five_criteria_of_both_rounds_and_why(
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(locale="zh-CN")
-            page.goto(f"{base}/?token={token(why.county)}")
+            sign_in(page, base, token(why.county))
             page.click("text=定级说明测试")
             shown = page.inner_text("body")
             assert "工作滞后的党组织" in shown and "党组织一览" in shown
@@ -913,7 +915,7 @@ def test_the_dashboard_card_shows_the_five_criteria_of_both_rounds_and_why(
 
             # A branch's secretary sees the announced list, not the others' cards.
             secretary = browser.new_page(locale="zh-CN")
-            secretary.goto(f"{base}/?token={token(why.county, why.b('b3'))}")
+            sign_in(secretary, base, token(why.county, why.b("b3")))
             secretary.click("a[href$='/rounds/initial/announced']")
             assert secretary.locator("#announced td.level").count() == 4
             secretary.goto(f"{base}/campaigns/{why.campaign_id}/rounds/final/announced")
@@ -1131,7 +1133,7 @@ def test_a_superior_is_lagging_until_it_answers_and_reviews(
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(locale="zh-CN")
-            page.goto(f"{base}/?token={token(c.county)}")
+            sign_in(page, base, token(c.county))
             page.goto(f"{base}/campaigns/{c.campaign_id}")
             reasons = page.locator(f"#lagging tr[data-org='{c.committee}'] .reason")
             assert reasons.all_inner_texts() == [
@@ -1237,7 +1239,7 @@ def test_the_dashboard_card_shows_the_problems_and_the_plan_history(
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(locale="zh-CN")
-            page.goto(f"{base}/?token={token(c.county)}")
+            sign_in(page, base, token(c.county))
             page.click("text=问题整改测试")
             for status, count in summary["problems"].items():
                 assert page.inner_text(f"#problems-{status}") == str(count)

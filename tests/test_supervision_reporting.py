@@ -29,6 +29,7 @@ from tests.harness import (
     publish_with_tool,
 )
 from tests.scenario import County, at
+from tests.signin import sign_in
 from tests.test_reporting import CHROMIUM_FLAGS, SCREENSHOTS, Api, chromium, token, until
 
 pytestmark = pytest.mark.usefixtures("platform")
@@ -248,7 +249,7 @@ def show_the_dashboard(platform: Platform, c: County) -> None:
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(locale="zh-CN")
-            page.goto(f"{base}/?token={token(c.county)}")
+            sign_in(page, base, token(c.county))
             page.click(f"text={NAME}")
             reason = page.locator(f"#lagging tr[data-org='{c.b('b2')}'] .reason")
             assert reason.all_inner_texts() == ["未按时报送工作进展情况（2012年4月30日）"]

@@ -627,7 +627,7 @@ async def test_each_rule_that_changed_a_grade_is_a_line_with_its_numbers_and_rea
     assert (
         "定级说明：\n"
         "1. 整改完成率70%，未达80%，不得晋位，保持分类定级等次“较强”。\n"
-        "2. 上级党组织评定为“一般”，理由：班子调整。\n"
+        "2. 上级党组织调整认定为“一般”，理由：班子调整。\n"
         "3. 一票否决：班子成员受党纪处分，定为“薄弱”。\n"
     ) in body
     (webhook,) = bodies(store, "webhook")  # county systems get the rules as facts
@@ -641,7 +641,7 @@ async def test_a_quota_limited_grade_says_the_quota_and_its_share() -> None:
     quota = {"rule": "quota", "level": "fairly_strong", "threshold": 0.3}
     await apply(store, event(GradingBranchGradedEvent, quota_limited=True, rules=[quota]))
     (body,) = bodies(store)
-    assert "1. 全县“强”等次名额（30%）已满，定为“较强”。" in body
+    assert "1. 全县教育系统“强”等次名额（30%）已满，定为“较强”。" in body
 
 
 async def test_a_result_without_rules_says_what_its_flags_say() -> None:
@@ -662,8 +662,8 @@ async def test_a_result_without_rules_says_what_its_flags_say() -> None:
     (body,) = bodies(store)
     assert (
         "1. 整改完成率50%，未达要求，不得晋位，保持分类定级等次“较强”。\n"
-        "2. 上级党组织评定，理由：工作扎实。\n"
-        "3. 全县“强”等次名额已满，定为“较强”。\n"
+        "2. 上级党组织调整认定，理由：工作扎实。\n"
+        "3. 全县教育系统“强”等次名额已满，定为“较强”。\n"
     ) in body
 
 

@@ -183,7 +183,7 @@ EXPECTED = {
     Kind.GRADING_INCOMPLETE: ("分类定级材料不全，待补充定级", "党组织自评、上级党组织评定"),
     Kind.PHASE_OPENED: ("“调查摸底、分类定级”阶段已启动", "2012年3月1日启动", "结束时间另行通知"),
     Kind.PHASE_CLOSING: ("将于2012年9月30日结束", "距截止还有7天"),
-    Kind.COMMITMENT_DUE: ("请于2012年5月1日前公开整改承诺", "距截止还有1天"),
+    Kind.COMMITMENT_DUE: ("请于2012年5月1日前公开整改方案", "距截止还有1天"),
     Kind.COMMITMENT_RETURNED: ("（第2版）已退回", "请细化整改措施", "整改方案（第2版）"),
     Kind.TASK_OVERDUE: ("“更新党员活动室”已逾期", "责任人：张主任", "2012年5月10日"),
     Kind.OVERDUE_ESCALATED: ("“t-1”逾期未完成", "逾期已满9天"),
@@ -362,20 +362,20 @@ def test_a_grade_says_the_five_goods_and_every_rule_that_changed_it_in_the_plans
     assert message.subject == "【定级结果】城关中学党支部晋位升级复评等次：薄弱"
     assert "建设年晋位升级复评结果已公布，城关中学党支部定为“薄弱”等次，综合得分91.26分。" in lines
     assert "“五个好”各项得分：" in lines
-    assert [line for line in lines if line.endswith("分") and "好：" in line] == [
-        "领导班子好：90.00分",
-        "党员队伍好：90.00分",
-        "工作机制好：58.60分",
-        "工作业绩好：90.00分",
-        "群众反映好：90.00分",
+    assert [line for line in lines if line.endswith("分）") and "好（" in line] == [
+        "领导班子好（90.00分）",
+        "党员队伍好（90.00分）",
+        "工作机制好（58.60分）",
+        "工作业绩好（90.00分）",
+        "群众反映好（90.00分）",
     ]
     start = lines.index("定级说明：")
     assert lines[start + 1 : start + 6] == [
         "1. 单项“工作机制好”58.60分，低于60分底线，等次不高于“一般”。",
         "2. 整改完成率70%，未达80%，不得晋位，保持分类定级等次“较强”。",
-        "3. 上级党组织评定为“一般”，理由：班子调整，工作未全面开展。",
+        "3. 上级党组织调整认定为“一般”，理由：班子调整，工作未全面开展。",
         "4. 一票否决：班子成员受党纪处分，定为“薄弱”。",
-        "5. 全县“强”等次名额（30%）已满，定为“较强”。",
+        "5. 全县教育系统“强”等次名额（30%）已满，定为“较强”。",
     ]
     assert message.html is not None
     assert "<p>2. 整改完成率70%，未达80%，不得晋位，保持分类定级等次“较强”。</p>" in message.html
@@ -409,8 +409,8 @@ def test_a_rule_without_its_numbers_is_still_said() -> None:
     )
     text = render(Kind.GRADING_RESULT, facts, to=None, today=TODAY, sender="x").text
     assert "1. 整改完成率75.5%，未达要求，不得晋位，保持分类定级等次“较强”。" in text
-    assert "2. 上级党组织评定，理由：工作滞后。" in text
-    assert "3. 全县“强”等次名额已满，定为“较强”。" in text
+    assert "2. 上级党组织调整认定，理由：工作滞后。" in text
+    assert "3. 全县教育系统“强”等次名额已满，定为“较强”。" in text
 
 
 def test_a_supplementary_grade_says_it_is_one_and_what_the_superior_decided_alone() -> None:
@@ -428,7 +428,7 @@ def test_a_supplementary_grade_says_it_is_one_and_what_the_superior_decided_alon
     message = render(Kind.GRADING_RESULT, facts, to=TO, today=TODAY, sender="x")
     assert message.subject == "【定级结果】城关中学党支部分类定级（补充定级）等次：一般"
     assert "建设年分类定级（补充定级）结果：城关中学党支部定为“一般”等次" in message.text
-    assert "1. 上级党组织评定为“一般”，理由：党员群众评议无法组织。" in message.text
+    assert "1. 上级党组织调整认定为“一般”，理由：党员群众评议无法组织。" in message.text
     assert "2. 补充定级：由上级党组织单独评定，缺党员群众评议。" in message.text
     complete = graded(
         round="initial",

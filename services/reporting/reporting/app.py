@@ -6,9 +6,10 @@ from pathlib import Path
 
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.service import ServiceDefinition, build_app
-from reporting import api, contract_site, dashboard, supervision_api
+from reporting import api, api_docs, contract_site, dashboard, lagging_page, supervision_api
 from reporting.circulars import api as circulars_api
 from reporting.circulars import dashboard as circulars_dashboard
+from reporting.documents import api as documents_api
 from reporting.handlers import HANDLERS
 from reporting.store.ingest import ReportingStore
 
@@ -23,10 +24,15 @@ DEFINITION = ServiceDefinition(
         supervision_api.pages,
         api.router,
         dashboard.router,
+        lagging_page.router,
+        documents_api.router,
+        documents_api.pages,  # before circulars' {circular_id}
         circulars_api.router,
         circulars_dashboard.router,
         contract_site.router,
+        api_docs.router,  # /docs and /redoc without a CDN
     ),
+    cdn_docs=False,
 )
 
 app = build_app(DEFINITION)

@@ -102,3 +102,75 @@ def require_office(scope: Scope) -> None:
     """Writes about circulars: only an office token (a county token, made per person)."""
     if not scope.office:
         raise HTTPException(403, detail=READ_ONLY)
+
+
+# One-time sign-in codes and dashboard sessions (issue 17): a token never travels in a URL and
+# the dashboard's cookie holds a session id, not the token. Both are stored as HMACs.
+CODE_PREFIX = "sc_"
+SIGNIN_CODE_MINUTES = 10
+
+
+def new_code() -> str:
+    return CODE_PREFIX + secrets.token_urlsafe(24)
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _pepper(request: Request) -> str:
+    return reporting_settings(request).token_pepper.get_secret_value()
+
+
+async def start_session(request: Request, hashed_token: str) -> str:
+    """A new session of a token (by its hash); returns the session id for the cookie."""
+    session_id = new_session_id()
+    ttl = reporting_settings(request).session_hours * 3600
+    async with request.app.state.runtime.pool.acquire() as conn:
+        await tokens.create_session(
+            conn,
+            session_hash=token_hash(session_id, _pepper(request)),
+            token_hash=hashed_token,
+            ttl_seconds=ttl,
+        )
+    return session_id
+
+
+async def sign_in_with_token(request: Request, token: str) -> str:
+    """The pasted-token form: check the token, start a session (401 if unknown or revoked)."""
+    await resolve(request, token)
+    return await start_session(request, token_hash(token, _pepper(request)))
+
+
+async def exchange_code(request: Request, code: str) -> tuple[str, str | None]:
+    """Spend a one-time code: ("ok", session id) or (why not, None)."""
+    async with request.app.state.runtime.pool.acquire() as conn:
+        outcome, hashed_token = await tokens.use_code(conn, token_hash(code, _pepper(request)))
+    if hashed_token is None:
+        return outcome, None
+    return outcome, await start_session(request, hashed_token)
+
+
+async def session_scope(request: Request, session_id: str | None) -> Scope | None:
+    if not session_id:
+        return None
+    async with request.app.state.runtime.pool.acquire() as conn:
+        row = await tokens.find_session(conn, token_hash(session_id, _pepper(request)))
+    if row is None:
+        return None
+    return Scope(row["county_code"], row["branch_id"], row["label"], row["role"])
+
+
+async def end_session(request: Request, session_id: str) -> None:
+    async with request.app.state.runtime.pool.acquire() as conn:
+        await tokens.end_session(conn, token_hash(session_id, _pepper(request)))
+
+
+def secure_request(request: Request) -> bool:
+    """HTTPS: the request's own scheme, or X-Forwarded-Proto when trusted (configured)."""
+    if request.scope.get("scheme") == "https":
+        return True
+    if reporting_settings(request).trust_forwarded_proto:
+        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        return proto == "https"
+    return False

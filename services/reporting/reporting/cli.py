@@ -3,6 +3,7 @@
 python -m reporting.cli token create --county 610526 [--branch ID] --label "党委办"
 python -m reporting.cli token create --county 610526 --label 刘芳 --role office
 python -m reporting.cli token revoke <token>
+python -m reporting.cli signin-link --county 610526 [--branch ID] --label "党委办"
 python -m reporting.cli rebuild
 """
 
@@ -17,7 +18,7 @@ import asyncpg
 import typer
 
 from grassroots.plumbing import database
-from reporting.auth import ROLES, new_token, token_hash
+from reporting.auth import ROLES, SIGNIN_CODE_MINUTES, new_code, new_token, token_hash
 from reporting.config import ReportingSettings
 from reporting.rebuild import rebuild as replay
 from reporting.store import tokens
@@ -60,6 +61,10 @@ def create_token(
     ] = "reader",
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
+    typer.echo(asyncio.run(_create(county, label, branch, role)))
+
+
+def _check(county: str, label: str, branch: str | None, role: str) -> None:
     if not (len(county) == 6 and county.isdigit()):
         raise typer.BadParameter("the county code has 6 digits", param_hint="--county")
     if role not in ROLES:
@@ -74,21 +79,56 @@ def create_token(
             "an office token's label is the person's name (1 to 200 characters)",
             param_hint="--label",
         )
+
+
+async def _create(
+    county: str, label: str, branch: str | None, role: str, conn: asyncpg.Connection | None = None
+) -> str:
+    _check(county, label, branch, role)
     token = new_token()
+    await tokens.create(
+        conn or await _connect(),
+        token_hash=token_hash(token, _pepper()),
+        county_code=county,
+        branch_id=branch,
+        label=label.strip() if role == "office" else label,
+        role=role,
+    )
+    return token
 
-    async def run() -> None:
+
+@app.command("signin-link")
+def signin_link(
+    county: Annotated[str, typer.Option(help="County code the token reads, e.g. 610526.")],
+    label: Annotated[str, typer.Option(help="Who holds it, e.g. 党委办.")],
+    branch: Annotated[str | None, typer.Option(help="Restrict to this branch's card.")] = None,
+    role: Annotated[str, typer.Option(help="reader or office (see token create).")] = "reader",
+    base_url: Annotated[
+        str, typer.Option(help="Where the dashboard is served.")
+    ] = "http://127.0.0.1:8080",
+    ttl_seconds: Annotated[
+        int, typer.Option(help="How long the code is valid (once).", min=1, max=86_400)
+    ] = SIGNIN_CODE_MINUTES * 60,
+) -> None:
+    """Create a token and print a one-time sign-in link for the dashboard (not the token).
+
+    The link's code works once, for 10 minutes: opening it signs the browser in (a session
+    cookie) and redirects to the dashboard, so neither the token nor the code stays in the
+    address bar or the history. The token itself is never shown: for the API, use token create."""
+
+    async def run() -> str:
         conn = await _connect()
-        await tokens.create(
+        token = await _create(county, label, branch, role, conn)
+        code = new_code()
+        await tokens.create_code(
             conn,
+            code_hash=token_hash(code, _pepper()),
             token_hash=token_hash(token, _pepper()),
-            county_code=county,
-            branch_id=branch,
-            label=label.strip() if role == "office" else label,
-            role=role,
+            ttl_seconds=ttl_seconds,
         )
+        return code
 
-    asyncio.run(run())
-    typer.echo(token)
+    typer.echo(f"{base_url.rstrip('/')}/signin?code={asyncio.run(run())}")
 
 
 @token_app.command("revoke")

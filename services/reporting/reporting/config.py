@@ -15,3 +15,11 @@ class ReportingSettings(BaseSettings):
         description="Secret mixed into stored token hashes (HMAC-SHA256).",
     )
     max_page_size: int = Field(500, ge=1, le=10_000)
+    session_hours: float = Field(
+        12, gt=0, le=24 * 30, description="How long a dashboard sign-in lasts (its session)."
+    )
+    trust_forwarded_proto: bool = Field(
+        False,
+        description="Behind a TLS-terminating proxy: trust X-Forwarded-Proto to mark the "
+        "session cookie Secure (only set this when the proxy overwrites the header).",
+    )

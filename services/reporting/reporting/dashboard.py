@@ -1,12 +1,16 @@
 """The dashboard people look at (zh-CN), rendered on the server: no script, no CDN.
 
-A token opens it: `/?token=…` (or the form) sets an HttpOnly cookie and redirects."""
+Signing in (issue 17): a one-time link `/signin?code=…` (from `reporting.cli signin-link`), or a
+token pasted into the form (a POST), starts a session: an HttpOnly, SameSite=Strict cookie holds a
+session id, never the token, and the browser is redirected (303) so no code stays in the history.
+A token in a URL (`/?token=…`) is refused."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,12 +18,22 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from grassroots.contract.labels import label
 from reporting import api, charts, exports, supervision_views, views
-from reporting.auth import Scope, require_card, require_county, require_county_member, resolve
+from reporting.auth import (
+    Scope,
+    end_session,
+    exchange_code,
+    require_card,
+    require_county,
+    require_county_member,
+    secure_request,
+    session_scope,
+    sign_in_with_token,
+)
 from reporting.domain import COVERAGE_ACTIVITIES, CRITERIA, FOUR_ONES, ROUNDS
 from reporting.store import queries
 from reporting.wording import cn_date, review_answer_text, share_text
 
-COOKIE = "grassroots_token"
+COOKIE = "grassroots_session"
 PAGE_SIZE = 50
 LEVEL_COLOURS = {
     "strong": "#b71c1c",
@@ -47,37 +61,79 @@ def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 async def cookie_scope(request: Request) -> Scope | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
+    return await session_scope(request, request.cookies.get(COOKIE))
+
+
+NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+TOKEN_IN_URL = (
+    "为了安全，令牌不能放在网址里（网址会留在浏览记录和日志中），此链接已不再使用。"
+    "请使用管理员发给您的一次性登录链接（/signin?code=…），或在下方粘贴令牌登录。"
+)
+CODE_REFUSED = {
+    "used": "这个登录链接已经用过了：每个链接只能使用一次。请向管理员索取新的登录链接。",
+    "expired": "这个登录链接已过期（有效期10分钟）。请向管理员索取新的登录链接。",
+    "revoked": "这个登录链接所属的令牌已被吊销。请向管理员索取新的登录链接。",
+    "unknown": "这个登录链接无效。请检查链接是否完整，或向管理员索取新的登录链接。",
+}
+
+
+def login_page(status: int = 200, error: str | None = None) -> HTMLResponse:
+    response = page("login.html", status, scope=None, error=error)
+    response.headers.update(NO_REFERRER)
+    return response
+
+
+def signed_in(request: Request, session_id: str) -> Response:
+    """Set the session cookie and go to the dashboard (303: the sign-in URL leaves history)."""
+    response = RedirectResponse("/", status_code=303, headers=NO_REFERRER)
+    response.set_cookie(
+        COOKIE, session_id, httponly=True, samesite="strict", secure=secure_request(request)
+    )
+    return response
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin(request: Request, code: str | None = None) -> Response:
+    """Exchange a one-time code for a session, at once, and redirect."""
+    if not code:
+        return login_page(401, CODE_REFUSED["unknown"])
+    outcome, session_id = await exchange_code(request, code.strip())
+    if session_id is None:
+        return login_page(401, CODE_REFUSED[outcome])
+    return signed_in(request, session_id)
+
+
+@router.post("/", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    """The login form: a pasted token, POSTed (never in a URL)."""
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (fields.get("token") or [""])[0].strip()
     try:
-        return await resolve(request, token)
+        session_id = await sign_in_with_token(request, token)
     except HTTPException:
-        return None
+        return login_page(401, "令牌无效：令牌不存在或已被吊销。")
+    return signed_in(request, session_id)
 
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, token: str | None = None) -> Response:
     if token is not None:
-        try:
-            await resolve(request, token.strip())
-        except HTTPException as refused:
-            return page("login.html", 401, error=f"令牌无效：{refused.detail}", scope=None)
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict")
-        return response
+        return login_page(400, TOKEN_IN_URL)
     scope = await cookie_scope(request)
     if scope is None:
-        return page("login.html", scope=None, error=None)
+        return login_page()
     async with request.app.state.runtime.pool.acquire() as conn:
         campaigns = await queries.campaigns_of_county(conn, scope.county_code)
     return page("campaigns.html", scope=scope, campaigns=campaigns)
 
 
 @router.get("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        await end_session(request, session_id)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, httponly=True, samesite="strict")
     return response
 
 

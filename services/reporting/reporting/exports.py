@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from grassroots.contract.labels import label
 from reporting.domain import COVERAGE_ACTIVITIES, CRITERIA, FOUR_ONES, ROUNDS
-from reporting.wording import cn_date, share_text, yes_no
+from reporting.wording import cn_date, percent, share_text, yes_no
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INITIAL, FINAL = label("round", "initial"), label("round", "final")  # 分类定级, 晋位升级复评
@@ -27,7 +27,7 @@ HEADERS = (
     f"{FINAL}等次",
     f"{FINAL}总分",
     "晋位升级",
-    "承诺审核",
+    "整改方案审核",
     "整改任务",
     "已完成",
     "已逾期",
@@ -45,10 +45,17 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(value: str | None) -> str:
-    """A cell that starts like a formula is prefixed with ' so no spreadsheet evaluates it."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """Text as it is (the workbook types text cells as text, so no formula runs there; the CSV
+    writer neutralises what a spreadsheet would read as a formula)."""
+    return value or ""
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell that starts like a formula is prefixed with ' so no spreadsheet evaluates it
+    (CSV has no cell types)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def criterion_scores(row: Mapping[str, Any]) -> list[float | None]:
@@ -77,7 +84,7 @@ def table(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
             "是" if row["moved_up"] else "否",
             label("review", row["review"])
             if row["commitment_id"]
-            else ("未承诺" if row["commitment_missing"] else ""),
+            else ("未公开" if row["commitment_missing"] else ""),
             row["tasks_total"],
             row["tasks_completed"],
             row["tasks_overdue"],
@@ -120,7 +127,7 @@ def csv_table(headers: Sequence[str], values: Sequence[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)
-    writer.writerows(["" if v is None else v for v in row] for row in values)
+    writer.writerows(["" if v is None else csv_safe(v) for v in row] for row in values)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -129,7 +136,12 @@ def xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
 
 
 def csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    return csv_table(HEADERS, table(rows))
+    """The rate as people read it (70.00%), as the workbook shows it."""
+    values = table(rows)
+    for row in values:
+        rate = row[RATE_COLUMN - 1]
+        row[RATE_COLUMN - 1] = percent(rate) if rate is not None else None
+    return csv_table(HEADERS, values)
 
 
 # Phases 3 and 4: each table from the API's JSON of it.

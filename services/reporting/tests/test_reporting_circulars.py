@@ -121,7 +121,7 @@ class Office:
 
     def cookie(self, who: str) -> dict[str, str]:
         """The dashboard's cookie (as a header: httpx's per-request cookies are deprecated)."""
-        return {"Cookie": f"{COOKIE}={self.tokens[who]}"}
+        return {"Cookie": f"{COOKIE}=session-of-{who}"}  # a session id, not the token
 
     def path(self, tail: str = "") -> str:
         return f"/v1/campaigns/{CAMPAIGN}/circulars{tail}"
@@ -169,6 +169,12 @@ async def office_on(pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> Offi
                 branch_id=branch,
                 label=label,
                 role=role,
+            )
+            await tokens.create_session(
+                conn,
+                session_hash=token_hash(f"session-of-{who}", PEPPER),
+                token_hash=token_hash(made[who], PEPPER),
+                ttl_seconds=3600,
             )
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://reporting.test"

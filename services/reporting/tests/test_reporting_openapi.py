@@ -35,4 +35,7 @@ def test_every_contract_path_is_documented() -> None:
         "/v1/campaigns/{campaign_id}/inspections",
         "/v1/campaigns/{campaign_id}/progress-reports",
         "/v1/campaigns/{campaign_id}/exports/annual-sheet.xlsx",
+        "/v1/campaigns/{campaign_id}/circulars/{circular_id}.pdf",
+        "/v1/campaigns/{campaign_id}/report.pdf",
+        "/v1/campaigns/{campaign_id}/progress.pdf",
     }

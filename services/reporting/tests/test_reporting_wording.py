@@ -48,7 +48,7 @@ from reporting.wording import (
         ),
         (
             {"rule": "override", "level": "average", "reason": "班子不团结"},
-            "上级党组织评定为“一般”：班子不团结",
+            "上级党组织调整认定为“一般”：班子不团结",
         ),
         (
             {"rule": "veto", "level": "weak", "reason": "班子成员受到党纪处分"},
@@ -190,3 +190,38 @@ def test_a_summary_review_answer_reads_with_its_text() -> None:
         "基本：三个突出问题解决两个。"
     )
     assert review_answer_text({"answer": "yes", "text": "资料齐全。"}) == "是：资料齐全。"
+
+
+def test_the_csv_export_says_the_rate_as_a_percentage() -> None:
+    """整改完成率 reads 70.00% in the CSV as in the workbook, not the fraction 0.7."""
+    import csv
+    import io
+
+    from reporting.exports import csv_bytes
+
+    row: dict[str, Any] = {
+        "branch_id": "b1",
+        "name": "城关中学党支部",
+        "unit": "城关中学",
+        "township": "城关镇",
+        "initial_level": "fairly_strong",
+        "initial_total": 83.8,
+        "final_level": None,
+        "final_total": None,
+        "moved_up": False,
+        "review": None,
+        "commitment_id": None,
+        "commitment_missing": True,
+        "tasks_total": 10,
+        "tasks_completed": 7,
+        "tasks_overdue": 1,
+        "settled_rate": 0.7,
+        "commendations": 0,
+    }
+    header, values = list(csv.reader(io.StringIO(csv_bytes([row]).decode("utf-8-sig"))))
+    said = dict(zip(header, values, strict=True))
+    assert (said["整改完成率"], said["整改方案审核"]) == ("70.00%", "未公开")
+    unsettled = list(
+        csv.reader(io.StringIO(csv_bytes([{**row, "settled_rate": None}]).decode("utf-8-sig")))
+    )
+    assert dict(zip(header, unsettled[1], strict=True))["整改完成率"] == ""

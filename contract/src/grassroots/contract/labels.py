@@ -24,11 +24,11 @@ LABELS: dict[str, dict[str, str]] = {
         "superior": "上级党组织评定",
     },
     "org_kind": {"committee": "党委", "general_branch": "党总支", "branch": "党支部"},
-    "basis": {"computed": "按规则计算", "override": "上级评定"},
+    "basis": {"computed": "按规则计算", "override": "上级党组织调整认定"},
     "rule": {
         "floor": "单项低于底线分",
         "upgrade_cap": "整改完成率未达要求，不得晋位",
-        "override": "上级党组织评定",
+        "override": "上级党组织调整认定",
         "veto": "一票否决",
         "quota": "“强”等次名额已满",
         "supplementary": "补充定级",
@@ -87,7 +87,11 @@ LABELS: dict[str, dict[str, str]] = {
     "phase_tasks": {
         "survey_grading": "开展调研走访和宣传动员，完成党组织自评、党员群众评议和上级党组织评定，分类定级",
         "rectification": "梳理问题，公开承诺整改事项（明确责任、要求、措施、时限），集中整改、晋位升级",
-        "emulation": "评比表彰、集中宣传先进典型，召开专题组织生活会比学赶帮、确定争先进位目标，开展“四个一”活动和结对共建、在职党员进村入户、双帮双比",
+        "emulation": (
+            "评比表彰、集中宣传、比学赶帮：表彰先进基层党组织、优秀共产党员和优秀党务工作者，"
+            "集中宣传先进典型，召开专题组织生活会比学赶帮、确定争先进位目标，"
+            "开展“四个一”活动和结对共建、在职党员进村入户、双帮双比"
+        ),
         "assessment": "开展评估小结和局党委评估，三级联述联评联考（专项述职、评议、年度考核），巩固深化、建章立制，完成晋位升级复评",
     },
     "notification_kind": {
@@ -109,11 +113,11 @@ LABELS: dict[str, dict[str, str]] = {
         "circular_sign_off_due": "通报逾期未签发提醒",
     },
     "audience": {
-        "secretary": "支部书记",
+        "secretary": "党组织书记",
         "responsible": "整改责任人（经党组织站内信）",
         "office": "党委办",
         "parent": "上级党组织",
-        "every_branch": "全县各党组织",
+        "every_branch": "全县教育系统各党组织",
     },
     "inbox_state": {"unread": "未读", "read": "已读"},
     "four_ones": {

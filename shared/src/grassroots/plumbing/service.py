@@ -72,6 +72,9 @@ class ServiceDefinition(Generic[S]):
     # Long-running tasks that are not jobs (the delivery worker), given the runtime.
     background: Sequence[Callable[[Runtime[S]], Coroutine[Any, Any, None]]] = ()
     clock: Clock = system_clock
+    # False: FastAPI's /docs and /redoc (which load Swagger UI and ReDoc from a CDN) are left
+    # out, and the service serves its own pages there among its routers (reporting, issue 17).
+    cdn_docs: bool = True
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.topics) - set(ALL_TOPICS))
@@ -280,7 +283,12 @@ def build_app(definition: ServiceDefinition[S], settings: ServiceSettings | None
         finally:
             await service.stop()
 
-    app = FastAPI(title=f"Grassroots {definition.name}", lifespan=lifespan)
+    app = FastAPI(
+        title=f"Grassroots {definition.name}",
+        lifespan=lifespan,
+        docs_url="/docs" if definition.cdn_docs else None,
+        redoc_url="/redoc" if definition.cdn_docs else None,
+    )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -320,4 +328,8 @@ def run(definition: ServiceDefinition[Any]) -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # X-Forwarded-* change nothing unless a service is configured to trust its proxy
+        # (uvicorn's default trusts them from 127.0.0.1, so anyone on the host could pose as
+        # HTTPS; the reporting service's GRASSROOTS_TRUST_FORWARDED_PROTO, issue 17).
+        proxy_headers=False,
     )
