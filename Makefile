@@ -48,27 +48,20 @@ contract: deps asyncapi-tools  ## regenerate the JSON Schemas, the AsyncAPI (and
 	@$(UV) run --frozen python -m grassroots.contract_documents check
 	@$(UV) run --frozen python -m reporting.openapi
 
-# The official AsyncAPI tools (@asyncapi/parser, the generator's HTML template), pinned by
-# tools/asyncapi/package-lock.json, into tools/asyncapi/node_modules (gitignored). No install
-# scripts: none is needed, and puppeteer's would download a browser.
+# Node tools, each pinned by its tools/<name>/package-lock.json, into tools/<name>/node_modules
+# (gitignored): the official AsyncAPI tools (@asyncapi/parser, the generator's HTML template) and
+# axe-core, injected into the dashboard pages by the tests. No install scripts: none is needed,
+# and puppeteer's would download a browser.
 ASYNCAPI_TOOLS := tools/asyncapi/node_modules/.package-lock.json
-asyncapi-tools: $(ASYNCAPI_TOOLS)
-$(ASYNCAPI_TOOLS): tools/asyncapi/package.json tools/asyncapi/package-lock.json
-	@if ! command -v npm >/dev/null; then \
-	  echo "installing nodejs and npm (apt)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    nodejs npm >/dev/null; fi
-	@cd tools/asyncapi && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	@touch $@
-
 AXE := tools/axe/node_modules/.package-lock.json
-axe: $(AXE)  ## axe-core (pinned in tools/axe), injected into the dashboard pages by the tests
-$(AXE): tools/axe/package.json tools/axe/package-lock.json
+asyncapi-tools: $(ASYNCAPI_TOOLS)
+axe: $(AXE)
+tools/%/node_modules/.package-lock.json: tools/%/package.json tools/%/package-lock.json
 	@if ! command -v npm >/dev/null; then \
 	  echo "installing nodejs and npm (apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    nodejs npm >/dev/null; fi
-	@cd tools/axe && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@cd tools/$* && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 browser:  ## Debian's chromium (also the PDF printer), a CJK font, poppler-utils for the PDF tests

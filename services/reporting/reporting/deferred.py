@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from grassroots.contract import AnyEvent
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting.store.ingest import CampaignSeenRow, CounterRow, ReportingStore
 
@@ -52,3 +53,10 @@ class CampaignTouches:
     async def flush(self, uow: UnitOfWork[Any]) -> None:
         await _store(uow).touch_campaigns(list(self.latest.values()))
         self.latest.clear()
+
+
+def seen(uow: UnitOfWork[Any], event: AnyEvent) -> str:
+    """Note the event's campaign for the batch's end (its `updated_at` is the latest event time
+    seen); its id."""
+    uow.deferred(CampaignTouches).add(event.campaign, event.countycode, event.time)
+    return event.campaign

@@ -20,7 +20,7 @@ time (ties: the greater id), decided in SQL, so arrival order does not matter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from grassroots.contract import AnyEvent
 from grassroots.contract.calendar import county_today
@@ -57,11 +57,12 @@ from grassroots.contract.events import (
     RectificationTaskProgressedEvent,
 )
 from grassroots.contract.rectification import CommitmentReviewed
-from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
+from grassroots.plumbing.handling import HandlerTable, batch, each
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import domain
 from reporting.circulars.handlers import CIRCULAR_HANDLERS
-from reporting.deferred import CampaignTouches, CounterDeltas
+from reporting.deferred import CounterDeltas, seen
+from reporting.organisations import refuse_unknown_organisations
 from reporting.store.ingest import (
     ActivityRow,
     AnnualReviewRow,
@@ -78,7 +79,6 @@ from reporting.store.ingest import (
     ProblemKey,
     PublicityRow,
     PublishedRoundRow,
-    Registration,
     ReportingStore,
     ReviewOverdueRow,
     StandingRuleRow,
@@ -107,35 +107,6 @@ CardEvent = (
     | RectificationBranchSettledEvent
     | AssessmentBranchReviewedEvent
 )
-GradedInputEvent = (
-    AssessmentSummaryReviewedEvent
-    | AssessmentCommitteeAssessedEvent
-    | EmulationLearningMeetingHeldEvent
-)
-"""A graded organisation's own input: only for the organisations graded in the campaign."""
-GRADED_INPUTS = (
-    AssessmentSummaryReviewedEvent,
-    AssessmentCommitteeAssessedEvent,
-    EmulationLearningMeetingHeldEvent,
-)
-OrganisationEvent = (
-    EmulationCommendedEvent
-    | EmulationActivityReportedEvent
-    | EmulationPublicizedEvent
-    | GradedInputEvent
-    | AssessmentDutyReportedEvent
-    | AssessmentOrgAppraisedEvent
-    | AssessmentAnnualReviewedEvent
-    | AssessmentRuleEstablishedEvent
-)
-"""A phase 3 or 4 input: it names organisations that must be registered in its county."""
-
-
-def _seen(uow: Uow, event: AnyEvent) -> str:
-    """Note the event's campaign (its `updated_at` is the latest event time seen)."""
-    campaign_id = event.campaign
-    uow.deferred(CampaignTouches).add(campaign_id, event.countycode, event.time)
-    return campaign_id
 
 
 def _counters(uow: Uow) -> CounterDeltas:
@@ -196,7 +167,7 @@ async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredE
 
 async def on_results_published(uow: Uow, event: GradingResultsPublishedEvent) -> None:
     """From now on the round's levels are announced to the county (公示)."""
-    campaign_id = _seen(uow, event)
+    campaign_id = seen(uow, event)
     await uow.store.publish_rounds(
         [PublishedRoundRow(campaign_id, event.data.round.value, event.time)]
     )
@@ -217,7 +188,7 @@ async def on_problem_events(uow: Uow, events: Sequence[ProblemEvent]) -> None:
     """Listings (the latest wins), escalations, where each problem stands with the superior's
     answer (problem_updated), and answers overdue, applied in order to the problems they
     name; the counters move by what changed."""
-    keys: list[ProblemKey] = [(_seen(uow, e), e.data.branch_id, e.data.problem_id) for e in events]
+    keys: list[ProblemKey] = [(seen(uow, e), e.data.branch_id, e.data.problem_id) for e in events]
     before = await uow.store.lock_problems(keys)
     problems = dict(before)
     for key, event in zip(keys, events, strict=True):
@@ -237,7 +208,7 @@ async def on_reviews_overdue(uow: Uow, events: Sequence[RectificationReviewOverd
     for event in events:
         d = event.data
         row = ReviewOverdueRow(
-            _seen(uow, event), d.branch_id, d.revision, d.commitment_id, d.reviewer_org_id, d.due
+            seen(uow, event), d.branch_id, d.revision, d.commitment_id, d.reviewer_org_id, d.due
         )
         latest[(row.campaign_id, row.branch_id, row.revision)] = row
     await uow.store.add_reviews_overdue(list(latest.values()))
@@ -249,7 +220,7 @@ async def on_commitments_published(
     """A newer revision becomes the card's commitment (review pending again), its tasks the
     plan, and a revision in the plan's history; an older or repeated revision leaves the card
     and the history as they are."""
-    keys = [(_seen(uow, e), e.data.branch_id) for e in events]
+    keys = [(seen(uow, e), e.data.branch_id) for e in events]
     cards_before = await uow.store.lock_cards(keys)
     tasks_before = await uow.store.lock_tasks_of(keys)
     cards = dict(cards_before)
@@ -304,7 +275,7 @@ def _task_after(task: domain.Task | None, event: TaskEvent) -> domain.Task | Non
 
 async def on_task_events(uow: Uow, events: Sequence[TaskEvent]) -> None:
     """Progress, completions and overdue notices, applied in order to the tasks they name."""
-    keys: list[TaskKey] = [(_seen(uow, e), e.data.branch_id, e.data.task_id) for e in events]
+    keys: list[TaskKey] = [(seen(uow, e), e.data.branch_id, e.data.task_id) for e in events]
     before = await uow.store.lock_tasks_by_key(keys)
     tasks = dict(before)
     for key, event in zip(keys, events, strict=True):
@@ -326,7 +297,7 @@ async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
     supplementary result moves its branch from incomplete to its level; once a round has a
     level only a correction changes it (a repeated supplementary result or incomplete notice
     leaves the card as it is)."""
-    keys = [(_seen(uow, e), e.data.branch_id) for e in events]
+    keys = [(seen(uow, e), e.data.branch_id) for e in events]
     before = await uow.store.lock_cards(keys)
     cards = dict(before)
     changes: dict[CardKey, dict[str, object]] = {}
@@ -359,62 +330,14 @@ async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
         counters.add(key[0], domain.deltas(before[key].facts, cards[key].facts))
 
 
-def _named(event: OrganisationEvent) -> list[str]:
-    """The organisations an input names: its subject, and who awarded a commendation."""
-    named = [event.subject]
-    if isinstance(event, EmulationCommendedEvent) and event.data.awarded_by is not None:
-        named.append(event.data.awarded_by)
-    return list(dict.fromkeys(named))
-
-
-def refusal(
-    event: OrganisationEvent,
-    registered: Mapping[str, Registration],
-    campaign_county: str | None,
-) -> str | None:
-    """Why an input is refused (docs/contract.md, phases 3 and 4), or None: the campaign is
-    another county's; an organisation it names is not registered in the event's county; or a
-    graded organisation's own input is for a committee (unknown campaign: the event's county,
-    as the campaign row will say)."""
-    county = event.countycode
-    unregistered = [
-        f"{org} is not a registered organisation of county {county}: register it"
-        " (org.branch_registered) first"
-        for org in _named(event)
-        if org not in registered or registered[org].county_code != county
-    ]
-    if unregistered:
-        return "; ".join(unregistered)
-    if isinstance(event, GRADED_INPUTS):
-        found = registered[event.subject]
-        if found.kind == "committee" or found.county_code != (campaign_county or county):
-            return (
-                f"{event.subject} is not one of the organisations graded in campaign"
-                f" {event.campaign}"
-            )
-    if campaign_county is not None and campaign_county != county:
-        return f"campaign {event.campaign} is a campaign of county {campaign_county}, not {county}"
-    return None
-
-
-async def _refuse_unknown_organisations(uow: Uow, events: Sequence[OrganisationEvent]) -> None:
-    """Raise Rejected, before anything is written, for the first refused input of `events`."""
-    registered = await uow.store.registered_organisations(org for e in events for org in _named(e))
-    counties = await uow.store.campaign_counties([e.campaign for e in events])
-    for event in events:
-        reason = refusal(event, registered, counties.get(event.campaign))
-        if reason is not None:
-            raise Rejected(reason)
-
-
 async def on_commended(uow: Uow, events: Sequence[EmulationCommendedEvent]) -> None:
     """Each commendation once on its card and in its campaign's summary, with who awarded it
     and when (absent: the event's day in county time)."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     added = await uow.store.add_commendations(
         [
             CommendationRow(
-                _seen(uow, e),
+                seen(uow, e),
                 d.branch_id,
                 e.id,
                 d.honour.value,
@@ -440,11 +363,11 @@ async def on_activities_reported(
     uow: Uow, events: Sequence[EmulationActivityReportedEvent]
 ) -> None:
     """Each activity once on its card and in its campaign's summary."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     added = await uow.store.add_activities(
         [
             ActivityRow(
-                _seen(uow, e),
+                seen(uow, e),
                 e.data.branch_id,
                 e.id,
                 e.data.kind.value,
@@ -461,11 +384,11 @@ async def on_activities_reported(
 
 async def on_publicized(uow: Uow, events: Sequence[EmulationPublicizedEvent]) -> None:
     """Each publicity item once (集中宣传)."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.add_publicity(
         [
             PublicityRow(
-                _seen(uow, e),
+                seen(uow, e),
                 d.branch_id,
                 e.id,
                 d.member_name,
@@ -485,11 +408,11 @@ async def on_learning_meetings_held(
     uow: Uow, events: Sequence[EmulationLearningMeetingHeldEvent]
 ) -> None:
     """Each special organisational-life meeting (比学赶帮) once, with the level aimed for."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.add_learning_meetings(
         [
             LearningMeetingRow(
-                _seen(uow, e),
+                seen(uow, e),
                 d.branch_id,
                 e.id,
                 d.held_on,
@@ -505,11 +428,11 @@ async def on_learning_meetings_held(
 
 async def on_summaries_reviewed(uow: Uow, events: Sequence[AssessmentSummaryReviewedEvent]) -> None:
     """A branch's summary review (评估小结); the latest replaces the earlier."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.save_summary_reviews(
         [
             SummaryReviewRow(
-                _seen(uow, e),
+                seen(uow, e),
                 d.branch_id,
                 e.id,
                 e.time,
@@ -530,11 +453,11 @@ async def on_committee_assessed(
     uow: Uow, events: Sequence[AssessmentCommitteeAssessedEvent]
 ) -> None:
     """The committee's assessment of a branch (局党委评估); the latest replaces the earlier."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.save_committee_assessments(
         [
             CommitteeAssessmentRow(
-                _seen(uow, e),
+                seen(uow, e),
                 d.branch_id,
                 e.id,
                 e.time,
@@ -550,11 +473,11 @@ async def on_committee_assessed(
 
 async def on_duty_reported(uow: Uow, events: Sequence[AssessmentDutyReportedEvent]) -> None:
     """Each report on duty (专项述职) once."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.add_duty_reports(
         [
             DutyReportRow(
-                _seen(uow, e),
+                seen(uow, e),
                 d.org_id,
                 e.id,
                 d.reporter_name,
@@ -571,11 +494,11 @@ async def on_duty_reported(uow: Uow, events: Sequence[AssessmentDutyReportedEven
 async def on_org_appraised(uow: Uow, events: Sequence[AssessmentOrgAppraisedEvent]) -> None:
     """An appraisal (评议), one row per rater group; a later appraisal of a group replaces
     that group's counts only."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.save_appraisals(
         [
             AppraisalRow(
-                _seen(uow, e),
+                seen(uow, e),
                 e.data.org_id,
                 counts.group.value,
                 e.id,
@@ -593,10 +516,10 @@ async def on_org_appraised(uow: Uow, events: Sequence[AssessmentOrgAppraisedEven
 async def on_annual_reviewed(uow: Uow, events: Sequence[AssessmentAnnualReviewedEvent]) -> None:
     """The annual review (年度考核) of a leadership team; the latest per year replaces the
     earlier."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.save_annual_reviews(
         [
-            AnnualReviewRow(_seen(uow, e), d.org_id, d.year, e.id, e.time, d.grade.value, d.comment)
+            AnnualReviewRow(seen(uow, e), d.org_id, d.year, e.id, e.time, d.grade.value, d.comment)
             for e in events
             for d in (e.data,)
         ]
@@ -605,11 +528,11 @@ async def on_annual_reviewed(uow: Uow, events: Sequence[AssessmentAnnualReviewed
 
 async def on_rules_established(uow: Uow, events: Sequence[AssessmentRuleEstablishedEvent]) -> None:
     """Each good practice made a standing rule (巩固深化) once."""
-    await _refuse_unknown_organisations(uow, events)
+    await refuse_unknown_organisations(uow, events)
     await uow.store.add_standing_rules(
         [
             StandingRuleRow(
-                _seen(uow, e),
+                seen(uow, e),
                 d.org_id,
                 e.id,
                 d.title,
