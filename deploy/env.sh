@@ -72,7 +72,7 @@ _grassroots_env() {
     fi
     # Passwords are restricted to URL-safe characters by infra.sh, so no escaping.
     local svc upper pw pw_var
-    for svc in grading rectification notification reporting; do
+    for svc in grading rectification notification reporting intake; do
       upper=${svc^^}
       pw_var=${upper}_DB_PASSWORD
       pw=${!pw_var:-}

@@ -30,13 +30,13 @@ from grassroots.contract import EVENTS
 from grassroots.contract.common import Phase
 from grassroots.plumbing.kafka import auth_options
 from grassroots.simulation import CampaignSimulation
-from tests.harness import REPO, SERVICES, Platform, TopicWatcher, admin_connection, bootstrap
+from tests.harness import CONSUMERS, REPO, Platform, TopicWatcher, admin_connection, bootstrap
 
 # What each service consumes, from its definition (written once, in its app.py).
 CONSUMES = {
-    name: set(importlib.import_module(f"{name}.app").DEFINITION.topics) for name in SERVICES
+    name: set(importlib.import_module(f"{name}.app").DEFINITION.topics) for name in CONSUMERS
 }
-FAULT_KINDS = [*(f"kill {name}" for name in SERVICES), "crash kafka", "crash postgres"]
+FAULT_KINDS = [*(f"kill {name}" for name in CONSUMERS), "crash kafka", "crash postgres"]
 RESULT_TOPICS = ("grading.results", "rectification.results")
 
 
@@ -177,6 +177,26 @@ async def run(
     return report
 
 
+async def until_settled(simulation: CampaignSimulation, watchers: dict[str, TopicWatcher]) -> None:
+    """Wait (up to 3 min) for the last effects the checker counts — every branch's two results
+    and settlement — so that it judges the end state, not a moment on the way there."""
+    campaign, branches = simulation.campaign_id, len(simulation.branches)
+
+    def of(kind: str) -> Any:
+        def matches(record: Any) -> bool:
+            event = json.loads(record.value)
+            return bool(event.get("campaignid") == campaign and event["type"] == kind)
+
+        return matches
+
+    for topic, kind, count in (
+        ("grading.results", "grading.results_published", 2),
+        ("rectification.results", "rectification.branch_settled", branches),
+    ):
+        with contextlib.suppress(TimeoutError):  # what is missing then is counted as lost
+            await watchers[topic].wait_for(of(kind), count=count, within=180)
+
+
 async def check(
     report: ChaosReport,
     simulation: CampaignSimulation,
@@ -188,11 +208,13 @@ async def check(
     admin = await admin_connection()
     try:
         # 1. Every event each service consumes is in its inbox, once (settles within 3 min).
-        for service in SERVICES:
+        for service in CONSUMERS:
             expected = {e["id"] for e in events if EVENTS[e["type"]].topic in CONSUMES[service]}
             present = await _until_complete(admin, service, source, expected)
             report.checked[f"{service} inbox"] = len(expected)
             report.lost[f"{service} inbox"] = len(expected - present)
+        # The end state, not a moment on the way there: wait for the last effects counted.
+        await until_settled(simulation, watchers)
         # 2. One grading result per branch and round, one results_published per round.
         # 3. One settlement per branch; every rectification fact once.
         expectations = {

@@ -18,7 +18,7 @@ def receivers() -> Iterator[Receivers]:
 
 @pytest.fixture(scope="session")
 def platform(receivers: Receivers) -> Iterator[Platform]:
-    """All four services, started once for the end-to-end tests."""
+    """All five services, started once for the end-to-end tests."""
     running = Platform(
         REPO / ".local" / "logs" / "tests",
         extra_env={"notification": receivers.notification_env()},

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from grassroots.contract import EVENTS, ContractViolation, parse_event
+from grassroots.contract.envelope import EXTENSION_NAME
 from grassroots.contract.examples import envelope
 
 INPUT_TYPES = sorted(
@@ -90,7 +91,10 @@ def mutated_json(draw: st.DrawFn, marker: str) -> bytes:
             delete_path(event, path)
     elif mutation == "extra":
         target = draw(st.sampled_from([event, event["data"]]))
-        target[draw(st.text(min_size=1, max_size=12))] = draw(WRONG_VALUES)
+        name = draw(st.text(min_size=1, max_size=12))
+        if target is event and EXTENSION_NAME.match(name):
+            name = f"_{name}"  # a well-named extension attribute is accepted: not this one
+        target[name] = draw(WRONG_VALUES)
     elif mutation == "score":
         score_paths = [p for p in all_paths if "scores" in p and len(p) == 3]
         if score_paths:

@@ -35,8 +35,14 @@ REPO = Path(__file__).resolve().parents[1]
 CHECKER = REPO / "deploy" / "compose-check" / "run.sh"
 # The one Dockerfile; each service is built from it with SERVICE=<name>.
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
-# The four services and the HTTP port each one serves /healthz and /metrics on.
-SERVICES = {"reporting": 8080, "grading": 8081, "rectification": 8082, "notification": 8083}
+# The five services and the HTTP port each one serves /healthz and /metrics on.
+SERVICES = {
+    "reporting": 8080,
+    "grading": 8081,
+    "rectification": 8082,
+    "notification": 8083,
+    "intake": 8084,
+}
 INFRA = {"kafka", "postgres", "topics", "prometheus", "grafana"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PEPPER|PRIVATE|CREDENTIAL|API_?KEY")
 
@@ -451,7 +457,7 @@ def test_each_secret_alone_is_required(name: str) -> None:
 # ------------------------------------------------------------------- monitoring
 
 
-def test_prometheus_scrapes_exactly_the_four_services(services: dict[str, dict[str, Any]]) -> None:
+def test_prometheus_scrapes_exactly_the_five_services(services: dict[str, dict[str, Any]]) -> None:
     config = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
     targets = set()
     for job in config["scrape_configs"]:

@@ -572,3 +572,49 @@ async def test_the_committee_assessment_changes_a_final_level_only_where_the_cam
     assert [
         r for r in results.seen if json.loads(r.value)["campaignid"] == weighed.campaign_id
     ] == []
+
+
+async def test_a_campaign_published_in_one_go_grades_the_final_round_with_its_settlements(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """Every phase closed back to back while rectification is down: grading sees the assessment
+    phase close long before rectification settles the branches, and the final round waits for
+    the settlements instead of grading every branch as never settled."""
+    campaign = Campaign()
+    keys = ("b01", "b02", "b03")
+    rectification = platform.services["rectification"]
+    rectification.stop()
+    try:
+        async with TopicWatcher("grading.results") as results:
+            events = [
+                campaign.launch(),
+                campaign.register("committee", "committee"),
+                *(campaign.register(k) for k in keys),
+                campaign.phase("survey_grading", "opened"),
+                *(e for k in keys for e in campaign.inputs(k, "initial", 70)),
+                campaign.phase("survey_grading", "closed"),
+                campaign.phase("rectification", "opened"),
+                campaign.phase("rectification", "closed"),
+                campaign.phase("assessment", "opened"),
+                *(e for k in keys for e in campaign.inputs(k, "final", 92)),
+                campaign.phase("assessment", "closed"),
+            ]
+            assert publish_with_tool(events, tmp_path).returncode == 0
+            await results.wait_for(results_of(campaign, "initial"), count=len(keys) + 1)
+            rectification.start()
+            rectification.wait_healthy()
+            final = by_branch(
+                await results.wait_for(
+                    results_of(campaign, "final"), count=len(keys) + 1, within=120
+                ),
+                campaign,
+            )
+    finally:
+        if rectification.process is None or rectification.process.poll() is not None:
+            rectification.start()
+            rectification.wait_healthy()
+    # Settled, at 0 % (no tasks): capped by the upgrade rule for that reason, not for a
+    # settlement that had not arrived.
+    assert {k: (final[k]["settled"], final[k]["completion_rate"]) for k in keys} == dict.fromkeys(
+        keys, (True, 0.0)
+    )

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from grassroots.contract import dlq_topic
 from grassroots.plumbing.consumer import MAX_REASON_CHARS
 from grassroots.plumbing.kafka import auth_options
-from tests.harness import SERVICES, Platform, TopicWatcher, bootstrap, header
+from tests.harness import CONSUMERS, Platform, TopicWatcher, bootstrap, header
 from tests.hostile import HOSTILE_COUNTY, hostile_record, huge_records, refused
 
 RECORDS = 10_000
@@ -94,7 +94,7 @@ async def test_ten_thousand_hostile_records_are_dead_lettered_and_change_nothing
         for name, running in platform.services.items():
             assert running.process and running.process.pid == pids[name], f"{name} restarted"
             assert (await client.get(f"{running.url}/healthz")).status_code == 200
-    for schema in SERVICES:
+    for schema in CONSUMERS:
         inbox_rows = await admin.fetchval(
             f"SELECT count(*) FROM {schema}.inbox WHERE source LIKE $1", f"/hostile/{marker}%"
         )

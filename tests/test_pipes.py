@@ -15,6 +15,7 @@ import pytest
 from grassroots.contract.examples import DATA
 from grassroots.contract.examples import envelope as example_envelope
 from tests.harness import (
+    CONSUMERS,
     SERVICES,
     Platform,
     TopicWatcher,
@@ -66,7 +67,7 @@ async def test_a_launch_and_a_registration_reach_all_four_inboxes(
     assert result.returncode == 0, result.stderr
     assert "2 published, 0 bad" in result.stdout
 
-    for service in SERVICES:
+    for service in CONSUMERS:
         for event in events:
             await eventually(partial(inbox_count, admin, service, event["source"], event["id"]))
 
@@ -78,7 +79,7 @@ async def test_the_same_event_published_twice_leaves_one_inbox_row(
     after = envelope("org.branch_registered", fresh_branch())
     assert publish_with_tool([event, event, after], tmp_path).returncode == 0
 
-    for service in SERVICES:
+    for service in CONSUMERS:
         # The later event being in means the duplicate before it was consumed too.
         await eventually(partial(inbox_count, admin, service, after["source"], after["id"]))
         assert await inbox_count(admin, service, event["source"], event["id"]) == 1

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from grassroots.contract import ALL_TOPICS, dlq_topic
+from grassroots.contract import ALL_TOPICS, INPUT_TOPICS, dlq_topic
 from grassroots.plumbing.service import ServiceDefinition
 from tests.chaos import CONSUMES
-from tests.harness import REPO, SERVICES
+from tests.harness import CONSUMERS, REPO
 
 
 def definition(service: str) -> ServiceDefinition[Any]:
@@ -32,7 +32,7 @@ def acl_topics(user: str) -> dict[str, set[str]]:
     return granted
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", CONSUMERS)
 def test_acls_let_a_service_read_what_it_consumes_and_dead_letter_it(service: str) -> None:
     consumed = set(definition(service).topics)
     granted = acl_topics(service)
@@ -42,14 +42,19 @@ def test_acls_let_a_service_read_what_it_consumes_and_dead_letter_it(service: st
     assert granted["READ"] - consumed - {dlq_topic(t) for t in consumed} <= granted["WRITE"]
 
 
-@pytest.mark.parametrize("service", SERVICES)
+def test_the_intake_may_write_the_input_topics_and_nothing_else() -> None:
+    assert definition("intake").topics == ()
+    assert acl_topics("intake") == {"WRITE": set(INPUT_TOPICS)}
+
+
+@pytest.mark.parametrize("service", CONSUMERS)
 def test_the_chaos_checker_expects_what_each_service_consumes(service: str) -> None:
     assert CONSUMES[service] == set(definition(service).topics)
 
 
 def test_the_readme_table_names_what_each_service_consumes() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for service in SERVICES:
+    for service in CONSUMERS:
         row = re.search(rf"^\| `services/{service}` \| ([^|]+) \|", readme, re.MULTILINE)
         assert row, f"README has no row for services/{service}"
         named = {t.strip() for t in row.group(1).split(",")}
@@ -63,7 +68,7 @@ def _mentions_any(annotation: Any) -> bool:
     return any(_mentions_any(arg) for arg in typing.get_args(annotation))
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", CONSUMERS)
 def test_every_handler_is_typed_by_its_event_without_any(service: str) -> None:
     for registration in definition(service).handlers:
         handler = registration.many or registration.one

@@ -1,5 +1,8 @@
 // Creates the platform's Kafka users (SCRAM-SHA-256) and their ACLs, idempotently.
-//   java -cp '<kafka lib>/*' deploy/kafka/Acls.java <bootstrap> <acls.txt>
+//   java -cp '<kafka lib>/*' deploy/kafka/Acls.java <bootstrap> <acls.txt> [<client.properties>]
+// The optional properties (no secrets in them) say how to reach the brokers and so which SCRAM
+// credentials to create: deploy/cluster.sh passes SASL_SSL, SCRAM-SHA-512 and its CA. Default:
+// SASL_PLAINTEXT with SCRAM-SHA-256 (deploy/infra.sh).
 // Connects as the super user "admin" (KAFKA_ADMIN_PASSWORD); each other user's password comes
 // from KAFKA_<USER>_PASSWORD. acls.txt lines: <user> <OPERATION> <TOPIC|GROUP|CLUSTER> <name>
 // [PREFIXED]. Only the Admin API of kafka-clients is used (no kafka-tools needed).
@@ -37,6 +40,13 @@ public class Acls {
         props.put("bootstrap.servers", args[0]);
         props.put("security.protocol", "SASL_PLAINTEXT");
         props.put("sasl.mechanism", "SCRAM-SHA-256");
+        if (args.length > 2) {
+            try (var reader = Files.newBufferedReader(Path.of(args[2]))) {
+                props.load(reader);
+            }
+        }
+        ScramMechanism mechanism = ScramMechanism.fromMechanismName(
+            props.getProperty("sasl.mechanism"));
         props.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule "
             + "required username=\"admin\" password=\"" + secret("KAFKA_ADMIN_PASSWORD") + "\";");
         List<AclBinding> bindings = new ArrayList<>();
@@ -59,7 +69,7 @@ public class Acls {
             List<UserScramCredentialAlteration> credentials = new ArrayList<>();
             for (String user : users) {
                 credentials.add(new UserScramCredentialUpsertion(user,
-                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 8192),
+                    new ScramCredentialInfo(mechanism, 8192),
                     secret("KAFKA_" + user.toUpperCase() + "_PASSWORD")));
             }
             admin.alterUserScramCredentials(credentials).all().get();

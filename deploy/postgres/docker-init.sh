@@ -5,7 +5,7 @@
 # superuser over the local socket, before the server listens on TCP.
 #
 # It creates what deploy/infra.sh creates locally: database `grassroots`; for
-# each service (grading, rectification, notification, reporting) a LOGIN role
+# each service (grading, rectification, notification, reporting, intake) a LOGIN role
 # of that name, password from <SERVICE>_DB_PASSWORD, owning a schema of the
 # same name; PUBLIC stripped of its rights on the database and on schema public.
 #
@@ -14,7 +14,7 @@
 # and are quoted by psql (:'var'), never spliced into SQL text by the shell.
 set -euo pipefail
 
-services=(grading rectification notification reporting)
+services=(grading rectification notification reporting intake)
 db=grassroots
 
 for svc in "${services[@]}"; do

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import asyncpg
@@ -120,6 +121,7 @@ class JobRuntime:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.definition = SimpleNamespace(name="units")  # jobs name their spans by it
         self.settings = ServiceSettings(
             database_url="postgresql://unused", sweep_interval_seconds=0.05
         )

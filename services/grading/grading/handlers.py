@@ -63,7 +63,11 @@ async def on_branches_registered(uow: Uow, events: Sequence[OrgBranchRegisteredE
 
 
 async def on_phase_closed(uow: Uow, event: CampaignPhaseClosedEvent) -> None:
-    """Closing survey_grading or assessment starts computing its round, behind the barrier."""
+    """Closing survey_grading or assessment starts computing its round, behind the barrier;
+    closing rectification means settlements are coming, which the final round waits for."""
+    if event.data.phase.value == "rectification":
+        await uow.store.note_rectification_closed(event.data.campaign_id, event.time)
+        return
     round_ = ROUND_OF_PHASE.get(event.data.phase.value)
     if round_ is None:
         return

@@ -13,6 +13,11 @@ from grading.domain import CRITERIA, BranchInputs, Grade, Incomplete, Input
 from grassroots.plumbing import database
 from grassroots.plumbing.store import OrganisationRow, Store
 
+# How long a final round waits for rectification's settlements after its phase closed (they
+# normally follow within seconds; longer means the rectification service is down, and the
+# round is computed without the missing ones rather than never).
+SETTLEMENT_WAIT_SECONDS = 300.0
+
 RoundKey = tuple[str, str]
 """(campaign_id, round)"""
 
@@ -197,7 +202,8 @@ class GradingStore(Store):
         if previous == "open":
             await self.conn.execute(
                 """UPDATE rounds SET status = 'closing', county_code = $3, close_event_id = $4,
-                       closed_at = $5 WHERE campaign_id = $1 AND round = $2""",
+                       closed_at = $5, closing_since = now()
+                   WHERE campaign_id = $1 AND round = $2""",
                 campaign_id,
                 round_,
                 county_code,
@@ -206,11 +212,41 @@ class GradingStore(Store):
             )
         return previous
 
+    async def note_rectification_closed(self, campaign_id: str, closed_at: dt.datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO rectification_closes (campaign_id, closed_at) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING",
+            campaign_id,
+            closed_at,
+        )
+
     async def closing_rounds(self) -> list[tuple[RoundKey, dict[str, int] | None]]:
-        """Rounds whose phase closed, waiting to be computed, with their barrier snapshot."""
+        """Rounds whose phase closed, waiting to be computed, with their barrier snapshot.
+
+        A final round is held back (before its snapshot) while its campaign's initial round is
+        still being computed (the final results name the initial level), and while its
+        rectification phase has closed but a branch graded in the initial round has no
+        settlement yet — the settlements are still coming — for at most
+        SETTLEMENT_WAIT_SECONDS. Both happen when the phases close back to back."""
         rows = await self.conn.fetch(
-            "SELECT campaign_id, round, end_offsets FROM rounds"
-            " WHERE status = 'closing' ORDER BY closed_at"
+            """SELECT campaign_id, round, end_offsets FROM rounds r
+               WHERE status = 'closing'
+                 AND (r.round <> 'final' OR r.end_offsets IS NOT NULL OR NOT (
+                      EXISTS (SELECT FROM rounds i
+                              WHERE i.campaign_id = r.campaign_id AND i.round = 'initial'
+                                AND i.status = 'closing')
+                      OR (COALESCE(r.closing_since, '-infinity')
+                              >= now() - make_interval(secs => $1)
+                          AND EXISTS (SELECT FROM rectification_closes c
+                                      WHERE c.campaign_id = r.campaign_id)
+                          AND EXISTS (
+                              SELECT FROM results i
+                              WHERE i.campaign_id = r.campaign_id AND i.round = 'initial'
+                                AND NOT EXISTS (SELECT FROM settlements s
+                                                WHERE s.campaign_id = i.campaign_id
+                                                  AND s.branch_id = i.branch_id)))))
+               ORDER BY closed_at""",
+            SETTLEMENT_WAIT_SECONDS,
         )
         return [((row["campaign_id"], row["round"]), row["end_offsets"]) for row in rows]
 

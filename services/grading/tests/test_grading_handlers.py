@@ -41,6 +41,7 @@ class FakeStore(GradingStore):
     def __init__(self) -> None:  # no connection: the state is here
         self.rules: dict[str, dict[str, Any] | None] = {}
         self.branches: dict[str, OrganisationRow] = {}
+        self.rectification_closed: set[str] = set()
         self.rounds: dict[tuple[str, str], str] = {}
         self.inputs: dict[tuple[str, str, str, str], InputRow] = {}
         self.late: list[LateInputRow] = []
@@ -71,6 +72,9 @@ class FakeStore(GradingStore):
         self.settlements.update(
             {(s.campaign_id, s.branch_id): s.completion_rate for s in settlements}
         )
+
+    async def note_rectification_closed(self, campaign_id: str, closed_at: dt.datetime) -> None:
+        self.rectification_closed.add(campaign_id)
 
     async def close_round(self, *, campaign_id: str, round_: str, **_: Any) -> str:
         previous = self.rounds.setdefault((campaign_id, round_), "open")

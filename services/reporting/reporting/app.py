@@ -6,7 +6,15 @@ from pathlib import Path
 
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.service import ServiceDefinition, build_app
-from reporting import api, api_docs, contract_site, dashboard, lagging_page, supervision_api
+from reporting import (
+    api,
+    api_docs,
+    contract_site,
+    dashboard,
+    import_page,
+    lagging_page,
+    supervision_api,
+)
 from reporting.circulars import api as circulars_api
 from reporting.circulars import dashboard as circulars_dashboard
 from reporting.documents import api as documents_api
@@ -25,6 +33,7 @@ DEFINITION = ServiceDefinition(
         api.router,
         dashboard.router,
         lagging_page.router,
+        import_page.router,
         documents_api.router,
         documents_api.pages,  # before circulars' {circular_id}
         circulars_api.router,

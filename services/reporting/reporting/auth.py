@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
+from grassroots.plumbing import logs
 from reporting.config import ReportingSettings
 from reporting.store import tokens
 
@@ -65,6 +66,7 @@ async def resolve(request: Request, token: str | None) -> Scope:
         row = await tokens.find(conn, token_hash(token, pepper))
     if row is None:
         raise unauthorized("unknown or revoked token")
+    logs.name_caller(request, row["label"])  # the audit line names who read (never the token)
     return Scope(row["county_code"], row["branch_id"], row["label"], row["role"])
 
 
@@ -158,6 +160,7 @@ async def session_scope(request: Request, session_id: str | None) -> Scope | Non
         row = await tokens.find_session(conn, token_hash(session_id, _pepper(request)))
     if row is None:
         return None
+    logs.name_caller(request, row["label"])
     return Scope(row["county_code"], row["branch_id"], row["label"], row["role"])
 
 

@@ -17,13 +17,18 @@ from typing import Annotated
 import asyncpg
 import typer
 
+from grassroots import first_run
 from grassroots.plumbing import database
 from reporting.auth import ROLES, SIGNIN_CODE_MINUTES, new_code, new_token, token_hash
 from reporting.config import ReportingSettings
 from reporting.rebuild import rebuild as replay
 from reporting.store import tokens
 
-app = typer.Typer(help="Reporting service operations.", no_args_is_help=True, add_completion=False)
+app = first_run.Typer(
+    help="Reporting service operations.",
+    no_args_is_help=True,
+    database_variables=("GRASSROOTS_DATABASE_URL", "REPORTING_DATABASE_URL"),
+)
 token_app = typer.Typer(help="API tokens (stored hashed).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
@@ -32,7 +37,10 @@ MIGRATIONS = Path(__file__).parent.parent / "migrations"
 def _dsn() -> str:
     dsn = os.environ.get("GRASSROOTS_DATABASE_URL") or os.environ.get("REPORTING_DATABASE_URL")
     if not dsn:
-        raise typer.BadParameter("set GRASSROOTS_DATABASE_URL (or REPORTING_DATABASE_URL)")
+        raise first_run.Misconfigured(
+            "GRASSROOTS_DATABASE_URL (or REPORTING_DATABASE_URL) is not set: the reporting "
+            "role's PostgreSQL URL (. deploy/env.sh exports REPORTING_DATABASE_URL)"
+        )
     return dsn
 
 

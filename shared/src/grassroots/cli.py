@@ -12,14 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from grassroots import contract_documents
+from grassroots import contract_documents, first_run
 from grassroots.contract import kafka_record, parse_event
 from grassroots.contract.common import Phase
 from grassroots.plumbing.kafka import ensure_topics, make_producer, platform_topics
 from grassroots.publishing import Checked, check_lines, publish_events
 from grassroots.simulation import CampaignSimulation, paced
 
-app = typer.Typer(help="Grassroots platform tools.", no_args_is_help=True, add_completion=False)
+# first_run.Typer: a misconfiguration or a dependency that does not answer is one line, exit 2.
+app = first_run.Typer(help="Grassroots platform tools.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics of the platform.", no_args_is_help=True)
 contract_app = typer.Typer(help="The machine-readable contract.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
@@ -94,6 +95,86 @@ def demo(
         raise typer.Exit(1)
     published = asyncio.run(_publish(bootstrap_servers, checked))
     typer.echo(f"demo campaign {simulation.campaign_id}: {published} events published")
+
+
+@app.command("templates")
+def write_import_templates(
+    folder: Annotated[Path, typer.Argument(help="Where to write the .xlsx templates.")],
+) -> None:
+    """Write the Excel import templates: one workbook per kind of record, and 全部模板.xlsx."""
+    from grassroots.importing.templates import write_templates
+
+    for path in write_templates(folder):
+        typer.echo(str(path))
+
+
+@app.command("import")
+def import_workbook(
+    file: Annotated[Path, typer.Argument(help="A workbook filled in from the templates.")],
+    campaign: Annotated[str, typer.Option(help="The campaign, e.g. pucheng-edu-2012.")],
+    county: Annotated[
+        str, typer.Option(envvar="GRASSROOTS_COUNTY_CODE", help="The county code, 6 digits.")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(help="CloudEvents source (default /counties/<county>/excel-import)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Publish nothing; print the events as JSON lines.")
+    ] = False,
+    publish_good_rows: Annotated[
+        bool, typer.Option("--publish-good-rows", help="Publish the good rows despite errors.")
+    ] = False,
+    intake: Annotated[
+        str | None,
+        typer.Option(
+            help="Publish over this HTTP intake (credential: GRASSROOTS_INTAKE_CREDENTIAL)."
+        ),
+    ] = None,
+    bootstrap_servers: Bootstrap = "127.0.0.1:9092",
+) -> None:
+    """Import a workbook: every bad cell is reported (sheet, row, column, reason); nothing is
+    published from a file with errors unless --publish-good-rows. Exit 1 if any row was bad."""
+    from grassroots.importing import command
+    from grassroots.importing.reading import Where
+
+    try:
+        credential = command.check_options(campaign, county, intake)
+        where = Where(county, campaign, source or command.default_source(county))
+        result = command.read(file, where)
+    except command.UsageError as error:
+        typer.echo(f"{file}: {error}", err=True)
+        raise typer.Exit(2) from None
+    for line in command.error_lines(result.sorted_errors()):
+        typer.echo(line, err=True)
+    for line in command.summary_lines(result):
+        typer.echo(line, err=dry_run)
+    if dry_run:
+        command.print_dry_run(result.events)
+        typer.echo(f"试运行：未发布任何数据（将发布 {len(result.events)} 条）", err=True)
+    elif result.errors and not publish_good_rows:
+        typer.echo(
+            "文件有错误，未发布任何数据：请改正后重新导入，或用 --publish-good-rows 只发布正确的行"
+        )
+    elif result.events:
+        try:
+            published, refused = command.publish(
+                result.events,
+                intake=intake,
+                credential=credential,
+                bootstrap_servers=bootstrap_servers,
+            )
+        except command.PublishFailed as failed:
+            typer.echo(f"{failed.reason}；已发布 {failed.published} 条，其余未发布", err=True)
+            raise typer.Exit(1) from None
+        for line in command.error_lines(refused):
+            typer.echo(line, err=True)
+        typer.echo(
+            f"已发布 {published} 条" + (f"，接收服务拒绝 {len(refused)} 条" if refused else "")
+        )
+        if refused:
+            raise typer.Exit(1)
+    raise typer.Exit(1 if result.errors else 0)
 
 
 @app.command()

@@ -72,13 +72,15 @@ LABELLED_TITLES: dict[str, tuple[str, str]] = {
 }
 
 DIRECTION_NOTE = {
-    Direction.INPUT: "Published by county systems. Unknown fields and attributes are refused "
-    "(additionalProperties: false): a misspelt field is reported, not ignored.",
+    Direction.INPUT: "Published by county systems. Unknown data fields are refused "
+    "(additionalProperties: false): a misspelt field is reported, not ignored. Envelope "
+    "attributes the contract does not name are CloudEvents extension attributes (names of 1 to "
+    "20 lowercase letters and digits; string, integer or boolean values).",
     Direction.RESULT: "Published by the platform. Consumers must ignore unknown fields and "
     "attributes: a later version of the contract may add optional ones (additionalProperties: "
-    "true on every object).",
+    "true on every data object; extension attributes on the envelope).",
     Direction.DECISION: "Published only by the platform (the office's API, for a person with the "
-    "office's role); county systems neither write nor read it. Unknown fields are refused "
+    "office's role); county systems neither write nor read it. Unknown data fields are refused "
     "(additionalProperties: false).",
 }
 DIRECTION_NOTE_ZH = {
@@ -197,6 +199,15 @@ def _headers(flow: Direction) -> dict[str, Any]:
             "description": "CloudEvents in structured JSON mode: the record's value is the whole "
             "event. Binary mode (ce-* headers) is not accepted.",
         }
+    }
+    properties["traceparent"] = {
+        "type": "string",
+        "description": "Optional: the event's W3C trace context, as its traceparent attribute "
+        + (
+            "(the platform reads the attribute)."
+            if flow is Direction.INPUT
+            else "(the event that caused it: one trace across the platform)."
+        ),
     }
     if flow is not Direction.INPUT:
         for name, what in (

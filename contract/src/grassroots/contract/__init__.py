@@ -14,6 +14,7 @@ from grassroots.contract.registry import (
     Topic,
     dlq_topic,
 )
+from grassroots.contract.topics import INPUT_TOPICS
 
 CONTRACT_VERSION = "1.0.0"
 """The contract's version: the AsyncAPI document's and the grassroots-contract package's."""
@@ -24,6 +25,7 @@ __all__ = [
     "CONTRACT_VERSION",
     "EVENTS",
     "EVENT_CLASSES",
+    "INPUT_TOPICS",
     "AnyEvent",
     "CloudEvent",
     "ContractViolation",

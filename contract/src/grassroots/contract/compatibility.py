@@ -398,9 +398,26 @@ def _compare_objects(
                 walk, reader_extra, True if writer_extra is True else writer_extra, f"{prefix}*"
             )
     if "propertyNames" in reader:
-        _accepts(
-            walk, reader["propertyNames"], writer.get("propertyNames", True), f"{prefix}(names)"
-        )
+        names = _resolve(reader["propertyNames"], walk.reader_root)
+        if writer_extra is False and isinstance(names, Mapping) and _names_only(names):
+            # The writer sends only the names it declares: each must be a name the reader takes.
+            for name in writer_props:
+                if not _name_accepted(names, name):
+                    walk.problem(f"{prefix}{name}", "a name the reader no longer accepts")
+        else:
+            _accepts(walk, names, writer.get("propertyNames", True), f"{prefix}(names)")
+
+
+def _names_only(schema: Mapping[str, Any]) -> bool:
+    return set(_constraints(schema)) <= {"type", "pattern", "minLength", "maxLength"}
+
+
+def _name_accepted(schema: Mapping[str, Any], name: str) -> bool:
+    """Whether a property name passes a propertyNames schema of pattern and lengths."""
+    pattern = schema.get("pattern")
+    return schema.get("minLength", 0) <= len(name) <= schema.get("maxLength", len(name)) and (
+        pattern is None or re.search(pattern, name) is not None
+    )
 
 
 def incompatibilities(

@@ -39,6 +39,8 @@ def new_event(
     campaignid: str | None = None,
     event_id: str | None = None,
     time: dt.datetime | None = None,
+    traceparent: str | None = None,
+    tracestate: str | None = None,
 ) -> CloudEvent[DataT]:
     """A complete, validated event of class `kind` (e.g. `GradingSelfEvaluatedEvent`).
 
@@ -46,7 +48,8 @@ def new_event(
     notification_id); `campaignid`, when not given, from `data.campaign_id` if the data has
     one; `id` is a new UUID unless given; `time` is now (county time) unless given. Raises
     pydantic's ValidationError when the result breaks the contract (e.g. a campaign-scoped
-    type without a campaign)."""
+    type without a campaign). `traceparent` and `tracestate` (W3C Trace Context) put the event
+    into a distributed trace."""
     if campaignid is None:
         campaignid = data.__dict__.get("campaign_id")
     return kind(
@@ -59,6 +62,8 @@ def new_event(
         countycode=countycode,
         campaignid=campaignid,
         datacontenttype="application/json",
+        traceparent=traceparent,
+        tracestate=tracestate,
         data=data,
     )
 
@@ -75,12 +80,19 @@ class KafkaRecord(NamedTuple):
 def kafka_record(event: CloudEvent[BaseModel], value: bytes | None = None) -> KafkaRecord:
     """The record for `event`: its type's topic, key = subject (so one branch's events stay in
     order on one partition), value = the event as JSON (or `value`, the bytes as received, when
-    forwarding a validated record unchanged), header content-type application/cloudevents+json."""
+    forwarding a validated record unchanged), header content-type application/cloudevents+json
+    and, when the event carries them, `traceparent` and `tracestate` (the CloudEvents
+    distributed-tracing extension's headers in Kafka)."""
     if not type(event).topic:
         raise TypeError(f"{type(event).__name__} is not an event type of the contract")
+    headers = [CONTENT_TYPE_HEADER]
+    if event.traceparent is not None:
+        headers.append(("traceparent", event.traceparent.encode()))
+        if event.tracestate is not None:
+            headers.append(("tracestate", event.tracestate.encode()))
     return KafkaRecord(
         topic=type(event).topic,
         key=event.subject.encode(),
         value=event.to_json_bytes() if value is None else value,
-        headers=(CONTENT_TYPE_HEADER,),
+        headers=tuple(headers),
     )

@@ -19,6 +19,18 @@ class Topic:
 
 ALL_TOPICS: tuple[str, ...] = tuple(value for name, value in vars(Topic).items() if name.isupper())
 
+# What county systems publish (with the `county` Kafka user, or through the HTTP intake); the
+# other topics are the platform's own results and decisions.
+INPUT_TOPICS: tuple[str, ...] = (
+    Topic.CAMPAIGN_LIFECYCLE,
+    Topic.ORG_BRANCHES,
+    Topic.GRADING_INPUTS,
+    Topic.RECTIFICATION_INPUTS,
+    Topic.EMULATION_INPUTS,
+    Topic.ASSESSMENT_INPUTS,
+    Topic.SUPERVISION_INPUTS,
+)
+
 
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"

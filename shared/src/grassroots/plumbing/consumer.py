@@ -12,16 +12,19 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
 import asyncpg
 from aiokafka import ConsumerRecord
 
 from grassroots.contract import ContractViolation, RejectionCode, Topic, dlq_topic, parse_event
-from grassroots.plumbing import inbox, metrics
+from grassroots.contract.envelope import valid_traceparent
+from grassroots.plumbing import inbox, metrics, tracing
 from grassroots.plumbing.handling import HandlerTable, Rejected
 from grassroots.plumbing.inbox import Received
 from grassroots.plumbing.kafka import dead_letter_owner
+from grassroots.plumbing.logs import event_fields
 from grassroots.plumbing.outbox import OutgoingRecord
 from grassroots.plumbing.unit_of_work import UnitOfWork
 
@@ -92,15 +95,59 @@ def runs(items: Sequence[Received], group: Callable[[Received], Hashable]) -> li
     return result
 
 
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch was, for its one log line: how many records, their outcomes, the event
+    types and campaigns it touched, and its first event's id."""
+
+    records: int
+    outcomes: dict[str, int]
+    event_types: list[str]
+    campaigns: list[str]
+    first_event_id: str | None
+    trace_ids: list[str]  # of the events that came with a trace context
+
+    @classmethod
+    def of(cls, records: int, received: Sequence[Received], outcomes: dict[str, int]) -> Self:
+        types = sorted({item.event.type for item in received})
+        campaigns = sorted({c for item in received if (c := item.event.campaignid)})
+        first = received[0].event.id if received else None
+        traces = {
+            parent.split("-")[1]
+            for item in received
+            if valid_traceparent(parent := item.event.traceparent) and parent
+        }
+        return cls(records, dict(outcomes), types, campaigns, first, sorted(traces))
+
+    def log_fields(self) -> dict[str, Any]:
+        """`extra=` of the batch's line (a single type or campaign is named as for one event)."""
+        fields: dict[str, Any] = {"records": self.records, **self.outcomes}
+        if self.first_event_id is not None:
+            fields["event_id"] = self.first_event_id
+        if len(self.event_types) == 1:
+            fields["event_type"] = self.event_types[0]
+        elif self.event_types:
+            fields["event_types"] = self.event_types[:20]
+        if len(self.campaigns) == 1:
+            fields["campaign"] = self.campaigns[0]
+        elif self.campaigns:
+            fields["campaigns"] = self.campaigns[:20]
+        if self.trace_ids:  # the batch's own span is another trace, linked to these
+            fields["event_trace_ids"] = self.trace_ids[:20]
+        return fields
+
+
 class BatchApplier:
     """Applies batches of records for one service with its handler table."""
 
     def __init__(self, *, service: str, handlers: HandlerTable[Any]) -> None:
         self.service = service
         self.handlers = handlers
+        self._tally: dict[str, int] = {}
 
     def _count(self, event_type: str, outcome: str, amount: int = 1) -> None:
         metrics.EVENTS_CONSUMED.labels(self.service, event_type, outcome).inc(amount)
+        self._tally[outcome] = self._tally.get(outcome, 0) + amount
 
     def _parse(
         self, uow: UnitOfWork[Any], records: Sequence[ConsumerRecord[bytes, bytes]]
@@ -133,9 +180,14 @@ class BatchApplier:
 
     async def apply(
         self, uow: UnitOfWork[Any], records: Sequence[ConsumerRecord[bytes, bytes]]
-    ) -> None:
+    ) -> BatchSummary:
         """Apply records within the unit of work (one transaction; the caller commits)."""
+        self._tally = {}
         received = self._parse(uow, records)
+        await self._apply_received(uow, received)
+        return BatchSummary.of(len(records), received, self._tally)
+
+    async def _apply_received(self, uow: UnitOfWork[Any], received: list[Received]) -> None:
         sorted_ = await inbox.record(uow.connection, received)
         for item in sorted_.duplicates:
             self._count(item.event.type, "duplicate")
@@ -155,7 +207,12 @@ class BatchApplier:
         except TRANSIENT:
             raise  # the whole batch is retried
         except Exception as error:
-            log.info("batch of %d applied one by one: %r", len(fresh), error)
+            log.info(
+                "batch of %d applied one by one: %r",
+                len(fresh),
+                error,
+                extra={"records": len(fresh), "error": f"{type(error).__name__}: {error}"[:500]},
+            )
             metrics.BATCHES_ONE_BY_ONE.labels(self.service).inc()
             for item in fresh:
                 await self._apply_one(uow, item)
@@ -173,12 +230,28 @@ class BatchApplier:
         for run in runs(fresh, self._group):
             registration = self.handlers.get(run[0].event.type)
             if registration is not None and registration.many is not None:
-                await registration.many(uow, [item.event for item in run])
+                await self._apply_run(uow, registration.many, run)
                 continue
             for item in run:
                 found = self.handlers.get(item.event.type)
                 if found is not None:
-                    await found.one(uow, item.event)
+                    with tracing.consumed(self.service, item.event):
+                        await found.one(uow, item.event)
+
+    async def _apply_run(self, uow: UnitOfWork[Any], handler: Any, run: list[Received]) -> None:
+        """A batch handler's run: each traced event's span covers it, and what is emitted about
+        an event's subject continues that event's trace."""
+        spans = [(item, tracing.start_consumed(self.service, item.event)) for item in run]
+        uow.trace_causes = {
+            item.event.subject: tracing.carrier_of(span) for item, span in spans if span
+        }
+        try:
+            await handler(uow, [item.event for item in run])
+        finally:
+            uow.trace_causes = {}
+            for _, span in spans:
+                if span is not None:
+                    span.end()
 
     async def _apply_one(self, uow: UnitOfWork[Any], item: Received) -> None:
         registration = self.handlers.get(item.event.type)
@@ -186,15 +259,21 @@ class BatchApplier:
             self._count(item.event.type, "unhandled")
             return
         try:
-            async with uow.savepoint() as one:  # a refusal undoes only this event
-                await registration.one(one, item.event)
+            with tracing.consumed(self.service, item.event):
+                async with uow.savepoint() as one:  # a refusal undoes only this event
+                    await registration.one(one, item.event)
         except Rejected as refusal:
             await self._refuse(uow, item, RejectionCode.REJECTED_BY_RULE, refusal.reason)
             return
         except TRANSIENT:
             raise  # the whole batch is retried
         except Exception as error:
-            log.exception("handler for %s failed on %s", item.event.type, item.event.id)
+            log.exception(
+                "handler for %s failed on %s",
+                item.event.type,
+                item.event.id,
+                extra=event_fields(item.event),
+            )
             reason = f"{type(error).__name__}: {error}"[:1000]
             await self._refuse(uow, item, RejectionCode.HANDLER_ERROR, reason)
             return

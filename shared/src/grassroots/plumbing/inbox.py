@@ -15,6 +15,14 @@ from grassroots.contract import AnyEvent
 Key = tuple[str, str]
 
 
+def content_hash(event: AnyEvent) -> bytes:
+    """What makes two events with one (source, id) the same: everything but the trace context
+    (the same event sent again in another trace is a repeat). Serialised as before tracestate
+    existed, so the hashes already stored still match."""
+    same = event.model_copy(update={"traceparent": None}) if event.traceparent else event
+    return hashlib.sha256(same.model_dump_json(exclude={"tracestate"}).encode()).digest()
+
+
 @dataclass(frozen=True)
 class Received:
     """A record that passed the contract, with its event and a hash of its content."""
@@ -25,7 +33,7 @@ class Received:
 
     @classmethod
     def of(cls, record: ConsumerRecord[bytes, bytes], event: AnyEvent) -> Received:
-        return cls(record, event, hashlib.sha256(event.model_dump_json().encode()).digest())
+        return cls(record, event, content_hash(event))
 
     @property
     def key(self) -> Key:

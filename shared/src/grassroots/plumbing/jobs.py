@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from grassroots.plumbing import tracing
 from grassroots.plumbing.offsets import OffsetsProbe
 from grassroots.plumbing.unit_of_work import UnitOfWork
 
@@ -40,8 +41,10 @@ class PeriodicJob(Generic[S]):
         interval = self.interval_seconds or runtime.settings.sweep_interval_seconds
         while True:
             try:
-                async with runtime.unit_of_work() as uow:
-                    await self.run(uow)
+                # Its own trace: what it emits (overdue tasks, reminders) carries it.
+                with tracing.span(f"{runtime.definition.name} job {self.name}"):
+                    async with runtime.unit_of_work() as uow:
+                        await self.run(uow)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -91,8 +94,12 @@ class BarrierJob(Generic[S, K]):
                 async with runtime.unit_of_work() as uow:
                     await self.save_snapshot(uow.store, key, dict(snapshot))
             if await probe.caught_up(snapshot):
-                async with runtime.unit_of_work() as uow:
-                    await self.run(uow, key)
+                # One trace per key's work (a round's results, a phase's circular draft).
+                with tracing.span(
+                    f"{runtime.definition.name} job {self.name}", attributes={"job.key": str(key)}
+                ):
+                    async with runtime.unit_of_work() as uow:
+                        await self.run(uow, key)
 
 
 Job = PeriodicJob[S] | BarrierJob[S, Any]

@@ -10,12 +10,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
-from faststream.security import SASLScram256
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from grassroots.contract import ALL_TOPICS, dlq_topic
+from grassroots.plumbing.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -23,28 +24,41 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 
 
-class KafkaAccess(BaseSettings):
-    """Who this process is to the broker: GRASSROOTS_KAFKA_USERNAME / _PASSWORD (SCRAM-SHA-256
-    over SASL_PLAINTEXT on loopback) — each service its own user, limited by ACLs. Without a
-    username the connection is plain and anonymous (brokers without SASL)."""
+def broker_security(access: KafkaSettings | None = None) -> BaseSecurity | None:
+    """FastStream's description of how to reach the broker, from the settings (read from the
+    environment when not given). `auth_options` derives every other client's options from it,
+    so the consumer, the producers, the admin client and the broker never differ."""
+    access = access or KafkaSettings()
+    protocol = access.kafka_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    ssl_context = None
+    if protocol.endswith("SSL"):
+        # Verifies the broker's certificate and host name; the client certificate is mTLS.
+        ssl_context = create_ssl_context(
+            cafile=access.kafka_ca_file,
+            certfile=access.kafka_cert_file,
+            keyfile=access.kafka_key_file,
+        )
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=ssl_context, use_ssl=True)
+    username = access.kafka_username or ""
+    password = access.kafka_password.get_secret_value() if access.kafka_password else ""
+    use_ssl = protocol == "SASL_SSL"
+    sasl = {
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+        "PLAIN": SASLPlaintext,
+    }[access.kafka_sasl_mechanism]
+    return sasl(username=username, password=password, ssl_context=ssl_context, use_ssl=use_ssl)
 
-    model_config = SettingsConfigDict(env_prefix="GRASSROOTS_KAFKA_", extra="ignore")
 
-    username: str | None = None
-    password: SecretStr | None = None
-
-
-def auth_options() -> dict[str, Any]:
-    """aiokafka keyword arguments for this process's credentials (read from the environment)."""
-    access = KafkaAccess()
-    if not access.username:
-        return {}
-    return {
-        "security_protocol": "SASL_PLAINTEXT",
-        "sasl_mechanism": "SCRAM-SHA-256",
-        "sasl_plain_username": access.username,
-        "sasl_plain_password": access.password.get_secret_value() if access.password else "",
-    }
+def auth_options(access: KafkaSettings | None = None) -> dict[str, Any]:
+    """aiokafka keyword arguments for this process's connection: security protocol, SASL
+    mechanism and credentials, TLS context (read from the environment when not given)."""
+    options = parse_security(broker_security(access))
+    # FastStream spells "no TLS" as ssl_context=None; aiokafka's own default is the same.
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def make_consumer(bootstrap_servers: str, **options: Any) -> AIOKafkaConsumer:
@@ -72,9 +86,19 @@ def platform_topics() -> list[str]:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], *, partitions: int
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
 ) -> list[str]:
-    """Create the topics that do not exist yet (auto-creation is off on our brokers)."""
+    """Create the topics that do not exist yet (auto-creation is off on our brokers), with the
+    replication of the settings (GRASSROOTS_KAFKA_REPLICATION_FACTOR / _MIN_INSYNC_REPLICAS)
+    unless given. Existing topics are left as they are."""
+    access = KafkaSettings()
+    replicas = replication_factor or access.kafka_replication_factor
+    min_insync = min_insync_replicas or access.kafka_min_insync_replicas
     admin = make_admin(bootstrap_servers, request_timeout_ms=15000)
     await admin.start()
     try:
@@ -88,8 +112,12 @@ async def ensure_topics(
                         NewTopic(
                             topic,
                             num_partitions=partitions,
-                            replication_factor=1,
-                            topic_configs={"max.message.bytes": str(MAX_REQUEST_BYTES)},
+                            replication_factor=replicas,
+                            topic_configs={
+                                "max.message.bytes": str(MAX_REQUEST_BYTES),
+                                # With acks=all (our producers), a write needs this many copies.
+                                "min.insync.replicas": str(min_insync),
+                            },
                         )
                         for topic in missing
                     ]
@@ -108,22 +136,19 @@ def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
+        # 16 KB (the default) holds some forty events: the intake's and the relay's batches of
+        # hundreds would go out in many small requests, each waiting for every replica.
+        max_batch_size=256 * 1024,
         max_request_size=MAX_REQUEST_BYTES,
         request_timeout_ms=30000,
     )
 
 
 def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
-    access = KafkaAccess()
-    security = None
-    if access.username:
-        security = SASLScram256(
-            username=access.username,
-            password=access.password.get_secret_value() if access.password else "",
-        )
     return KafkaBroker(
-        bootstrap_servers,
-        security=security,
+        # FastStream takes a string as one address: a cluster's "a:9092,b:9092" must be a list.
+        [server.strip() for server in bootstrap_servers.split(",") if server.strip()],
+        security=broker_security(),
         # Topics are created explicitly (`grassroots topics create`, ensure_topics), never by
         # a subscriber — a service's Kafka user may not create topics at all.
         allow_auto_create_topics=False,

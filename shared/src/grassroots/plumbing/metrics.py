@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from importlib import metadata
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from grassroots.contract import RejectionCode
 
 EVENTS_CONSUMED = Counter(
     "grassroots_events_consumed_total",
@@ -54,3 +59,60 @@ EVENT_LAG_SECONDS = Histogram(
     ["service"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "grassroots_outbox_oldest_unsent_seconds",
+    "Age of the oldest outbox row not yet published (0 when none waits); it keeps growing while"
+    " the relay cannot publish.",
+    ["service"],
+)
+CONSUMER_LAG_RECORDS = Gauge(
+    "grassroots_consumer_lag_records",
+    "Records on a partition the consumer group has not applied yet (end offset minus committed"
+    " offset).",
+    ["group", "topic", "partition"],
+)
+CONSUMER_LAG_SECONDS = Gauge(
+    "grassroots_consumer_lag_seconds",
+    "Age of the oldest record on a partition the consumer group has not applied yet (0 when it"
+    " has applied all).",
+    ["group", "topic", "partition"],
+)
+HTTP_REQUESTS = Counter(
+    "grassroots_http_requests_total",
+    "HTTP requests answered, by route template, method and status (probes and /metrics left out).",
+    ["service", "route", "method", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "grassroots_http_request_seconds",
+    "Time to answer an HTTP request, by route template (probes and /metrics left out).",
+    ["service", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BUILD_INFO = Gauge(
+    "grassroots_build_info",
+    "Always 1: the running service and the version of its package.",
+    ["service", "version"],
+)
+
+
+def start_at_zero(service: str, topics: Iterable[str]) -> None:
+    """Export the dead-letter counters at 0 before the first bad record: an alert on
+    `increase()` sees a counter's first step only when the series existed before it."""
+    for topic in topics:
+        for code in RejectionCode:
+            DLQ_RECORDS.labels(service, topic, code.value)
+
+
+def describe_service(service: str, topics: Iterable[str]) -> None:
+    """What a starting service exports before any work: its build, its dead-letter counters."""
+    BUILD_INFO.labels(service, _version(service)).set(1)
+    start_at_zero(service, topics)
+
+
+def _version(service: str) -> str:
+    for distribution in (f"grassroots-{service}", "grassroots-shared"):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"

@@ -39,8 +39,12 @@ class OffsetsProbe:
         ends = await self._consumer.end_offsets(partitions)
         return {f"{tp.topic}:{tp.partition}": offset for tp, offset in ends.items()}
 
+    async def committed(self) -> dict[str, int]:
+        """{"topic:partition": the group's committed offset} for the partitions it committed."""
+        committed = await self._admin.list_consumer_group_offsets(self._group_id)
+        return {f"{tp.topic}:{tp.partition}": meta.offset for tp, meta in committed.items()}
+
     async def caught_up(self, snapshot: Mapping[str, int]) -> bool:
         """True when the group has committed at least up to every offset of the snapshot."""
-        committed = await self._admin.list_consumer_group_offsets(self._group_id)
-        positions = {f"{tp.topic}:{tp.partition}": meta.offset for tp, meta in committed.items()}
+        positions = await self.committed()
         return all(end == 0 or positions.get(key, -1) >= end for key, end in snapshot.items())

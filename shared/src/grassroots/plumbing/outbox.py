@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
+from opentelemetry.trace import SpanKind
 
 from grassroots.contract import AnyEvent, kafka_record
-from grassroots.plumbing import metrics
+from grassroots.plumbing import metrics, tracing
 from grassroots.plumbing.kafka import make_consumer
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,10 @@ async def append(conn: asyncpg.Connection, records: Sequence[OutgoingRecord]) ->
     )
 
 
+def _headers(row: asyncpg.Record) -> list[tuple[str, bytes]]:
+    return list(zip(row["header_names"], row["header_values"], strict=True))
+
+
 OUTBOX_ID_HEADER = "outbox-id"
 OUTBOX_SERVICE_HEADER = "outbox-service"
 
@@ -94,6 +100,10 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._uncertain = True  # until proven otherwise, a previous run may have died mid-send
+        # The oldest unsent row's age when last measured, and when (monotonic): its age is
+        # worked out at each scrape, so it keeps growing while the relay cannot publish.
+        self._oldest: tuple[float, float] | None = None
+        metrics.OUTBOX_OLDEST_SECONDS.labels(service).set_function(self._oldest_age)
 
     def wake(self) -> None:
         self._wake.set()
@@ -123,6 +133,10 @@ class OutboxRelay:
                 self._uncertain = True
                 metrics.TRANSIENT_RETRIES.labels(self._service, "outbox").inc()
                 log.warning("outbox relay failed, retrying in %.1fs: %r", delay, error)
+                # Rows may have been written since the last measure (the broker is down).
+                with contextlib.suppress(Exception):
+                    async with self._pool.acquire() as conn:
+                        await self._measure(conn)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -144,21 +158,27 @@ class OutboxRelay:
                 if self._uncertain:
                     already = await self._already_published(set(targets.values()))
                     rows = [r for r in rows if r["id"] > already.get(targets[r["id"]], 0)]
-                futures = [
-                    await self._producer.send(
-                        row["topic"],
-                        value=row["value"],
-                        key=row["key"],
-                        partition=targets[row["id"]][1],
-                        headers=[
-                            *zip(row["header_names"], row["header_values"], strict=True),
-                            (OUTBOX_ID_HEADER, str(row["id"]).encode()),
-                            (OUTBOX_SERVICE_HEADER, self._service.encode()),
-                        ],
-                    )
-                    for row in rows
-                ]
-                await asyncio.gather(*futures)
+                with tracing.span(  # linked to the traces of the events it publishes
+                    f"{self._service} outbox publish",
+                    kind=SpanKind.PRODUCER,
+                    links=(tracing.header_context(_headers(r)) for r in rows),
+                    attributes={"messaging.batch.message_count": len(rows)},
+                ):
+                    futures = [
+                        await self._producer.send(
+                            row["topic"],
+                            value=row["value"],
+                            key=row["key"],
+                            partition=targets[row["id"]][1],
+                            headers=[
+                                *zip(row["header_names"], row["header_values"], strict=True),
+                                (OUTBOX_ID_HEADER, str(row["id"]).encode()),
+                                (OUTBOX_SERVICE_HEADER, self._service.encode()),
+                            ],
+                        )
+                        for row in rows
+                    ]
+                    await asyncio.gather(*futures)
                 await conn.execute(
                     "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
                     list(targets),
@@ -166,9 +186,23 @@ class OutboxRelay:
                 for row in rows:
                     metrics.OUTBOX_PUBLISHED.labels(self._service, row["topic"]).inc()
             self._uncertain = False
-            backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-            metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog - len(targets))
+            await self._measure(conn)  # after the UPDATE: the rows just sent are not counted
             return len(targets)
+
+    async def _measure(self, conn: asyncpg.Connection) -> None:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS waiting,"
+            " extract(epoch FROM clock_timestamp() - min(created_at))::float8 AS age"
+            " FROM outbox WHERE sent_at IS NULL"
+        )
+        metrics.OUTBOX_BACKLOG.labels(self._service).set(row["waiting"])
+        self._oldest = None if row["age"] is None else (max(0.0, row["age"]), time.monotonic())
+
+    def _oldest_age(self) -> float:
+        if self._oldest is None:
+            return 0.0
+        age, measured = self._oldest
+        return age + time.monotonic() - measured
 
     async def _partition(self, row: asyncpg.Record) -> tuple[str, int]:
         partitions = await self._producer.partitions_for(row["topic"])

@@ -4,10 +4,12 @@ jobs, and the HTTP app with /healthz and /metrics. Services declare what they ar
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,6 +27,7 @@ from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tenacity import (
     AsyncRetrying,
@@ -33,13 +36,16 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from grassroots import first_run
 from grassroots.contract import ALL_TOPICS, dlq_topic
-from grassroots.plumbing import database, metrics
+from grassroots.plumbing import database, logs, metrics, tracing
 from grassroots.plumbing.clock import Clock, file_clock, system_clock
 from grassroots.plumbing.consumer import BatchApplier
 from grassroots.plumbing.handling import HandlerTable
+from grassroots.plumbing.http_metrics import RequestMetrics
 from grassroots.plumbing.jobs import Job
 from grassroots.plumbing.kafka import ensure_topics, make_broker, make_producer
+from grassroots.plumbing.lag import measure_lag
 from grassroots.plumbing.outbox import OutboxRelay
 from grassroots.plumbing.settings import ServiceSettings
 from grassroots.plumbing.unit_of_work import UnitOfWork, open_unit_of_work
@@ -92,6 +98,9 @@ class Runtime(Generic[S]):
     relay: OutboxRelay
     applier: BatchApplier
     clock: Clock
+    # The idempotent producer (acks=all) the outbox relay sends with; the intake produces what
+    # it accepts with it too, before it answers.
+    producer: AIOKafkaProducer
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def unit_of_work(
@@ -113,15 +122,26 @@ class Runtime(Generic[S]):
     async def apply(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a batch, retrying through transient outages until the database commits."""
         service = self.definition.name
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(TRANSIENT_ERRORS),
-            wait=wait_exponential_jitter(initial=0.1, max=5),
-            before_sleep=lambda state: metrics.TRANSIENT_RETRIES.labels(service, "apply").inc(),
-            reraise=True,
+        started = time.perf_counter()
+        retries = metrics.TRANSIENT_RETRIES.labels(service, "apply")
+        # One span for the batch's transaction, linked to the traces its records carry.
+        with tracing.span(
+            f"{service} batch",
+            kind=SpanKind.CONSUMER,
+            links=(tracing.header_context(record.headers) for record in records),
+            attributes={"messaging.batch.message_count": len(records)},
         ):
-            with attempt, metrics.BATCH_SECONDS.labels(service).time():
-                async with self.unit_of_work() as uow:
-                    await self.applier.apply(uow, records)
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(TRANSIENT_ERRORS),
+                wait=wait_exponential_jitter(initial=0.1, max=5),
+                before_sleep=lambda state: retries.inc(),
+                reraise=True,
+            ):
+                with attempt, metrics.BATCH_SECONDS.labels(service).time():
+                    async with self.unit_of_work() as uow:
+                        summary = await self.applier.apply(uow, records)
+            seconds = round(time.perf_counter() - started, 3)
+            log.info("batch applied", extra={**summary.log_fields(), "seconds": seconds})
         metrics.BATCH_SIZE.labels(service).observe(len(records))
         committed_ms = time.time() * 1000
         lag = metrics.EVENT_LAG_SECONDS.labels(service)
@@ -159,6 +179,7 @@ async def _connect_with_retry(settings: ServiceSettings, schema: str) -> asyncpg
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(TRANSIENT_ERRORS),
         wait=wait_exponential_jitter(initial=0.2, max=3),
+        stop=stop_after_delay(settings.startup_wait_seconds),
         reraise=True,
     ):
         with attempt:
@@ -189,7 +210,7 @@ class Service(Generic[S]):
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type((KafkaConnectionError, *TRANSIENT_ERRORS)),
             wait=wait_exponential_jitter(initial=0.2, max=3),
-            stop=stop_after_delay(120),
+            stop=stop_after_delay(config.startup_wait_seconds),
             reraise=True,
         ):
             with attempt:
@@ -219,15 +240,19 @@ class Service(Generic[S]):
             relay,
             BatchApplier(service=name, handlers=definition.handlers),
             file_clock(config.clock_file) if config.clock_file else definition.clock,
+            producer,
         )
-        self._subscribe(broker)
+        if definition.topics:  # the intake consumes nothing
+            self._subscribe(broker)
         relay.start()
         await broker.start()
         runtime.tasks = [
             *(asyncio.create_task(job.run_forever(runtime)) for job in definition.jobs),
             *(asyncio.create_task(task(runtime)) for task in definition.background),
+            *measure_lag(config.kafka_bootstrap_servers, name, definition.topics),
         ]
-        log.info("%s: consuming %s", name, ", ".join(definition.topics))
+        metrics.describe_service(name, definition.topics)
+        log.info("%s: consuming %s", name, ", ".join(definition.topics) or "nothing")
         return runtime
 
     async def stop(self) -> None:
@@ -269,15 +294,62 @@ class Service(Generic[S]):
             await msg.ack()  # only after the database transaction committed
 
 
+def _consumer_running(runtime: Runtime[Any]) -> bool:
+    """The consumer's loop is there (FastStream restarts it after a failure; gone for good, only
+    a restart of the process brings it back). The intake has no consumer."""
+    if not runtime.definition.topics:
+        return True
+    tasks = [task for sub in runtime.broker.subscribers for task in getattr(sub, "tasks", ())]
+    return any(not task.done() for task in tasks)
+
+
+def _partitions_assigned(runtime: Runtime[Any]) -> bool:
+    """This replica is in its consumer group with partitions to read (not while it joins or
+    the group rebalances)."""
+    consumers = [getattr(sub, "consumer", None) for sub in runtime.broker.subscribers]
+    return any(consumer is not None and consumer.assignment() for consumer in consumers)
+
+
+def _migration_versions(definition: ServiceDefinition[Any]) -> frozenset[str]:
+    """The migrations this build of the service applies at start-up (shared and its own)."""
+    files = database._migration_files(database.SHARED_MIGRATIONS, "shared")
+    files += database._migration_files(definition.migrations, definition.name)
+    return frozenset(version for version, _, _ in files)
+
+
+async def _migrations_applied(runtime: Runtime[Any], expected: frozenset[str]) -> bool | None:
+    """Whether every expected migration is recorded in the service's schema; None when the
+    database does not answer (within 2 s)."""
+    schema = runtime.definition.name
+    try:
+        async with runtime.pool.acquire(timeout=2) as conn:
+            rows = await conn.fetch(f"SELECT version FROM {schema}.schema_migrations", timeout=2)
+    except Exception:
+        return None
+    return expected <= {row["version"] for row in rows}
+
+
 def build_app(definition: ServiceDefinition[S], settings: ServiceSettings | None = None) -> FastAPI:
     """The service's ASGI app; its lifespan starts and stops the service."""
     services: list[Service[S]] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service(definition, settings or ServiceSettings())
+        config = settings or ServiceSettings()
+        service = Service(definition, config)
         services.append(service)
-        app.state.runtime = await service.start()
+        try:
+            app.state.runtime = await service.start()
+        except Exception as error:
+            # A first-run problem (database or broker unreachable, a login refused) is told in
+            # one line by `run`, not by a traceback.
+            app.state.startup_problem = first_run.explain(
+                error,
+                database_url=config.database_url.get_secret_value(),
+                bootstrap=config.kafka_bootstrap_servers,
+            )
+            raise
+        app.state.started = True
         try:
             yield
         finally:
@@ -290,15 +362,38 @@ def build_app(definition: ServiceDefinition[S], settings: ServiceSettings | None
         redoc_url="/redoc" if definition.cdn_docs else None,
     )
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> Response:
+    # Probes for orchestrators (deploy/README.md, "Health"). Liveness asks only what a restart
+    # would cure, so it never fails because PostgreSQL or Kafka is down (a restart cures no
+    # outage, and restarting every replica during one makes it worse); readiness asks whether
+    # this replica can do its work now.
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> Response:
         runtime = services[0].runtime if services else None
-        database_up = runtime is not None and await database.ping(runtime.pool)
-        broker_up = runtime is not None and await runtime.broker.ping(timeout=2.0)
-        status = 200 if database_up and broker_up else 503
+        # Answering at all shows the event loop runs; the consumer loop must be there too.
+        consuming = runtime is None or _consumer_running(runtime)
         return JSONResponse(
-            {"service": definition.name, "database": database_up, "broker": broker_up},
-            status_code=status,
+            {"service": definition.name, "consumer": consuming},
+            status_code=200 if consuming else 503,
+        )
+
+    expected_migrations = _migration_versions(definition)
+
+    @app.get("/readyz", include_in_schema=False)
+    @app.get("/healthz", include_in_schema=False)
+    async def readyz() -> Response:
+        runtime = services[0].runtime if services else None
+        if runtime is None:
+            return JSONResponse({"service": definition.name, "ready": False}, status_code=503)
+        migrated = await _migrations_applied(runtime, expected_migrations)
+        checks = {
+            "database": migrated is not None,
+            "migrations": bool(migrated),
+            "broker": await runtime.broker.ping(timeout=2.0),
+            # The intake consumes nothing: no partitions to be assigned.
+            "consumer": not definition.topics or _partitions_assigned(runtime),
+        }
+        return JSONResponse(
+            {"service": definition.name, **checks}, status_code=200 if all(checks.values()) else 503
         )
 
     @app.get("/metrics", include_in_schema=False)
@@ -313,23 +408,84 @@ def build_app(definition: ServiceDefinition[S], settings: ServiceSettings | None
 
     for router in definition.routers:
         app.include_router(router)
+    app.add_middleware(RequestMetrics, service=definition.name)
+    _trace_and_audit(app, definition.name)
     return app
 
 
-def run(definition: ServiceDefinition[Any]) -> None:
-    """Entry point of `python -m <service>`."""
-    settings = ServiceSettings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def _trace_and_audit(app: FastAPI, service: str) -> None:
+    """A span per request (outermost, so the audit line carries its trace id) and the audit
+    trail of the API: one line per request with the caller's label (logs.AuditLog)."""
+    app.add_middleware(logs.AuditLog, service=service)
+    app.add_middleware(tracing.TraceRequests, service=service)
+
+
+class _QuietStartup(logging.Filter):
+    """Until the service is up, uvicorn's banner and the Kafka client's reconnection errors are
+    left out (the start waits for the broker; if it gives up, `run` says so in one line), and
+    so is the traceback of a start that failed for a reason `run` tells in one line."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__()
+        self.app = app
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        state = self.app.state
+        quieted = record.name.startswith(("uvicorn", "aiokafka"))
+        if getattr(state, "started", False) or not quieted:
+            return True
+        if getattr(state, "startup_problem", None) or record.name.startswith("aiokafka"):
+            return False
+        return record.levelno >= logging.WARNING
+
+
+def _usage(definition: ServiceDefinition[Any], argv: Sequence[str]) -> None:
+    from grassroots import environment
+
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {definition.name}",
+        description=f"The Grassroots {definition.name} service. It consumes "
+        + (", ".join(definition.topics) or "no topic")
+        + ", keeps its state in its PostgreSQL schema and serves its HTTP API with /healthz "
+        "and /metrics. It takes no arguments: it is configured by environment variables "
+        "(docs/environment.md), which `. deploy/env.sh` sets for this machine.",
+        epilog="required: "
+        + ", ".join(environment.required_variables(definition.name))
+        + ". Tracing: OTEL_EXPORTER_OTLP_ENDPOINT (off when unset).",
     )
-    uvicorn.run(
-        build_app(definition, settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        # X-Forwarded-* change nothing unless a service is configured to trust its proxy
-        # (uvicorn's default trusts them from 127.0.0.1, so anyone on the host could pose as
-        # HTTPS; the reporting service's GRASSROOTS_TRUST_FORWARDED_PROTO, issue 17).
-        proxy_headers=False,
-    )
+    parser.parse_args(argv)
+
+
+def run(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) -> None:
+    """Entry point of `python -m <service>`. `--help` prints what it is; a misconfiguration or
+    a dependency that does not answer is one line and exit status 2 (grassroots.first_run)."""
+    from grassroots import environment
+
+    _usage(definition, sys.argv[1:] if argv is None else argv)
+    settings: ServiceSettings = first_run.load(ServiceSettings)
+    handler = logs.configure(definition.name, settings.log_level, settings.log_format)
+    for own in environment.service_settings(definition.name):
+        first_run.load(own)  # the service's own settings: a missing secret stops the start
+    tracing.configure(definition.name)
+    app = build_app(definition, settings)
+    handler.addFilter(_QuietStartup(app))
+    try:
+        uvicorn.run(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's records go through logs.configure's handler
+            access_log=False,  # logs.AuditLog writes one line per request instead
+            # X-Forwarded-* change nothing unless a service is configured to trust its proxy
+            # (uvicorn's default trusts them from 127.0.0.1, so anyone on the host could pose as
+            # HTTPS; the reporting service's GRASSROOTS_TRUST_FORWARDED_PROTO, issue 17).
+            proxy_headers=False,
+        )
+    except SystemExit:
+        problem = getattr(app.state, "startup_problem", None)
+        if problem:
+            first_run.fail(problem)
+        raise
+    finally:
+        tracing.shutdown()

@@ -21,7 +21,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from grassroots.contract import AnyEvent, CloudEvent, new_event, parse_event
-from grassroots.plumbing import outbox
+from grassroots.plumbing import outbox, tracing
 from grassroots.plumbing.outbox import OutgoingRecord
 
 S = TypeVar("S")  # the service's store: its SQL, bound to this unit's connection
@@ -56,6 +56,9 @@ class UnitOfWork(Generic[S]):
         self._connection = connection
         self.outgoing: list[OutgoingRecord] = []  # for the outbox, in order
         self._deferred: dict[type[Any], Deferred] = {}
+        # While a batch handler runs: the trace context of each consumed event by its subject,
+        # so what is emitted about a branch continues the trace of the event about it.
+        self.trace_causes: dict[str, tracing.Carrier] = {}
 
     @property
     def connection(self) -> asyncpg.Connection:
@@ -91,7 +94,11 @@ class UnitOfWork(Generic[S]):
         event_id: str | None = None,
         time: dt.datetime | None = None,
     ) -> CloudEvent[DataT]:
-        """Append an event of ours to the outbox (committed with the unit's transaction)."""
+        """Append an event of ours to the outbox (committed with the unit's transaction). It
+        carries the trace context of the event that caused it (the one being handled, or in a
+        batch the one about the same subject), else of the current span (a job, a batch)."""
+        cause = self.trace_causes.get(getattr(data, kind.subject_field, ""))
+        trace = cause or tracing.current_carrier()
         event = new_event(
             kind,
             data,
@@ -100,6 +107,8 @@ class UnitOfWork(Generic[S]):
             campaignid=campaignid,
             event_id=event_id,
             time=time or self.now,
+            traceparent=trace.get("traceparent"),
+            tracestate=trace.get("tracestate"),
         )
         self.outgoing.append(OutgoingRecord.for_event(event))
         return event
@@ -120,6 +129,7 @@ class UnitOfWork(Generic[S]):
         block raises; on success they are flushed and become the outer unit's."""
         inner = UnitOfWork(self.store, service=self.service, now=self.now)
         inner._connection = self._connection
+        inner.trace_causes = self.trace_causes
         if self._connection is None:
             yield inner
             await inner.flush()
