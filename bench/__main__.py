@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import campaign, ingest, latency, report
+from bench import api, campaign, ingest, intake, latency, report
 from bench.infra import REPO, Infra
 from bench.procs import smtp_sink
 from bench.profiling import Profiler, summarise
 
-PARTS = ("ingest", "latency", "campaign")
+PARTS = ("ingest", "latency", "campaign", "intake", "api")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,13 +56,16 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--level-seconds", type=float, default=None, help="seconds per offered load"
     )
-    parser.add_argument("--parts", default=",".join(PARTS), help="ingest,latency,campaign")
+    parser.add_argument("--parts", default=",".join(PARTS), help=",".join(PARTS))
     parser.add_argument(
         "--services",
         default="grading,rectification,notification,reporting",
         help="services whose ingest is measured",
     )
     parser.add_argument("--seed", type=int, default=2012)
+    parser.add_argument(
+        "--api-naive", action="store_true", help="keep this api run as the naive path's figures"
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument(
@@ -201,6 +204,24 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                     f"RSS {outcome.peak_rss_mb}",
                     flush=True,
                 )
+        if "intake" in parts:
+            count = 5_000 if quick else 20_000
+            print(f"intake: {count:,} events over HTTP and straight to Kafka", flush=True)
+            results["intake"] = await intake.run(
+                infra, count=count, seed=options.seed, log_dir=logs
+            )
+            print(f"  {intake.verdict(results['intake'])['measured']}", flush=True)
+        if "api" in parts:
+            count = options.branches or (10_000 if quick else 100_000)
+            print(f"api: {count:,} branches, {api.CLIENTS} clients", flush=True)
+            results["api"] = await api.run(
+                infra, branches=count, seconds=5.0 if quick else 15.0, seed=options.seed,
+                log_dir=logs, label="naive" if options.api_naive else "ours",
+            )  # fmt: skip
+            if options.api_naive:
+                api.NAIVE.write_text(json.dumps(results["api"], indent=1), encoding="utf-8")
+            elif api.NAIVE.exists():
+                results["api_naive"] = json.loads(api.NAIVE.read_text(encoding="utf-8"))
     finally:
         sink.terminate()
         sink.wait()

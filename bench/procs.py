@@ -14,7 +14,13 @@ import httpx
 
 from bench.infra import REPO
 
-PORTS = {"reporting": 18280, "grading": 18281, "rectification": 18282, "notification": 18283}
+PORTS = {
+    "reporting": 18280,
+    "grading": 18281,
+    "rectification": 18282,
+    "notification": 18283,
+    "intake": 18284,
+}
 SMTP_PORT = 18325
 SINK = ("-c", "aiosmtpd.handlers.Sink")
 # Notification mails go to a local sink that accepts and drops them (a county has a mail server).

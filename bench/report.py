@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import api, intake
+
 TARGET_LIMIT_SHARE = 0.5
 TARGET_NAIVE_FACTOR = 10.0
 TARGET_P99_MS = 1000.0
@@ -114,6 +116,10 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                     else f"{worst - TARGET_RSS_MB:,.0f} MB over ({worst / TARGET_RSS_MB - 1:.0%})",
                 }
             )
+    if results.get("intake"):
+        found.append(intake.verdict(results["intake"]))
+    if results.get("api"):
+        found += api.verdicts(results["api"])
     return found
 
 
@@ -216,6 +222,11 @@ def markdown(results: dict[str, Any], profiles: dict[str, str]) -> str:
     ):
         if results.get(key):
             lines += _campaign(results[key], title)
+
+    if results.get("intake"):
+        lines += intake.markdown(results["intake"])
+    if results.get("api"):
+        lines += api.markdown(results["api"], results.get("api_naive"))
 
     if profiles:
         lines += [

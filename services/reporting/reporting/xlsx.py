@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -79,15 +79,77 @@ def _cell(reference: str, value: Any, percent: bool) -> str:
 
 
 def _rows(
-    headers: Sequence[str], values: Sequence[Sequence[Any]], rate_columns: frozenset[int]
+    headers: Sequence[str],
+    values: Iterable[Sequence[Any]],
+    rate_columns: frozenset[int],
+    start: int = 1,
 ) -> Iterable[str]:
+    """The rows numbered from `start` (1: the headers first, then `values`)."""
     columns = [column_name(i) for i in range(len(headers))]
-    for number, row in enumerate([headers, *values], start=1):
+    rows = [headers, *values] if start == 1 else values
+    for number, row in enumerate(rows, start=start):
         cells = "".join(
             _cell(f"{columns[i]}{number}", value, number > 1 and i in rate_columns)
             for i, value in enumerate(row)
         )
         yield f'<row r="{number}">{cells}</row>'
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only, unseekable sink the zip is written to and taken from piece by piece
+    (zipfile then writes each entry's sizes after its data)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
+async def stream(
+    title: str,
+    headers: Sequence[str],
+    batches: AsyncIterable[Sequence[Sequence[Any]]],
+    rate_columns: frozenset[int] = frozenset(),
+) -> AsyncIterator[bytes]:
+    """The same workbook as `workbook`, written while `batches` of rows arrive and given out
+    piece by piece: memory stays that of one batch, whatever the number of rows. (No
+    dimension element: it would need the row count before the first row.)"""
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        _parts(book, title)
+        with book.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                f'<worksheet xmlns="{MAIN}"><sheetData>'.encode()
+            )
+            sheet.write("".join(_rows(headers, [], rate_columns)).encode())
+            number = 2
+            async for batch in batches:
+                sheet.write("".join(_rows(headers, batch, rate_columns, number)).encode())
+                number += len(batch)
+                if piece := pipe.take():
+                    yield piece
+            sheet.write(b"</sheetData></worksheet>")
+    yield pipe.take()
+
+
+def _parts(book: zipfile.ZipFile, title: str) -> None:
+    """Every part of the package but the sheet."""
+    book.writestr("[Content_Types].xml", CONTENT_TYPES)
+    book.writestr("_rels/.rels", ROOT_RELS)
+    book.writestr("xl/workbook.xml", _workbook(title))
+    book.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+    book.writestr("xl/styles.xml", STYLES)
 
 
 def workbook(
@@ -101,11 +163,7 @@ def workbook(
     dimension = f"A1:{column_name(max(len(headers), 1) - 1)}{len(values) + 1}"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        book.writestr("[Content_Types].xml", CONTENT_TYPES)
-        book.writestr("_rels/.rels", ROOT_RELS)
-        book.writestr("xl/workbook.xml", _workbook(title))
-        book.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
-        book.writestr("xl/styles.xml", STYLES)
+        _parts(book, title)
         with book.open("xl/worksheets/sheet1.xml", "w") as sheet:
             sheet.write(
                 f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'

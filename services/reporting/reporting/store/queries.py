@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -32,6 +33,22 @@ async def campaign(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record
         "SELECT campaign_id, county_code, name, year, plan, phases, rules, updated_at"
         " FROM campaigns"
         " WHERE campaign_id = $1",
+        campaign_id,
+    )
+    return row
+
+
+async def campaign_facts(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record | None:
+    """In one round trip: the campaign, its summary counters (name → value), its county's
+    gradable branches, and the read models' version (migration 0008) they were read at."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT (SELECT version FROM read_model_version) AS version,"
+        " c.campaign_id, c.county_code, c.name, c.year, c.plan, c.phases, c.rules, c.updated_at,"
+        " coalesce((SELECT jsonb_object_agg(name, value) FROM counters"
+        "           WHERE campaign_id = c.campaign_id), '{}') AS counters,"
+        " coalesce((SELECT branches FROM county_counts WHERE county_code = c.county_code), 0)"
+        " AS branches"
+        " FROM campaigns c WHERE c.campaign_id = $1",
         campaign_id,
     )
     return row
@@ -75,6 +92,11 @@ FROM branches b
 LEFT JOIN cards c ON c.campaign_id = $1 AND c.branch_id = b.branch_id"""
 
 
+PAGE_ROW = BRANCH_ROW.replace("c.initial_scores, c.final_scores,", "")
+"""BRANCH_ROW without the criteria's scores: a page of the API does not show them (the
+exports do), and decoding them was a tenth of a page's time."""
+
+
 async def branch_rows(
     conn: asyncpg.Connection,
     campaign_id: str,
@@ -85,8 +107,10 @@ async def branch_rows(
     township: str | None,
     limit: int | None,
     offset: int,
+    known_total: int | None = None,
 ) -> tuple[int, list[asyncpg.Record]]:
-    """A page of the county's gradable branches, filtered, with the total that matched."""
+    """A page of the county's gradable branches, filtered, with the total that matched
+    (`known_total`: counted before, at the same version of the read models)."""
     level_column = "c.initial_level" if round_ == "initial" else "c.final_level"
     where = ["b.county_code = $2", "b.kind <> 'committee'"]
     args: list[Any] = [campaign_id, county_code]
@@ -97,18 +121,49 @@ async def branch_rows(
         args.append(township)
         where.append(f"b.township = ${len(args)}")
     condition = " AND ".join(where)
-    total: int = await conn.fetchval(
-        f"SELECT count(*) FROM branches b LEFT JOIN cards c ON c.campaign_id = $1"
-        f" AND c.branch_id = b.branch_id WHERE {condition}",
-        *args,
+    total: int = (
+        known_total
+        if known_total is not None
+        else await conn.fetchval(
+            f"SELECT count(*) FROM branches b LEFT JOIN cards c ON c.campaign_id = $1"
+            f" AND c.branch_id = b.branch_id WHERE {condition}",
+            *args,
+        )
     )
     args += [limit, offset]
+    # The page's ids first (index-only scans, nothing computed for the rows skipped), then
+    # their rows.
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"{BRANCH_ROW} WHERE {condition} ORDER BY b.branch_id"
-        f" LIMIT ${len(args) - 1} OFFSET ${len(args)}",
+        f"""WITH page AS (
+                SELECT b.branch_id FROM branches b
+                LEFT JOIN cards c ON c.campaign_id = $1 AND c.branch_id = b.branch_id
+                WHERE {condition} ORDER BY b.branch_id
+                LIMIT ${len(args) - 1} OFFSET ${len(args)}
+            )
+            {
+            (BRANCH_ROW if limit is None else PAGE_ROW).replace(
+                "FROM branches b", "FROM page p JOIN branches b USING (branch_id)"
+            )
+        }
+            ORDER BY b.branch_id""",
         *args,
     )
     return total, rows
+
+
+async def every_branch(
+    conn: asyncpg.Connection, campaign_id: str, county_code: str, *, batch: int = 2_000
+) -> AsyncIterator[list[asyncpg.Record]]:
+    """Every row of the branch table (initial round, by branch_id), `batch` rows at a time from
+    one server-side cursor: an export of 100,000 branches never holds more than a batch."""
+    async with conn.transaction(readonly=True):
+        cursor = await conn.cursor(
+            f"{BRANCH_ROW} WHERE b.county_code = $2 AND b.kind <> 'committee' ORDER BY b.branch_id",
+            campaign_id,
+            county_code,
+        )
+        while rows := await cursor.fetch(batch):
+            yield rows
 
 
 async def branch(conn: asyncpg.Connection, branch_id: str) -> asyncpg.Record | None:
