@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The four services as local processes (no Docker), on the infrastructure of deploy/infra.sh.
+# The five services as local processes (no Docker), on the infrastructure of deploy/infra.sh.
 #
 #   deploy/services.sh up|down|status
 #
@@ -12,8 +12,12 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 RUN_DIR=$GRASSROOTS_STATE_DIR/run
 LOG_DIR=$GRASSROOTS_STATE_DIR/logs
 PYTHON=$REPO/.venv/bin/python
-declare -A PORTS=([reporting]=8080 [grading]=8081 [rectification]=8082 [notification]=8083)
-SERVICES=(grading rectification notification reporting)
+declare -A PORTS=([reporting]=8080 [grading]=8081 [rectification]=8082 [notification]=8083 [intake]=8084
+  [notification-deliver]=8085)
+# notification-deliver: the notification service's delivery worker in a process of its own
+# (`--role deliver`); `notification` then only consumes and plans (`--role consume`).
+SERVICES=(grading rectification notification notification-deliver reporting intake)
+declare -A ROLES=([notification]="--role consume" [notification-deliver]="--role deliver")
 
 running() { [[ -f $RUN_DIR/$1.pid ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
@@ -29,16 +33,20 @@ smtp_sink_up() {
 up() {
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   smtp_sink_up
-  local service url_var
+  local service base url_var role
   for service in "${SERVICES[@]}"; do
     if running "$service"; then echo "$service: already running"; continue; fi
-    url_var=${service^^}_DATABASE_URL
-    kafka_var=KAFKA_${service^^}_PASSWORD
+    base=${service%-deliver}  # the service a role belongs to: its schema, users and settings
+    url_var=${base^^}_DATABASE_URL
+    kafka_var=KAFKA_${base^^}_PASSWORD
+    read -ra role <<<"${ROLES[$service]:-}"
     GRASSROOTS_DATABASE_URL=${!url_var:?run deploy/infra.sh up first} \
       GRASSROOTS_NOTIFICATION_SMTP_HOST=127.0.0.1 GRASSROOTS_NOTIFICATION_SMTP_PORT=8025 \
-      GRASSROOTS_KAFKA_USERNAME=$service GRASSROOTS_KAFKA_PASSWORD=${!kafka_var:?} \
-      GRASSROOTS_HTTP_PORT=${PORTS[$service]} \
-      setsid "$PYTHON" -m "$service" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
+      GRASSROOTS_KAFKA_USERNAME=$base GRASSROOTS_KAFKA_PASSWORD=${!kafka_var:?} \
+      GRASSROOTS_HTTP_PORT=${PORTS[$service]} GRASSROOTS_CONSUMER_INSTANCE_ID=$service-0 \
+      GRASSROOTS_INTAKE_URL=http://127.0.0.1:${PORTS[intake]} \
+      GRASSROOTS_INTAKE_CREDENTIAL=${INTAKE_DASHBOARD_CREDENTIAL:?} \
+      setsid "$PYTHON" -m "$base" "${role[@]}" >>"$LOG_DIR/$service.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$service.pid"
   done
   for service in "${SERVICES[@]}"; do

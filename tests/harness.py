@@ -27,7 +27,10 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from grassroots.plumbing.kafka import auth_options, make_consumer
 
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("grading", "rectification", "notification", "reporting")
+# The services that consume the topics (what the chaos checker kills), and all of them: the
+# intake serves HTTP and consumes nothing.
+CONSUMERS = ("grading", "rectification", "notification", "reporting")
+SERVICES = (*CONSUMERS, "intake")
 # Test ports differ from `make up`'s; GRASSROOTS_TEST_PORT_BASE moves them (two checkouts at once).
 _BASE = int(os.environ.get("GRASSROOTS_TEST_PORT_BASE", "18080"))
 TEST_PORTS = {
@@ -35,10 +38,18 @@ TEST_PORTS = {
     "grading": _BASE + 1,
     "rectification": _BASE + 2,
     "notification": _BASE + 3,
+    "intake": _BASE + 4,
 }
 # Each service's own test configuration: the notification service issues the tests' counties'
 # circulars as the defaults of tests/counties.toml say (the demo county as deployed).
-SERVICE_ENV = {"notification": {"GRASSROOTS_COUNTIES_FILE": str(REPO / "tests" / "counties.toml")}}
+# The dashboard forwards Excel imports to the intake with the credential both read.
+SERVICE_ENV = {
+    "notification": {"GRASSROOTS_COUNTIES_FILE": str(REPO / "tests" / "counties.toml")},
+    "reporting": {
+        "GRASSROOTS_INTAKE_URL": f"http://127.0.0.1:{TEST_PORTS['intake']}",
+        "GRASSROOTS_INTAKE_CREDENTIAL": os.environ.get("INTAKE_DASHBOARD_CREDENTIAL", ""),
+    },
+}
 
 
 def env(name: str) -> str:
@@ -113,7 +124,7 @@ class ServiceProcess:
 
 
 class Platform:
-    """The four services as processes on the real broker and database."""
+    """The five services as processes on the real broker and database."""
 
     def __init__(
         self, log_dir: Path, extra_env: Mapping[str, Mapping[str, str]] | None = None

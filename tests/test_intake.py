@@ -5,14 +5,16 @@ are refused with their status; the same id twice changes nothing downstream."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
-from tests.harness import Platform, eventually
+from tests.harness import Platform, TopicWatcher, eventually
 from tests.intake_client import Intake, credential, inbox_ids, intake_cli
 from tests.scenario import County, at
 from tests.test_reporting import token
@@ -212,3 +214,23 @@ def test_a_revoked_credential_is_refused(platform: Platform) -> None:
     assert label not in listed  # only live credentials are listed, and never a secret
     log = (platform.services["intake"].log_dir / "intake.log").read_text(encoding="utf-8")
     assert secret not in log and secret[3:] not in log
+
+
+async def test_events_are_partitioned_by_subject_as_a_kafka_producer_would(
+    county: tuple[County, Intake],
+) -> None:
+    """One organisation's events stay in order on one partition whichever way they came in:
+    the intake partitions by key exactly as the producer's own partitioner."""
+    c, intake = county
+    events = [c.register(f"p{n}") for n in range(20)]
+    async with TopicWatcher("org.branches") as watcher:
+        assert intake.batch(events).status_code == 202
+        ids = {e["id"] for e in events}
+        records = await watcher.wait_for(
+            lambda r: json.loads(r.value)["id"] in ids, count=len(events), within=30
+        )
+    partitions = sorted(watcher.consumer.partitions_for_topic("org.branches") or ())
+    assert partitions
+    expected = {r.key: DefaultPartitioner()(r.key, partitions, partitions) for r in records}
+    assert {r.key: r.partition for r in records} == expected
+    assert len(set(expected.values())) > 1  # spread over the partitions, not all on one

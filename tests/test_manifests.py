@@ -34,6 +34,9 @@ SCHEMA_LOCATIONS = (
 )
 # The HTTP port of each service as `make up` runs it (the tests' ports are these moved).
 PORTS = {name: 8080 + port - TEST_PORTS["reporting"] for name, port in TEST_PORTS.items()}
+# The notification service's delivery worker: a Deployment of its own (`--role deliver`).
+WORKLOADS = {**{name: name for name in SERVICES}, "notification-deliver": "notification"}
+PORTS["notification-deliver"] = 8085
 SECRET_LIKE = re.compile(r"PASSWORD|SECRET|PEPPER|CREDENTIAL|TOKEN")
 
 
@@ -84,7 +87,7 @@ def test_every_resource_validates(overlay: str) -> None:
     assert not bad, "\n".join(bad)
     kinds = Counter(r["kind"] for r in results)
     assert len(results) == len(resources(overlay))
-    assert kinds["Deployment"] == kinds["PodDisruptionBudget"] == kinds["Service"] == len(SERVICES)
+    assert kinds["Deployment"] == kinds["PodDisruptionBudget"] == kinds["Service"] == len(WORKLOADS)
     assert kinds["KafkaTopic"] == 2 * len(ALL_TOPICS)
     assert {
         "Kafka",
@@ -217,23 +220,20 @@ def test_services_are_deployed_as_an_orchestrator_needs(overlay: str) -> None:
     config = next(
         d for d in docs if d["kind"] == "ConfigMap" and "GRASSROOTS_HTTP_HOST" in d["data"]
     )
-    budgets = {
-        d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]: d
-        for d in docs
-        if d["kind"] == "PodDisruptionBudget"
-    }
+    budgets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodDisruptionBudget"}
     users = {d["metadata"]["name"] for d in docs if d["kind"] == "KafkaUser"}
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
-    assert set(deployments) == set(SERVICES)
-    for name, deployment in deployments.items():
+    assert set(deployments) == set(WORKLOADS)
+    for workload, deployment in deployments.items():
+        name = WORKLOADS[workload]  # the service: its users, schema and settings
         container = _container(deployment)
         env = _env(container)
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
         assert {"requests", "limits"} <= set(container["resources"])
-        assert container["ports"][0]["containerPort"] == PORTS[name]
-        assert env["GRASSROOTS_HTTP_PORT"]["value"] == str(PORTS[name])
-        assert budgets[name]["spec"]["maxUnavailable"] == 1
+        assert container["ports"][0]["containerPort"] == PORTS[workload]
+        assert env["GRASSROOTS_HTTP_PORT"]["value"] == str(PORTS[workload])
+        assert budgets[workload]["spec"]["maxUnavailable"] == 1
         for variable, item in env.items():
             if SECRET_LIKE.search(variable):
                 assert "value" not in item, f"{name}: {variable} is written, not referenced"

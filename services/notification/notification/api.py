@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from grassroots.contract.labels import label
+from grassroots.plumbing import logs
 from grassroots.plumbing.service import Runtime
 from notification import inbox_tokens
 from notification.config import NotificationSettings
@@ -38,6 +39,7 @@ async def inbox_holder(request: Request, branch_id: str) -> str:
     org_id = inbox_tokens.org_of(secret.get_secret_value(), token.strip())
     if org_id is None:
         raise _unauthorized("not an inbox token of this platform")
+    logs.name_caller(request, f"inbox of {org_id}")  # the audit line: whose token (not it)
     if org_id != branch_id:
         raise HTTPException(403, detail=f"this token opens only the inbox of {org_id}")
     return org_id

@@ -10,13 +10,12 @@ from typing import Annotated
 import typer
 from pydantic import TypeAdapter, ValidationError
 
+from grassroots import first_run
 from grassroots.contract.common import Identifier
 from notification import inbox_tokens
 from notification.config import NotificationSettings
 
-app = typer.Typer(
-    help="Notification service operations.", no_args_is_help=True, add_completion=False
-)
+app = first_run.Typer(help="Notification service operations.", no_args_is_help=True)
 
 
 @app.command("inbox-token")
@@ -30,7 +29,10 @@ def inbox_token(
         raise typer.BadParameter(error.errors()[0]["msg"], param_hint="org_id") from error
     secret = NotificationSettings().inbox_token_secret
     if secret is None:
-        raise typer.BadParameter("set INBOX_TOKEN_SECRET (deploy/env.sh exports it)")
+        raise first_run.Misconfigured(
+            "INBOX_TOKEN_SECRET is not set (the key of the inbox tokens): set it "
+            "(. deploy/env.sh exports it)"
+        )
     typer.echo(inbox_tokens.issue(secret.get_secret_value(), org_id))
 
 

@@ -42,15 +42,17 @@ class NotificationSettings(BaseSettings):
 
     # Email over SMTP.
     smtp_host: str = Field("localhost", description="SMTP server.")
-    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port (465: implicit TLS).")
     smtp_starttls: bool | None = Field(
         None, description="true: require STARTTLS; false: never; unset: when the server offers it."
     )
     smtp_use_tls: bool = Field(False, description="Implicit TLS from the first byte (port 465).")
     smtp_username: str | None = Field(None, description="SMTP AUTH user; no AUTH when unset.")
-    smtp_password: SecretStr | None = None
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password.")
     smtp_cert_bundle: Path | None = Field(None, description="CA file to verify the server with.")
-    smtp_validate_certs: bool = True
+    smtp_validate_certs: bool = Field(
+        True, description="Verify the SMTP server's certificate (false only for a test server)."
+    )
     smtp_local_hostname: str = Field(
         "grassroots-notification", description="Name given in EHLO (avoids a DNS lookup)."
     )
@@ -59,7 +61,12 @@ class NotificationSettings(BaseSettings):
 
     # Webhooks to county systems: {"610526": [{"name": "county-office", "url": "http://…"}]};
     # "*" lists endpoints that receive the notifications of every county.
-    webhooks: dict[str, list[WebhookEndpoint]] = Field(default_factory=dict)
+    webhooks: dict[str, list[WebhookEndpoint]] = Field(
+        default_factory=dict,
+        description='JSON: county code (or "*" for every county) to the county systems that '
+        'receive its notifications, e.g. {"610526": [{"name": "county-office", "url": '
+        '"http://…"}]}.',
+    )
     webhook_signing_secret: SecretStr | None = Field(
         None, validation_alias="WEBHOOK_SIGNING_SECRET", description="HMAC-SHA256 key."
     )

@@ -31,8 +31,10 @@ from typing import Any
 
 import asyncpg
 import httpx
+from opentelemetry.trace import SpanKind
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from grassroots.plumbing import tracing
 from grassroots.plumbing.service import TRANSIENT_ERRORS, Runtime
 from notification.channels import EmailSender, WebhookSender
 from notification.config import NotificationSettings
@@ -173,6 +175,19 @@ class DeliveryWorker:
         self.wake.set()  # a slot is free
 
     async def _attempt(self, lane: Lane, row: asyncpg.Record, token: str) -> None:
+        # One span per attempt; the outcome it emits (notification.delivered/failed) is in it.
+        with tracing.span(
+            f"notification deliver {lane.channel}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "notification.id": str(row["notification_id"]),
+                "notification.channel": str(lane.channel),
+                "notification.attempt": int(row["attempts"]),
+            },
+        ):
+            await self._attempt_in_span(lane, row, token)
+
+    async def _attempt_in_span(self, lane: Lane, row: asyncpg.Record, token: str) -> None:
         started = time.monotonic()
         try:
             result = await lane.send(row)

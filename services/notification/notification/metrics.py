@@ -14,6 +14,10 @@ DELIVERIES = Counter(
     "Notifications finished, by channel and outcome (delivered, failed).",
     ["channel", "outcome"],
 )
+# Failures exported at 0 from the start: an alert on increase() sees a counter's first step only
+# when its series existed before (deploy/prometheus/rules.yml, GrassrootsNotificationFailures).
+for _channel in ("email", "webhook"):
+    DELIVERIES.labels(_channel, "failed")
 RETRIES = Counter(
     "grassroots_notification_retries_total",
     "Failed attempts scheduled for another try, by channel.",

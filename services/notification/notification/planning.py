@@ -42,6 +42,11 @@ from notification.store import Uow
 NOTIFICATION_NAMESPACE = uuid.UUID("5b0f3f8e-6a0c-4d7e-9b55-1f2c3d4e5a60")
 PLATFORM_SOURCE = "/grassroots/notification"  # the source of time-driven causes
 PLAN_CHUNK = 500  # deliveries rendered and written at a time
+# … and at most this many characters of text, HTML and webhook documents: a signed circular is
+# tens of kilobytes per copy, and 500 copies of it (rendered, then encoded by asyncpg in one
+# statement) left the process some 50 MB larger after each circular, which the allocator kept
+# (issue 21: a 400-item circular to 1,000 organisations, +51 MB; chunked so, +3 MB).
+PLAN_CHUNK_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class Planner:
         campaigns = {n.campaign_id for n in notices if n.campaign_id}
         names = await uow.store.campaign_names(sorted(campaigns)) if campaigns else {}
         today = county_today(uow.now)
-        new = 0
+        new = chars = 0
         rows: list[NewDelivery] = []
         for notice in notices:
             audiences = notice.audiences or WHO_HEARS_WHAT[notice.kind]
@@ -161,10 +166,13 @@ class Planner:
             sender = self.settings.sender(notice.county_code)  # the county's issuing body
             message = draft(notice.kind, facts, today=today, sender=sender)
             for planned in plan_deliveries(addressees, endpoints):  # one draft, many addressed
-                rows.append(self._row(notice, facts, message, planned, uow.now))
-                if len(rows) >= PLAN_CHUNK:  # a circular to every branch stays bounded
+                row = self._row(notice, facts, message, planned, uow.now)
+                rows.append(row)
+                chars += len(row.body) + len(row.html or "")
+                # a circular to every branch stays bounded, in rows and in size
+                if len(rows) >= PLAN_CHUNK or chars >= PLAN_CHUNK_CHARS:
                     new += await self._insert(uow, rows)
-                    rows = []
+                    rows, chars = [], 0
         return new + await self._insert(uow, rows)
 
     async def _insert(self, uow: Uow, rows: list[NewDelivery]) -> int:

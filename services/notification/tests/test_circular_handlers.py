@@ -838,6 +838,34 @@ async def test_a_signed_circular_is_numbered_and_sent_as_edited_to_every_organis
     assert store.circulars.inspections[(OFFICE_SOURCE, "i-2")]["praised_in"] == WEEKLY
 
 
+async def test_copies_of_a_circular_are_written_in_chunks_bounded_in_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy of a circular is tens of kilobytes: planned 500 at a time, they were hundreds of
+    megabytes (rendered, then encoded in one statement) that the process kept (issue 21). A
+    chunk is bounded in characters too; the rows are the same, however they are chunked."""
+
+    async def planned(chars: int) -> tuple[list[NewDelivery], list[int]]:
+        monkeypatch.setattr(planning, "PLAN_CHUNK_CHARS", chars)
+        store = await lagging_county()
+        await weekly(store)
+        statements: list[int] = []
+        insert = store.deliveries.insert_deliveries
+
+        async def counted(rows: Sequence[NewDelivery]) -> set[str]:
+            statements.append(len(rows))
+            return await insert(rows)
+
+        monkeypatch.setattr(store.deliveries, "insert_deliveries", counted)
+        await apply(store, signed("s-1"))
+        return store.deliveries.of("circular"), statements
+
+    together, few = await planned(planning.PLAN_CHUNK_CHARS)
+    apart, many = await planned(1)  # each row is over the bound: one statement per row
+    assert apart == together and len(together) == len(EVERY_ORGANISATION)
+    assert max(few) > 1 and max(many) == 1 and sum(many) == len(together)
+
+
 async def test_the_next_signed_circular_is_number_2_and_a_second_sign_off_sends_nothing() -> None:
     store = await lagging_county()
     await weekly(store)
