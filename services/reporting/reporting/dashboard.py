@@ -299,7 +299,7 @@ async def export_page(request: Request, campaign_id: str, kind: str) -> Response
     )
 
 
-async def _county_campaign_page(request: Request, campaign_id: str) -> tuple[Scope, Any] | Response:
+async def county_campaign_page(request: Request, campaign_id: str) -> tuple[Scope, Any] | Response:
     """The signed-in county scope and the campaign, or the page that says why not."""
     scope = await _scope_or_login(request)
     if isinstance(scope, Response):
@@ -320,7 +320,7 @@ async def emulation_page(
 ) -> Response:
     """Phase 3: 四个一 shares and marks, coverage with who is not covered, commendations by
     awarding body."""
-    found = await _county_campaign_page(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     scope, campaign = found
@@ -349,7 +349,7 @@ async def emulation_page(
 @router.get("/campaigns/{campaign_id}/assessment", response_class=HTMLResponse)
 async def assessment_page(request: Request, campaign_id: str) -> Response:
     """Phase 4: the 三级联述联评联考 table and the standing rules (巩固深化)."""
-    found = await _county_campaign_page(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     scope, campaign = found
@@ -364,7 +364,7 @@ async def phase_export_page(request: Request, campaign_id: str, table: str, kind
     """The exports of phases 3 and 4, for people signed in to the dashboard."""
     if table not in exports.PHASE_TABLES or kind not in ("xlsx", "csv"):
         raise HTTPException(404, detail="no such export")
-    found = await _county_campaign_page(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     _, campaign = found

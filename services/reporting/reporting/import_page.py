@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import asyncpg
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from grassroots.contract.client import HttpPublisher, PublishError
@@ -34,9 +34,8 @@ from grassroots.importing.reading import (
     read_workbook,
 )
 from grassroots.importing.templates import file_name, template_bytes, template_names
-from reporting.auth import Scope, reporting_settings, require_county
-from reporting.dashboard import cookie_scope, page
-from reporting.store import queries
+from reporting.auth import Scope, reporting_settings
+from reporting.dashboard import county_campaign_page, page
 from reporting.store.ingest import ReportingStore
 
 router = APIRouter(include_in_schema=False)
@@ -85,18 +84,6 @@ def _intake(request: Request) -> tuple[str, str] | None:
     return settings.intake_url, credential
 
 
-async def _signed_in(request: Request, campaign_id: str) -> tuple[Scope, asyncpg.Record] | Response:
-    scope = await cookie_scope(request)
-    if scope is None:
-        return RedirectResponse("/", status_code=303)
-    async with request.app.state.runtime.pool.acquire() as conn:
-        campaign = await queries.campaign(conn, campaign_id)
-    if campaign is None:
-        return page("login.html", 404, error=f"活动 {campaign_id} 不存在", scope=scope)
-    require_county(scope, campaign["county_code"])
-    return scope, campaign
-
-
 def _refusal(request: Request, scope: Scope) -> str | None:
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
@@ -125,7 +112,7 @@ def _page(
 
 @router.get("/campaigns/{campaign_id}/import", response_class=HTMLResponse)
 async def import_page(request: Request, campaign_id: str) -> Response:
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     return _page(request, *found)
@@ -133,7 +120,7 @@ async def import_page(request: Request, campaign_id: str) -> Response:
 
 @router.get("/campaigns/{campaign_id}/import/templates/{name}")
 async def template_file(request: Request, campaign_id: str, name: str) -> Response:
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     template = name.removesuffix(".xlsx")
@@ -149,7 +136,7 @@ async def template_file(request: Request, campaign_id: str, name: str) -> Respon
 @router.post("/campaigns/{campaign_id}/import", response_class=HTMLResponse)
 async def check_file(request: Request, campaign_id: str) -> Response:
     """Read the uploaded workbook: every bad cell, the events of the good rows (kept)."""
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     scope, campaign = found
@@ -224,7 +211,7 @@ def _kinds(events: list[ImportedEvent]) -> list[tuple[str, int]]:
 @router.post("/campaigns/{campaign_id}/import/publish", response_class=HTMLResponse)
 async def publish_checked(request: Request, campaign_id: str) -> Response:
     """Publish a checked file's good rows through the intake (the office chose to)."""
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     scope, campaign = found

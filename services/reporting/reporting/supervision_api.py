@@ -106,7 +106,7 @@ async def supervision_page(
 ) -> Response:
     """督查与工作进展: the inspections newest first with their findings, and a page of the
     organisations' progress reports with the due date each missed."""
-    found = await dashboard._county_campaign_page(request, campaign_id)
+    found = await dashboard.county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     scope, campaign = found
@@ -139,7 +139,7 @@ async def supervision_page(
 @pages.get("/campaigns/{campaign_id}/exports/annual-sheet.xlsx")
 async def annual_sheet_page(request: Request, campaign_id: str) -> Response:
     """The annual sheet, for people signed in to the dashboard."""
-    found = await dashboard._county_campaign_page(request, campaign_id)
+    found = await dashboard.county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     _, campaign = found

@@ -11,31 +11,17 @@ import asyncpg
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from reporting.auth import READ_ONLY, Scope, require_county
+from reporting.auth import READ_ONLY, Scope
 from reporting.circulars import office, rules, views
 from reporting.circulars.api import circular_view
 from reporting.circulars.decisions import Decision
 from reporting.circulars.rules import Refused
 from reporting.circulars.store import CircularStore
-from reporting.dashboard import cookie_scope, page
-from reporting.store import queries
+from reporting.dashboard import county_campaign_page, page
 
 router = APIRouter(include_in_schema=False)
 READ_ONLY_ZH = "此令牌只能查看：修改、签发或作废通报需要办公室令牌（token create --role office）"
 OTHER_SITE_ZH = "拒绝来自其他网站的提交"
-
-
-async def _signed_in(request: Request, campaign_id: str) -> tuple[Scope, asyncpg.Record] | Response:
-    """The signed-in county scope and the campaign, or the page that says why not."""
-    scope = await cookie_scope(request)
-    if scope is None:
-        return RedirectResponse("/", status_code=303)
-    async with request.app.state.runtime.pool.acquire() as conn:
-        campaign = await queries.campaign(conn, campaign_id)
-    if campaign is None:
-        return page("login.html", 404, error=f"活动 {campaign_id} 不存在", scope=scope)
-    require_county(scope, campaign["county_code"])
-    return scope, campaign
 
 
 def _foreign_origin(request: Request) -> bool:
@@ -102,7 +88,7 @@ async def _circular_page(
 
 @router.get("/campaigns/{campaign_id}/circulars", response_class=HTMLResponse)
 async def circulars_page(request: Request, campaign_id: str) -> Response:
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     return await _list_page(request, *found)
@@ -111,7 +97,7 @@ async def circulars_page(request: Request, campaign_id: str) -> Response:
 @router.post("/campaigns/{campaign_id}/circulars")
 async def request_form(request: Request, campaign_id: str) -> Response:
     """立即起草: ask for a draft now."""
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     scope, campaign = found
@@ -130,7 +116,7 @@ async def request_form(request: Request, campaign_id: str) -> Response:
 
 @router.get("/campaigns/{campaign_id}/circulars/{circular_id}", response_class=HTMLResponse)
 async def circular_page(request: Request, campaign_id: str, circular_id: str) -> Response:
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     return await _circular_page(request, *found, circular_id)
@@ -143,7 +129,7 @@ async def decision_form(
     """The forms of a draft: edits (edit, remove, add), sign, discard."""
     if action not in ("edits", "sign", "discard"):
         return page("login.html", 404, error="没有这项操作", scope=None)
-    found = await _signed_in(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     scope, campaign = found

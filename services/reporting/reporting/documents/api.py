@@ -16,7 +16,7 @@ from grassroots.contract.labels import label
 from reporting import api, charts, schemas, supervision_views, views
 from reporting.api import ERRORS, CampaignId, TimedRoute, Token
 from reporting.circulars.api import CircularId, circular_view
-from reporting.dashboard import LEVEL_COLOURS, PHASES, _county_campaign_page
+from reporting.dashboard import LEVEL_COLOURS, PHASES, county_campaign_page
 from reporting.documents.pdf import pdf_of, render
 from reporting.documents.progress import progress
 from reporting.store import queries
@@ -201,7 +201,7 @@ async def get_progress_pdf(
 
 @pages.get("/campaigns/{campaign_id}/circulars/{circular_id}.pdf")
 async def circular_download(request: Request, campaign_id: str, circular_id: str) -> Response:
-    found = await _county_campaign_page(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     _, campaign = found
@@ -210,7 +210,7 @@ async def circular_download(request: Request, campaign_id: str, circular_id: str
 
 @pages.get("/campaigns/{campaign_id}/report.pdf")
 async def report_download(request: Request, campaign_id: str) -> Response:
-    found = await _county_campaign_page(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     _, campaign = found
@@ -219,7 +219,7 @@ async def report_download(request: Request, campaign_id: str) -> Response:
 
 @pages.get("/campaigns/{campaign_id}/progress.pdf")
 async def progress_download(request: Request, campaign_id: str, first: From, last: To) -> Response:
-    found = await _county_campaign_page(request, campaign_id)
+    found = await county_campaign_page(request, campaign_id)
     if isinstance(found, Response):
         return found
     _, campaign = found
