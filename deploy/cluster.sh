@@ -276,7 +276,7 @@ spawn_node() {
   rm -f "$dir/kafka.pid"
   # As deploy/infra.sh: own session, pid file names the JVM, no inherited lock.
   # shellcheck disable=SC2016 # $$/$1/$@ belong to the inner shell
-  setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$dir/kafka.pid" \
+  setsid nohup bash -c 'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1"; shift; exec "$@"' _ "$dir/kafka.pid" \
     "$(java_bin)" -Xms128m -Xmx384m -XX:+ExitOnOutOfMemoryError -XX:TieredStopAtLevel=1 \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
     -Dkafka.logs.dir="$LOG_DIR" -cp "$KAFKA_LIB/*" kafka.Kafka "$dir/server.properties" \

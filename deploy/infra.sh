@@ -451,7 +451,7 @@ kafka_start() {
   # file names the JVM whether or not setsid had to fork. The JVM must not
   # inherit the state lock (fd 9).
   # shellcheck disable=SC2016 # $$/$1/$@ belong to the inner shell
-  setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PID" \
+  setsid nohup bash -c 'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1"; shift; exec "$@"' _ "$KAFKA_PID" \
     "$(java_bin)" -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
     -Dkafka.logs.dir="$LOG_DIR" -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_PROPS" \
