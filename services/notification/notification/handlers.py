@@ -12,7 +12,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grassroots.contract import AnyEvent
+from pydantic import BaseModel
+
+from grassroots.contract import CloudEvent
 from grassroots.contract.calendar import DEFAULT_COMMITMENT_DUE_DAYS, county_today
 from grassroots.contract.common import Level
 from grassroots.contract.events import (
@@ -67,7 +69,9 @@ from notification.store import (
 CLOSE_CIRCULAR_AFTER_ROUND = {"initial": "survey_grading", "final": "assessment"}
 
 
-def _notice(event: AnyEvent, kind: Kind, facts: dict[str, Any], branch_id: str | None) -> Notice:
+def _notice(
+    event: CloudEvent[BaseModel], kind: Kind, facts: dict[str, Any], branch_id: str | None
+) -> Notice:
     return Notice(
         kind=kind,
         cause_source=event.source,

@@ -8,7 +8,9 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from grassroots.contract import AnyEvent
+from pydantic import BaseModel
+
+from grassroots.contract import CloudEvent
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting.store.ingest import CampaignSeenRow, CounterRow, ReportingStore
 
@@ -55,7 +57,7 @@ class CampaignTouches:
         self.latest.clear()
 
 
-def seen(uow: UnitOfWork[Any], event: AnyEvent) -> str:
+def seen(uow: UnitOfWork[Any], event: CloudEvent[BaseModel]) -> str:
     """Note the event's campaign for the batch's end (its `updated_at` is the latest event time
     seen); its id."""
     uow.deferred(CampaignTouches).add(event.campaign, event.countycode, event.time)

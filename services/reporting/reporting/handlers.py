@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from grassroots.contract import AnyEvent
+from pydantic import BaseModel
+
+from grassroots.contract import CloudEvent
 from grassroots.contract.calendar import county_today
 from grassroots.contract.events import (
     AssessmentAnnualReviewedEvent,
@@ -113,7 +115,7 @@ def _counters(uow: Uow) -> CounterDeltas:
     return uow.deferred(CounterDeltas)
 
 
-async def _touch(uow: Uow, event: AnyEvent) -> str:
+async def _touch(uow: Uow, event: CloudEvent[BaseModel]) -> str:
     """Known now (the campaign row must exist before it is updated)."""
     campaign_id = event.campaign
     await uow.store.touch_campaigns([CampaignSeenRow(campaign_id, event.countycode, event.time)])

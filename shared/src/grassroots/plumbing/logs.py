@@ -20,6 +20,9 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from pydantic import BaseModel
+
+from grassroots.contract import CloudEvent
 from grassroots.plumbing import tracing
 
 AUDIT_LOGGER = "grassroots.audit"
@@ -165,7 +168,7 @@ def configure(service: str, level: str = "INFO", fmt: str | None = None) -> logg
     return handler
 
 
-def event_fields(event: Any) -> dict[str, Any]:
+def event_fields(event: CloudEvent[BaseModel]) -> dict[str, Any]:
     """`extra=` for a line about one event: its id, type and campaign."""
     return {
         "event_id": event.id,
