@@ -186,7 +186,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             if profiler is not None:
-                for service in campaign.SERVICES:
+                for service in campaign.PROCESSES:
                     name = f"campaign-{service}"
                     profiles[name] = summarise(
                         logs / "profiles" / f"profile-{name}.txt", rate=campaign.PROFILE_HZ

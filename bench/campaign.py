@@ -23,13 +23,14 @@ import asyncpg
 from bench.infra import Infra
 from bench.ingest import definition
 from bench.kafka import HEADERS, Watcher, create_topics, producer, serialise
-from bench.procs import CpuMeter, Service
+from bench.procs import CpuMeter, Service, platform_processes
 from bench.profiling import Profiler
 from grassroots.contract import EVENTS
 from grassroots.contract.common import Phase
 from grassroots.simulation import CampaignSimulation
 
 SERVICES = ("grading", "rectification", "notification", "reporting")
+PROCESSES = ("grading", "rectification", "notification", "notification-deliver", "reporting")
 CST = dt.timezone(dt.timedelta(hours=8))
 SWEEP_SECONDS = 5.0
 PROFILE_HZ = 20
@@ -141,17 +142,17 @@ async def run_campaign(
         "GRASSROOTS_CLOCK_FILE": str(clock),
         "GRASSROOTS_SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
     }
-    services = [Service(name, env, log_dir, dict(extra)) for name in SERVICES]
+    services = platform_processes(env, log_dir, extra)
     for service in services:
         service.start()
     topics = {name: tuple(definition(name).topics) for name in SERVICES}
-    meter = CpuMeter(lambda: {s.name: [s.pid] for s in services} | infra.pids())
+    meter = CpuMeter(lambda: {s.label: [s.pid] for s in services} | infra.pids())
     try:
         for service in services:
             await asyncio.to_thread(service.wait_healthy)
             if profiler is not None:
                 # 20 Hz: four profilers at 100 Hz would take a sizeable share of two cores
-                profiler.start(f"campaign-{service.name}", service.pid, rate=PROFILE_HZ)
+                profiler.start(f"campaign-{service.label}", service.pid, rate=PROFILE_HZ)
         async with Watcher(bootstrap) as watcher:
             started = time.perf_counter()
             meter.start()
@@ -254,10 +255,10 @@ async def run_campaign(
     finally:
         for service in services:
             if profiler is not None:
-                profiler.stop(f"campaign-{service.name}")
+                profiler.stop(f"campaign-{service.label}")
             service.sample()
             service.stop()
-        run.peak_rss_mb = {s.name: round(s.peak_mb, 1) for s in services}
+        run.peak_rss_mb = {s.label: round(s.peak_mb, 1) for s in services}
     return run
 
 
@@ -314,6 +315,6 @@ async def _sample(
                 "published": run.events,
                 "phase": phase(),
                 "remaining": backlog,
-                "rss_mb": {s.name: round(s.peak_mb, 1) for s in services},
+                "rss_mb": {s.label: round(s.peak_mb, 1) for s in services},
             }
         )

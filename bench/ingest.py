@@ -356,8 +356,10 @@ async def ingest_part(
     async with Watcher(bootstrap) as watcher:
         ends = {tp: end for tp, end in (await watcher.ends(topics)).items() if end}
 
-        # ours: the service as a process
-        process = Service(service, env, log_dir, {"GRASSROOTS_CLOCK_FILE": str(clock)})
+        # ours: the service as a process (notification's planning only, as the issue asks:
+        # its delivery worker is a process of its own, measured by the campaign and make soak)
+        role = "consume" if service == "notification" else None
+        process = Service(service, env, log_dir, {"GRASSROOTS_CLOCK_FILE": str(clock)}, role=role)
         run = Run("ours")
         meter = CpuMeter(lambda: {"service": [process.pid], **infra.pids()})
         process.start()

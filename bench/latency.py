@@ -27,7 +27,7 @@ import httpx
 
 from bench.infra import REPO, Infra
 from bench.kafka import HEADERS, Record, Watcher, create_topics, producer, publish, serialise
-from bench.procs import CpuMeter, Service
+from bench.procs import CpuMeter, Service, consuming, platform_processes
 from grassroots.contract.common import Phase
 from grassroots.simulation import CampaignSimulation, paced
 
@@ -191,9 +191,7 @@ async def run_levels(
     clock = log_dir / "clock-latency"
     clock.parent.mkdir(parents=True, exist_ok=True)
     clock.write_text(dt.datetime(2012, 4, 16, tzinfo=CST).isoformat())
-    services = [
-        Service(name, env, log_dir, {"GRASSROOTS_CLOCK_FILE": str(clock)}) for name in SERVICES
-    ]
+    services = platform_processes(env, log_dir, {"GRASSROOTS_CLOCK_FILE": str(clock)})
     for service in services:
         service.start()
     levels: list[Level] = []
@@ -204,7 +202,7 @@ async def run_levels(
         setup_seconds = await publish(bootstrap, serialise([*setup, probe_branch(county)]))
         async with Watcher(bootstrap) as watcher:
             await _drain(watcher, services, within=300)
-            meter = CpuMeter(lambda: {s.name: [s.pid] for s in services} | infra.pids())
+            meter = CpuMeter(lambda: {s.label: [s.pid] for s in services} | infra.pids())
             position = 0
             number = 0
             async with httpx.AsyncClient(
@@ -247,7 +245,7 @@ async def run_levels(
         "branches": len([e for e in setup if e["type"] == "org.branch_registered"]),
         "setup_seconds": round(setup_seconds, 2),
         "levels": [level.summary(wait) for level in levels],
-        "peak_rss_mb": {s.name: round(s.peak_mb, 1) for s in services},
+        "peak_rss_mb": {s.label: round(s.peak_mb, 1) for s in services},
     }
 
 
@@ -320,14 +318,14 @@ async def _level(
 async def _groups(watcher: Watcher, services: list[Service]) -> dict[str, Any]:
     from bench.ingest import definition
 
-    return {s.name: await watcher.ends(definition(s.name).topics) for s in services}
+    return {s.name: await watcher.ends(definition(s.name).topics) for s in consuming(services)}
 
 
 async def _consumed(watcher: Watcher, services: list[Service]) -> dict[str, int]:
     from bench.ingest import definition
 
     found = {}
-    for s in services:
+    for s in consuming(services):
         committed = await watcher.committed(s.name, definition(s.name).topics)
         found[s.name] = sum(max(0, v) for v in committed.values())
     return found

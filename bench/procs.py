@@ -20,6 +20,7 @@ PORTS = {
     "rectification": 18282,
     "notification": 18283,
     "intake": 18284,
+    "notification-deliver": 18285,
 }
 SMTP_PORT = 18325
 SINK = ("-c", "aiosmtpd.handlers.Sink")
@@ -70,12 +71,19 @@ class Service:
     environment: dict[str, str]
     log_dir: Path
     extra: dict[str, str] = field(default_factory=dict)
+    # Notification runs as two processes, as in make up: `consume` (plans) and `deliver`.
+    role: str | None = None
     process: subprocess.Popen[bytes] | None = None
     peak_mb: float = 0.0
 
     @property
+    def label(self) -> str:
+        """The process's name in results: the service, or `notification-deliver`."""
+        return f"{self.name}-deliver" if self.role == "deliver" else self.name
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{PORTS[self.name]}"
+        return f"http://127.0.0.1:{PORTS[self.label]}"
 
     @property
     def pid(self) -> int:
@@ -98,14 +106,15 @@ class Service:
                 else {}
             ),
             "GRASSROOTS_DATABASE_URL": self.environment[f"{self.name.upper()}_DATABASE_URL"],
-            "GRASSROOTS_HTTP_PORT": str(PORTS[self.name]),
+            "GRASSROOTS_HTTP_PORT": str(PORTS[self.label]),
             "GRASSROOTS_LOG_LEVEL": "WARNING",
             **NOTIFICATION,
             **self.extra,
         }
-        log = (self.log_dir / f"{self.name}.log").open("ab")
+        log = (self.log_dir / f"{self.label}.log").open("ab")
+        role = ["--role", self.role] if self.role else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.name], env=env, stdout=log, stderr=log, cwd=REPO
+            [sys.executable, "-m", self.name, *role], env=env, stdout=log, stderr=log, cwd=REPO
         )
 
     def wait_healthy(self, timeout: float = 90) -> None:
@@ -113,14 +122,14 @@ class Service:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited; see {self.log_dir}/{self.name}.log")
+                raise RuntimeError(f"{self.label} exited; see {self.log_dir}/{self.label}.log")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not healthy after {timeout}s")
+        raise TimeoutError(f"{self.label} not healthy after {timeout}s")
 
     def sample(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -136,6 +145,24 @@ class Service:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def platform_processes(
+    environment: dict[str, str], log_dir: Path, extra: dict[str, str]
+) -> list[Service]:
+    """The four consuming services as make up runs them: notification in two processes."""
+    return [
+        Service("grading", environment, log_dir, dict(extra)),
+        Service("rectification", environment, log_dir, dict(extra)),
+        Service("notification", environment, log_dir, dict(extra), role="consume"),
+        Service("notification", environment, log_dir, dict(extra), role="deliver"),
+        Service("reporting", environment, log_dir, dict(extra)),
+    ]
+
+
+def consuming(services: list[Service]) -> list[Service]:
+    """The processes that read topics (the delivery worker reads none)."""
+    return [s for s in services if s.role != "deliver"]
 
 
 class CpuMeter:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -137,6 +137,16 @@ class BatchSummary:
         return fields
 
 
+@dataclass(frozen=True)
+class ParsedBatch:
+    """A consumed batch read against the contract: the events that passed, and the records
+    that did not with the reason (dead-lettered in the batch's transaction)."""
+
+    records: int
+    received: list[Received]
+    refused: list[tuple[ConsumerRecord[bytes, bytes], ContractViolation]]
+
+
 class BatchApplier:
     """Applies batches of records for one service with its handler table."""
 
@@ -149,19 +159,19 @@ class BatchApplier:
         metrics.EVENTS_CONSUMED.labels(self.service, event_type, outcome).inc(amount)
         self._tally[outcome] = self._tally.get(outcome, 0) + amount
 
-    def _parse(
-        self, uow: UnitOfWork[Any], records: Sequence[ConsumerRecord[bytes, bytes]]
-    ) -> list[Received]:
-        """The records that pass the contract; the others are dead-lettered by their owner."""
+    def parse(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> ParsedBatch:
+        """Read the records against the contract (no database needed: done while the previous
+        batch's transaction runs)."""
         received: list[Received] = []
+        refused: list[tuple[ConsumerRecord[bytes, bytes], ContractViolation]] = []
         for record in records:
             try:
                 event = parse_event(record.value or b"", topic=record.topic)
             except ContractViolation as violation:
-                self._dead_letter(uow, record, "unknown", violation.code, violation.reason)
+                refused.append((record, violation))
                 continue
             received.append(Received.of(record, event))
-        return received
+        return ParsedBatch(len(records), received, refused)
 
     def _dead_letter(
         self,
@@ -182,10 +192,17 @@ class BatchApplier:
         self, uow: UnitOfWork[Any], records: Sequence[ConsumerRecord[bytes, bytes]]
     ) -> BatchSummary:
         """Apply records within the unit of work (one transaction; the caller commits)."""
+        return await self.apply_parsed(uow, self.parse(records))
+
+    async def apply_parsed(self, uow: UnitOfWork[Any], batch: ParsedBatch) -> BatchSummary:
+        """Apply a parsed batch within the unit of work: the records that failed the contract
+        are dead-lettered by their topic's owner, the others go through the inbox to their
+        handlers."""
         self._tally = {}
-        received = self._parse(uow, records)
-        await self._apply_received(uow, received)
-        return BatchSummary.of(len(records), received, self._tally)
+        for record, violation in batch.refused:
+            self._dead_letter(uow, record, "unknown", violation.code, violation.reason)
+        await self._apply_received(uow, batch.received)
+        return BatchSummary.of(batch.records, batch.received, self._tally)
 
     async def _apply_received(self, uow: UnitOfWork[Any], received: list[Received]) -> None:
         sorted_ = await inbox.record(uow.connection, received)
@@ -217,9 +234,10 @@ class BatchApplier:
             for item in fresh:
                 await self._apply_one(uow, item)
             return
-        for item in fresh:
-            handled = self.handlers.get(item.event.type) is not None
-            self._count(item.event.type, "applied" if handled else "unhandled")
+        # One counter step per type, not per event (a labelled counter costs a lock and a lookup).
+        for event_type, amount in Counter(item.event.type for item in fresh).items():
+            handled = self.handlers.get(event_type) is not None
+            self._count(event_type, "applied" if handled else "unhandled", amount)
 
     def _group(self, item: Received) -> Hashable:
         """Events of one batch handler form a run; the others a run of per-event handling."""
