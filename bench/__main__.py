@@ -231,6 +231,10 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     results["meta"]["load_after"] = _load()
     for part in results.get("ingest", []):
         part.pop("samples", None)
+    soak = options.out / "soak.json"
+    if soak.exists():  # make soak's last run (30 min: not part of this one), beside the rest
+        kept = json.loads(soak.read_text(encoding="utf-8"))
+        results["soak"] = {k: v for k, v in kept.items() if k != "samples"}
     report.write(results, options.out, profiles)
     print(f"results: {options.out}/results.md, results.json, plot.png")
     return results

@@ -5,13 +5,15 @@ every service has caught up; peak resident memory (VmHWM) of each service.
 The services' clock follows the campaign: it is moved (GRASSROOTS_CLOCK_FILE) to each phase's
 opening, and within rectification to the day after commitments were due, to the first of June
 and to the close — each time only once rectification has applied everything published before,
-so that its sweeps name missing commitments and overdue tasks as they would have on that day.
+so that its sweeps name missing commitments and overdue tasks as they would have on that day;
+publishing goes on once a sweep that started after the move has finished.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 from bench.infra import Infra
 from bench.ingest import definition
@@ -143,6 +146,7 @@ async def run_campaign(
         "GRASSROOTS_SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
     }
     services = platform_processes(env, log_dir, extra)
+    rectification = next(s for s in services if s.name == "rectification")
     for service in services:
         service.start()
     topics = {name: tuple(definition(name).topics) for name in SERVICES}
@@ -174,6 +178,7 @@ async def run_campaign(
                 waited = await watcher.wait_caught_up(
                     "rectification", ends, within=max(0.0, deadline - time.perf_counter())
                 )
+                moved = time.time()
                 set_clock(day)
                 run.gates.append(
                     {
@@ -185,8 +190,7 @@ async def run_campaign(
                 )
                 if waited is None:
                     return False
-                await asyncio.sleep(SWEEP_SECONDS * 1.5)  # one sweep at least, on that day
-                return True
+                return await _swept_since(rectification, moved, deadline)
 
             try:
                 closing: set[str] = set()
@@ -260,6 +264,23 @@ async def run_campaign(
             service.stop()
         run.peak_rss_mb = {s.label: round(s.peak_mb, 1) for s in services}
     return run
+
+
+SWEEP_RUN = re.compile(
+    r'grassroots_job_last_success_started_seconds\{job="sweep",service="rectification"\} (\S+)'
+)
+
+
+async def _swept_since(rectification: Service, moved: float, deadline: float) -> bool:
+    """Wait until a whole sweep of rectification started after the clock moved (its metric):
+    the day's missing commitments and overdue tasks are named then."""
+    async with httpx.AsyncClient(base_url=rectification.url) as client:
+        while time.perf_counter() < deadline:
+            found = SWEEP_RUN.search((await client.get("/metrics")).text)
+            if found and float(found.group(1)) >= moved:
+                return True
+            await asyncio.sleep(0.1)
+    return False
 
 
 async def _projection(

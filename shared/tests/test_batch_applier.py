@@ -150,7 +150,10 @@ async def test_one_refused_event_is_dead_lettered_and_the_others_applied_once(
 def parsed(topic: str, partition: int, offset: int, kind: str) -> Received:
     event: Any = type("Event", (), {"type": kind})()
     return Received(
-        ConsumerRecord(topic, partition, offset, 0, 0, b"", b"", None, 0, 0, []), event, b""
+        ConsumerRecord(topic, partition, offset, 0, 0, b"", b"", None, 0, 0, []),
+        event,
+        b"",
+        ("/test", f"{topic}-{partition}-{offset}"),
     )
 
 

@@ -30,14 +30,11 @@ class Received:
     record: ConsumerRecord[bytes, bytes]
     event: AnyEvent
     content_hash: bytes
+    key: Key  # (source, id): kept, not rebuilt at every look-up of a batch's thousands
 
     @classmethod
     def of(cls, record: ConsumerRecord[bytes, bytes], event: AnyEvent) -> Received:
-        return cls(record, event, content_hash(event))
-
-    @property
-    def key(self) -> Key:
-        return (self.event.source, self.event.id)
+        return cls(record, event, content_hash(event), (event.source, event.id))
 
 
 @dataclass(frozen=True)

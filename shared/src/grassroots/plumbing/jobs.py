@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from grassroots.plumbing import tracing
+from grassroots.plumbing import metrics, tracing
 from grassroots.plumbing.offsets import OffsetsProbe
 from grassroots.plumbing.unit_of_work import UnitOfWork
 
@@ -39,12 +40,15 @@ class PeriodicJob(Generic[S]):
 
     async def run_forever(self, runtime: Runtime[S]) -> None:
         interval = self.interval_seconds or runtime.settings.sweep_interval_seconds
+        succeeded = metrics.JOB_LAST_SUCCESS.labels(runtime.definition.name, self.name)
         while True:
+            started = time.time()
             try:
                 # Its own trace: what it emits (overdue tasks, reminders) carries it.
                 with tracing.span(f"{runtime.definition.name} job {self.name}"):
                     async with runtime.unit_of_work() as uow:
                         await self.run(uow)
+                succeeded.set(started)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -32,6 +32,12 @@ BATCHES_ONE_BY_ONE = Counter(
     " an event was refused or a handler failed.",
     ["service"],
 )
+JOB_LAST_SUCCESS = Gauge(
+    "grassroots_job_last_success_started_seconds",
+    "When the last successful run of a periodic job (a sweep, reminders) started, in Unix"
+    " seconds: what it saw was the service's clock at that moment.",
+    ["service", "job"],
+)
 DLQ_RECORDS = Counter(
     "grassroots_dlq_records_total",
     "Records sent to a dead-letter topic, by source topic and reason code.",
