@@ -276,6 +276,14 @@ def test_branch_lists_filter_and_page(office: Api, campaign: County) -> None:
     assert len(office.get(path, page=2, page_size=3).json()["items"]) == 1
     assert office.get(path, page=3, page_size=3).json()["items"] == []
     assert office.get(path, township="城关街道").json()["total"] == 0
+    # The keyset: following `next` gives the rows of page=, in the same order, then null.
+    pages = [office.get(path, page=n, page_size=3).json()["items"] for n in (1, 2)]
+    by_page = [row["branch_id"] for items in pages for row in items]
+    assert first["next"] == by_page[2]
+    second = office.get(path, after=first["next"], page_size=3).json()
+    assert [row["branch_id"] for row in second["items"]] == by_page[3:]
+    assert (second["total"], second["next"]) == (4, None)
+    assert office.get(path, after=by_page[-1]).json()["items"] == []
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ Handlers only plan (planning.py): what is sent, and when, is the delivery worker
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -60,10 +60,13 @@ from notification.store import (
     OrgRow,
     PhaseWindowRow,
     ProblemRow,
+    Revision,
     TaskKey,
     TaskRow,
     Uow,
 )
+
+E = TypeVar("E")
 
 # The results a phase's close produces, and so the moment its circular can be written.
 CLOSE_CIRCULAR_AFTER_ROUND = {"initial": "survey_grading", "final": "assessment"}
@@ -274,34 +277,58 @@ async def on_branch_settled(uow: Uow, event: RectificationBranchSettledEvent) ->
     await uow.store.trigger_circular(event.campaign, "close:rectification", uow.now)
 
 
-async def on_commitment_published(uow: Uow, event: RectificationCommitmentPublishedEvent) -> None:
+async def on_commitments_published(
+    uow: Uow, events: Sequence[RectificationCommitmentPublishedEvent]
+) -> None:
     """A new plan or revision (整改方案) waits for the superior's review: the branch's parent
     hears it, with the tasks and the day its review is due (a revision it knew is not news)."""
+    review_days: dict[str, int] = {}
+    for part in apart(events, lambda e: (e.campaign, e.data.branch_id)):
+        before = await uow.store.save_commitments(
+            [Revision(e.campaign, e.data.branch_id, e.data.revision) for e in part],
+            [
+                TaskRow(
+                    e.campaign,
+                    e.data.branch_id,
+                    t.task_id,
+                    e.countycode,
+                    t.title,
+                    t.responsible,
+                    t.deadline,
+                )
+                for e in part
+                for t in e.data.tasks
+            ],
+            uow.now,
+        )
+        for event in part:
+            known = before.get((event.campaign, event.data.branch_id))
+            if known is not None and event.data.revision <= known:
+                continue
+            if event.campaign not in review_days:
+                review_days[event.campaign] = await _campaign_days(
+                    uow, event.campaign, "review_due_days", DEFAULT_REVIEW_DUE_DAYS
+                )
+            PLANNER.later(uow, _review_requested(event, review_days[event.campaign]))
+
+
+def apart(events: Sequence[E], key: Callable[[E], Hashable]) -> list[list[E]]:
+    """The events in order, cut where a key comes again: each part names each key once, so its
+    statements (one per part) do what the events one after the other would."""
+    parts: list[list[E]] = []
+    seen: set[Hashable] = set()
+    for event in events:
+        if not parts or key(event) in seen:
+            parts.append([])
+            seen = set()
+        parts[-1].append(event)
+        seen.add(key(event))
+    return parts
+
+
+def _review_requested(event: RectificationCommitmentPublishedEvent, days: int) -> Notice:
     data = event.data
-    campaign_id = event.campaign
-    before = await uow.store.save_commitment(
-        campaign_id=campaign_id,
-        branch_id=data.branch_id,
-        county_code=event.countycode,
-        revision=data.revision,
-        tasks=[
-            TaskRow(
-                campaign_id,
-                data.branch_id,
-                t.task_id,
-                event.countycode,
-                t.title,
-                t.responsible,
-                t.deadline,
-            )
-            for t in data.tasks
-        ],
-        at=uow.now,
-    )
-    if before is not None and data.revision <= before:
-        return
     published_on = county_today(event.time)
-    days = await _campaign_days(uow, campaign_id, "review_due_days", DEFAULT_REVIEW_DUE_DAYS)
     facts = {
         "branch_id": data.branch_id,
         "commitment_id": data.commitment_id,
@@ -322,25 +349,33 @@ async def on_commitment_published(uow: Uow, event: RectificationCommitmentPublis
         "review_days": days,
         "review_due": answer_due_on(published_on, days).isoformat(),
     }
-    PLANNER.later(uow, _notice(event, Kind.REVIEW_REQUESTED, facts, data.branch_id))
+    return _notice(event, Kind.REVIEW_REQUESTED, facts, data.branch_id)
 
 
-async def on_commitment_reviewed(uow: Uow, event: RectificationCommitmentReviewedEvent) -> None:
+async def on_commitments_reviewed(
+    uow: Uow, events: Sequence[RectificationCommitmentReviewedEvent]
+) -> None:
     """A review ends the superior's wait for that revision (and any before it); a returned plan
     goes back to the secretary with the superior's guidance."""
-    data = event.data
-    await uow.store.note_review(event.campaign, data.branch_id, data.revision)
-    await uow.store.resolve_reviews_overdue(event.campaign, data.branch_id, data.revision, uow.now)
-    if data.decision.value != "returned":
-        return
-    facts = {
-        "branch_id": data.branch_id,
-        "commitment_id": data.commitment_id,
-        "revision": data.revision,
-        "guidance": data.guidance,
-        "reviewer_org_id": data.reviewer_org_id,
-    }
-    PLANNER.later(uow, _notice(event, Kind.COMMITMENT_RETURNED, facts, data.branch_id))
+    latest: dict[tuple[str, str], Revision] = {}
+    for e in events:  # a review of a revision is a review of the ones before it
+        key = (e.campaign, e.data.branch_id)
+        if key not in latest or latest[key].revision < e.data.revision:
+            latest[key] = Revision(e.campaign, e.data.branch_id, e.data.revision)
+    await uow.store.note_reviews(list(latest.values()))
+    await uow.store.resolve_reviews_overdue(list(latest.values()), uow.now)
+    for event in events:
+        data = event.data
+        if data.decision.value != "returned":
+            continue
+        facts = {
+            "branch_id": data.branch_id,
+            "commitment_id": data.commitment_id,
+            "revision": data.revision,
+            "guidance": data.guidance,
+            "reviewer_org_id": data.reviewer_org_id,
+        }
+        PLANNER.later(uow, _notice(event, Kind.COMMITMENT_RETURNED, facts, data.branch_id))
 
 
 async def on_problems_listed(uow: Uow, events: Sequence[RectificationProblemListedEvent]) -> None:
@@ -519,8 +554,8 @@ HANDLERS: HandlerTable[NotificationStore] = HandlerTable(
     each(RectificationTaskOverdueEvent, on_task_overdue),
     each(RectificationCommitmentMissingEvent, on_commitment_missing),
     each(RectificationBranchSettledEvent, on_branch_settled),
-    each(RectificationCommitmentPublishedEvent, on_commitment_published),
-    each(RectificationCommitmentReviewedEvent, on_commitment_reviewed),
+    batch(RectificationCommitmentPublishedEvent, on_commitments_published),
+    batch(RectificationCommitmentReviewedEvent, on_commitments_reviewed),
     batch(RectificationTaskCompletedEvent, on_tasks_completed),
     batch(RectificationProblemListedEvent, on_problems_listed),
     each(RectificationProblemEscalatedEvent, on_problem_escalated),

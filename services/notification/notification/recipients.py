@@ -27,10 +27,16 @@ class Directory:
         self._branches: dict[str, list[asyncpg.Record]] = {}
 
     async def preload(self, org_ids: Iterable[str]) -> None:
+        """The organisations named and those above them (a parent, the office), one query a
+        level."""
         wanted = sorted(set(org_ids) - self._orgs.keys())
-        if wanted:
+        for _ in range(MAX_PARENT_HOPS):
+            if not wanted:
+                return
             found = {row["org_id"]: row for row in await self.store.orgs(wanted)}
             self._orgs.update({org_id: found.get(org_id) for org_id in wanted})
+            parents = {row["parent_id"] for row in found.values() if row["parent_id"]}
+            wanted = sorted(parents - self._orgs.keys())
 
     async def org(self, org_id: str) -> asyncpg.Record | None:
         if org_id not in self._orgs:

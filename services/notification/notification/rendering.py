@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +98,7 @@ def draft(kind: Kind, facts: dict[str, Any], *, today: dt.date, sender: str) -> 
 def address(message: Draft, to: Addressee | None, *, html: bool = True) -> Rendered:
     """The drafted message for one addressee (None: for a county system's webhook); the HTML
     alternative only when asked (email). A document has no salutation."""
-    base = environment().get_template("base.txt.j2")  # the kinds' templates extend it
-    salutation = _block(base, "salutation", {"to": to}) if to and message.salutation else ""
+    salutation = _salutation(to.org_name, to.person) if to and message.salutation else ""
     text = f"{salutation}\n{message.text}" if salutation else message.text
     page = (
         environment()
@@ -109,6 +108,14 @@ def address(message: Draft, to: Addressee | None, *, html: bool = True) -> Rende
         else None
     )
     return Rendered(subject=message.subject, text=text, html=page)
+
+
+@lru_cache(maxsize=4096)
+def _salutation(org_name: str, person: str | None) -> str:
+    """The same for every message to one organisation: rendered once (a parent hears of each of
+    its branches)."""
+    base = environment().get_template("base.txt.j2")  # the kinds' templates extend it
+    return _block(base, "salutation", {"to": {"org_name": org_name, "person": person}})
 
 
 def render(

@@ -77,6 +77,14 @@ class Escalation(NamedTuple):
     escalated_at: dt.datetime
 
 
+class Revision(NamedTuple):
+    """A revision of a branch's plan (整改方案): published, or reviewed."""
+
+    campaign_id: str
+    branch_id: str
+    revision: int
+
+
 class TaskKey(NamedTuple):
     campaign_id: str
     branch_id: str
@@ -247,6 +255,13 @@ class NotificationStore:
         )
         return rows
 
+    async def counties_of(self, org_ids: Sequence[str]) -> dict[str, str]:
+        """The county of each organisation registered (those not registered are left out)."""
+        rows = await self.conn.fetch(
+            "SELECT org_id, county_code FROM orgs WHERE org_id = ANY($1)", list(org_ids)
+        )
+        return {row["org_id"]: row["county_code"] for row in rows}
+
     async def committees(self, county_code: str) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await self.conn.fetch(
             "SELECT * FROM orgs WHERE county_code = $1 AND kind = 'committee' ORDER BY org_id",
@@ -277,28 +292,24 @@ class NotificationStore:
 
     # -------------------------------------------------------------- commitments and tasks
 
-    async def save_commitment(
-        self,
-        *,
-        campaign_id: str,
-        branch_id: str,
-        county_code: str,
-        revision: int,
-        tasks: Sequence[TaskRow],
-        at: dt.datetime,
-    ) -> int | None:
-        """A published revision: the branch has a commitment; its tasks' titles and deadlines.
-        Returns the latest revision known before (None: the branch's first)."""
-        before: int | None = await self.conn.fetchval(
-            """WITH before AS MATERIALIZED (SELECT revision FROM commitments
-                                            WHERE campaign_id = $1 AND branch_id = $2)
-               INSERT INTO commitments (campaign_id, branch_id, revision) VALUES ($1, $2, $3)
-               ON CONFLICT (campaign_id, branch_id) DO UPDATE
-               SET revision = GREATEST(commitments.revision, EXCLUDED.revision)
-               RETURNING (SELECT revision FROM before)""",
-            campaign_id,
-            branch_id,
-            revision,
+    async def save_commitments(
+        self, published: Sequence[Revision], tasks: Sequence[TaskRow], at: dt.datetime
+    ) -> dict[tuple[str, str], int]:
+        """Published revisions (one per branch: the caller keeps them apart): the branches
+        have a commitment, their tasks' titles and deadlines are known, their missing
+        commitments are resolved. Returns the latest revision known before, of the branches
+        that had one."""
+        before = await self.conn.fetch(
+            """WITH new AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+                            AS n(campaign_id, branch_id, revision)),
+                    saved AS (INSERT INTO commitments (campaign_id, branch_id, revision)
+                              SELECT * FROM new
+                              ON CONFLICT (campaign_id, branch_id) DO UPDATE
+                              SET revision = GREATEST(commitments.revision, EXCLUDED.revision))
+               -- the statement's snapshot: the revisions before this insert
+               SELECT c.campaign_id, c.branch_id, c.revision
+               FROM commitments c JOIN new USING (campaign_id, branch_id)""",
+            *database.columns(published, len(Revision._fields)),
         )
         await database.upsert(
             self.conn,
@@ -309,8 +320,16 @@ class NotificationStore:
             # a new deadline gives the task a new chance, as rectification decides
             assign={"overdue": "tasks.overdue AND tasks.deadline = EXCLUDED.deadline"},
         )
-        await self.resolve_fact(campaign_id, branch_id, "commitment_missing", "", at)
-        return before
+        await self.conn.execute(
+            """UPDATE lagging_facts f SET resolved_at = $3
+               FROM unnest($1::text[], $2::text[]) AS c(campaign_id, branch_id)
+               WHERE f.campaign_id = c.campaign_id AND f.branch_id = c.branch_id
+                 AND f.reason = 'commitment_missing' AND f.fact_key = ''
+                 AND f.resolved_at IS NULL""",
+            *database.columns(published, 2),
+            at,
+        )
+        return {(r["campaign_id"], r["branch_id"]): r["revision"] for r in before}
 
     # -------------------------------------------------------------- problems and escalations
 
@@ -389,18 +408,19 @@ class NotificationStore:
         return row
 
     async def complete_tasks(self, tasks: Sequence[TaskKey], at: dt.datetime) -> None:
-        """Mark tasks completed, and their overdue facts resolved (executemany: one round trip
-        each)."""
-        await self.conn.executemany(
-            """UPDATE tasks SET completed_at = COALESCE(completed_at, $4)
-               WHERE campaign_id = $1 AND branch_id = $2 AND task_id = $3""",
-            [(*task, at) for task in tasks],
-        )
-        await self.conn.executemany(
-            """UPDATE lagging_facts SET resolved_at = $4
-               WHERE campaign_id = $1 AND branch_id = $2 AND reason = 'task_overdue'
-                 AND fact_key = $3 AND resolved_at IS NULL""",
-            [(*task, at) for task in tasks],
+        """Mark tasks completed, and their overdue facts resolved (one statement)."""
+        await self.conn.execute(
+            """WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                          AS k(campaign_id, branch_id, task_id)),
+                    completed AS (UPDATE tasks t SET completed_at = COALESCE(t.completed_at, $4)
+                                  FROM k WHERE t.campaign_id = k.campaign_id
+                                    AND t.branch_id = k.branch_id AND t.task_id = k.task_id)
+               UPDATE lagging_facts f SET resolved_at = $4
+               FROM k WHERE f.campaign_id = k.campaign_id AND f.branch_id = k.branch_id
+                 AND f.reason = 'task_overdue' AND f.fact_key = k.task_id
+                 AND f.resolved_at IS NULL""",
+            *database.columns(tasks, len(TaskKey._fields)),
+            at,
         )
 
     async def tasks_to_escalate(
@@ -474,15 +494,15 @@ class NotificationStore:
             at,
         )
 
-    async def note_review(self, campaign_id: str, branch_id: str, revision: int) -> None:
-        """A review of the branch's plan (the latest revision reviewed is kept)."""
+    async def note_reviews(self, reviewed: Sequence[Revision]) -> None:
+        """Reviews of the branches' plans (the latest revision reviewed is kept; one row per
+        branch: the caller keeps the greatest)."""
         await self.conn.execute(
-            """INSERT INTO reviews (campaign_id, branch_id, reviewed_revision) VALUES ($1, $2, $3)
+            """INSERT INTO reviews (campaign_id, branch_id, reviewed_revision)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
                ON CONFLICT (campaign_id, branch_id) DO UPDATE
                SET reviewed_revision = GREATEST(reviews.reviewed_revision, EXCLUDED.reviewed_revision)""",
-            campaign_id,
-            branch_id,
-            revision,
+            *database.columns(reviewed, len(Revision._fields)),
         )
 
     async def reviewed_revision(self, campaign_id: str, branch_id: str) -> int | None:
@@ -494,18 +514,16 @@ class NotificationStore:
         )
         return revision
 
-    async def resolve_reviews_overdue(
-        self, campaign_id: str, branch_id: str, revision: int, at: dt.datetime
-    ) -> None:
-        """A review of the branch's plan arrived: its superior's overdue-review facts of that
+    async def resolve_reviews_overdue(self, reviewed: Sequence[Revision], at: dt.datetime) -> None:
+        """Reviews of the branches' plans arrived: their superiors' overdue-review facts of that
         revision and the ones before are resolved (whoever reviewed)."""
         await self.conn.execute(
-            """UPDATE lagging_facts SET resolved_at = $4
-               WHERE campaign_id = $1 AND reason = 'review_overdue' AND resolved_at IS NULL
-                 AND detail ->> 'branch_id' = $2 AND (detail ->> 'revision')::int <= $3""",
-            campaign_id,
-            branch_id,
-            revision,
+            """UPDATE lagging_facts f SET resolved_at = $4
+               FROM unnest($1::text[], $2::text[], $3::int[]) AS r(campaign_id, branch_id, revision)
+               WHERE f.campaign_id = r.campaign_id AND f.reason = 'review_overdue'
+                 AND f.resolved_at IS NULL AND f.detail ->> 'branch_id' = r.branch_id
+                 AND (f.detail ->> 'revision')::int <= r.revision""",
+            *database.columns(reviewed, len(Revision._fields)),
             at,
         )
 

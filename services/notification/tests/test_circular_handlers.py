@@ -128,19 +128,14 @@ class FakeCirculars(CircularStore):
         org = self.outer.orgs_by_id.get(org_id)
         return org.name if org else org_id
 
-    async def save_inspection(self, row: Any) -> bool:
-        key = (row.cause_source, row.cause_event_id)
-        if key in self.inspections:
-            return False
-        self.inspections[key] = {**row._asdict(), "praised_in": None}
-        return True
+    async def save_inspections(self, rows: Sequence[Any]) -> None:
+        for row in rows:
+            key = (row.cause_source, row.cause_event_id)
+            self.inspections.setdefault(key, {**row._asdict(), "praised_in": None})
 
-    async def save_progress_report(self, row: Any) -> bool:
-        key = (row.cause_source, row.cause_event_id)
-        if key in self.reports:
-            return False
-        self.reports[key] = row._asdict()
-        return True
+    async def save_progress_reports(self, rows: Sequence[Any]) -> None:
+        for row in rows:
+            self.reports.setdefault((row.cause_source, row.cause_event_id), row._asdict())
 
     async def latest_inspections(self, campaign_id: str) -> list[asyncpg.Record]:
         latest: dict[str, dict[str, Any]] = {}
@@ -317,6 +312,9 @@ class FakeStore(NotificationStore):
 
     async def orgs(self, org_ids: Sequence[str]) -> list[asyncpg.Record]:
         return [o._asdict() for i in org_ids if (o := self.orgs_by_id.get(i))]
+
+    async def counties_of(self, org_ids: Sequence[str]) -> dict[str, str]:
+        return {i: o.county_code for i in org_ids if (o := self.orgs_by_id.get(i))}
 
     async def committees(self, county_code: str) -> list[asyncpg.Record]:
         return [o._asdict() for o in self._of(county_code) if o.kind == "committee"]

@@ -51,6 +51,7 @@ from notification.store import (
     OrgRow,
     PhaseWindowRow,
     ProblemRow,
+    Revision,
     TaskKey,
     TaskRow,
 )
@@ -224,6 +225,9 @@ class FakeStore(NotificationStore):
     async def orgs(self, org_ids: Sequence[str]) -> list[asyncpg.Record]:
         return [o._asdict() for i in org_ids if (o := self.orgs_by_id.get(i))]
 
+    async def counties_of(self, org_ids: Sequence[str]) -> dict[str, str]:
+        return {i: o.county_code for i in org_ids if (o := self.orgs_by_id.get(i))}
+
     async def committees(self, county_code: str) -> list[asyncpg.Record]:
         return [o._asdict() for o in self._of(county_code) if o.kind == "committee"]
 
@@ -236,24 +240,20 @@ class FakeStore(NotificationStore):
             key=lambda o: o.org_id,
         )
 
-    async def save_commitment(
-        self,
-        *,
-        campaign_id: str,
-        branch_id: str,
-        county_code: str,
-        revision: int,
-        tasks: Sequence[TaskRow],
-        at: dt.datetime,
-    ) -> int | None:
-        key = (campaign_id, branch_id)
-        before = self.commitments.get(key)
-        self.commitments[key] = max(before or 0, revision)
+    async def save_commitments(
+        self, published: Sequence[Revision], tasks: Sequence[TaskRow], at: dt.datetime
+    ) -> dict[tuple[str, str], int]:
+        before = {}
+        for campaign_id, branch_id, revision in published:
+            key = (campaign_id, branch_id)
+            if key in self.commitments:
+                before[key] = self.commitments[key]
+            self.commitments[key] = max(self.commitments.get(key, 0), revision)
+            await self.resolve_fact(campaign_id, branch_id, "commitment_missing", "", at)
         for t in tasks:
             task = self.tasks.setdefault(TaskKey(*t[:3]), {"overdue": False})
             task["overdue"] = task["overdue"] and task.get("deadline") == t.deadline
             task.update(title=t.title, responsible=t.responsible, deadline=t.deadline)
-        await self.resolve_fact(campaign_id, branch_id, "commitment_missing", "", at)
         return before
 
     async def save_problems(self, problems: Sequence[ProblemRow]) -> list[asyncpg.Record]:
@@ -334,24 +334,24 @@ class FakeStore(NotificationStore):
             if (campaign, why, key) == (campaign_id, reason, fact_key):
                 fact["resolved_at"] = fact["resolved_at"] or at
 
-    async def note_review(self, campaign_id: str, branch_id: str, revision: int) -> None:
-        key = (campaign_id, branch_id)
-        self.reviewed[key] = max(self.reviewed.get(key, 0), revision)
+    async def note_reviews(self, reviewed: Sequence[Revision]) -> None:
+        for campaign_id, branch_id, revision in reviewed:
+            key = (campaign_id, branch_id)
+            self.reviewed[key] = max(self.reviewed.get(key, 0), revision)
 
     async def reviewed_revision(self, campaign_id: str, branch_id: str) -> int | None:
         return self.reviewed.get((campaign_id, branch_id))
 
-    async def resolve_reviews_overdue(
-        self, campaign_id: str, branch_id: str, revision: int, at: dt.datetime
-    ) -> None:
-        for (campaign, _, why, _), fact in self.facts.items():
-            detail = fact["detail"]
-            about = (campaign, why, detail["branch_id"])
-            if (
-                about == (campaign_id, "review_overdue", branch_id)
-                and detail["revision"] <= revision
-            ):
-                fact["resolved_at"] = fact["resolved_at"] or at
+    async def resolve_reviews_overdue(self, reviewed: Sequence[Revision], at: dt.datetime) -> None:
+        for campaign_id, branch_id, revision in reviewed:
+            for (campaign, _, why, _), fact in self.facts.items():
+                detail = fact["detail"]
+                about = (campaign, why, detail["branch_id"])
+                if (
+                    about == (campaign_id, "review_overdue", branch_id)
+                    and detail["revision"] <= revision
+                ):
+                    fact["resolved_at"] = fact["resolved_at"] or at
 
 
 def event(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Set
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from grassroots.contract.calendar import COUNTY_TIME, at_county_hour, commitment_due_on
 from grassroots.contract.labels import LABELS
+from notification import planning
 from notification.domain import (
     INBOX_ONLY,
     WHO_HEARS_WHAT,
@@ -230,3 +232,10 @@ def test_an_organisation_is_registered_only_in_its_own_county_and_refused_once()
         "x1 is not a registered organisation of county 610526: register it "
         "(org.branch_registered) first",
     ]
+
+
+@given(st.lists(st.text(), min_size=1, max_size=5))
+def test_a_delivery_id_is_the_uuid5_of_its_key_as_ever(parts: list[str]) -> None:
+    """Ids already planned stay the ids of their keys: a redelivered event plans nothing new."""
+    expected = uuid.uuid5(planning.NOTIFICATION_NAMESPACE, "\x1f".join(parts))
+    assert planning.derived_id(*parts) == str(expected)

@@ -18,7 +18,9 @@ from grassroots.contract.labels import label
 from reporting import exports, schemas, supervision_views, views
 from reporting.auth import (
     Scope,
+    bearer_hash,
     bearer_scope,
+    found_scope,
     require_card,
     require_county,
     require_county_member,
@@ -73,6 +75,8 @@ CampaignId = Annotated[
 ]
 BranchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
 Token = Annotated[Scope, Depends(bearer_scope)]
+HashedToken = Annotated[str, Depends(bearer_hash)]
+"""The token of an endpoint that checks it with what it reads (_facts)."""
 
 
 async def _campaign(request: Request, campaign_id: str) -> asyncpg.Record:
@@ -106,22 +110,26 @@ def _json(model: type[BaseModel], payload: dict[str, Any]) -> Response:
     return Response(model.model_validate(payload).model_dump_json(), media_type="application/json")
 
 
-async def _facts(request: Request, campaign_id: str, scope: Scope) -> asyncpg.Record:
-    """The campaign with its counters, branch count and version: one round trip."""
-    async with request.app.state.runtime.pool.acquire() as conn:
-        facts = await queries.campaign_facts(conn, campaign_id)
-    if facts is None:
+async def _facts(
+    request: Request, conn: asyncpg.Connection, campaign_id: str, hashed_token: str
+) -> asyncpg.Record:
+    """The campaign with its counters, branch count and version, for a token whose scope
+    covers it (401, 404, 403 as with Token): one round trip with the token's check."""
+    facts = await queries.campaign_facts(conn, campaign_id, hashed_token)
+    scope = found_scope(request, facts, prefix="token_")
+    if facts["campaign_id"] is None:
         raise HTTPException(404, detail=f"campaign {campaign_id} is not known")
     require_county(scope, facts["county_code"])
     return facts
 
 
 @router.get("/campaigns/{campaign_id}/summary", response_model=schemas.Summary)
-async def get_summary(request: Request, campaign_id: CampaignId, scope: Token) -> Response:
+async def get_summary(request: Request, campaign_id: CampaignId, token: HashedToken) -> Response:
     """Phase, branch count, levels per round, moved up, incomplete, commitments, tasks;
     problems by status, prominent problems resolved of total, escalations answered and
     waiting."""
-    facts = await _facts(request, campaign_id, scope)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        facts = await _facts(request, conn, campaign_id, token)
     kept = SUMMARIES.get(campaign_id)
     if kept is None or kept[0] != facts["version"]:
         answer = _json(schemas.Summary, views.summary(facts, facts["counters"], facts["branches"]))
@@ -133,7 +141,7 @@ async def get_summary(request: Request, campaign_id: CampaignId, scope: Token) -
 async def list_branches(
     request: Request,
     campaign_id: CampaignId,
-    scope: Token,
+    token: HashedToken,
     level: Annotated[
         schemas.Level | None, Query(description="Only branches at this level.")
     ] = None,
@@ -144,23 +152,35 @@ async def list_branches(
     township: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=128,
+            description="The page after this branch_id (the previous page's `next`), "
+            "read as fast at the end of the list as at its start; `page` is then not used.",
+        ),
+    ] = None,
 ) -> Response:
-    """The county's branches, a page at a time, by branch_id."""
-    campaign = await _facts(request, campaign_id, scope)
-    counters = campaign["counters"]
-    chosen = round or (
-        "final"
-        if any(
-            counters.get(f"level:final:{lv}")
-            for lv in ("strong", "fairly_strong", "average", "weak")
-        )
-        or counters.get("incomplete:final")
-        else "initial"
-    )
-    key = (campaign_id, chosen, level, township)
-    kept = TOTALS.get(key)
-    known = kept[1] if kept is not None and kept[0] == campaign["version"] else None
+    """The county's branches, a page at a time, by branch_id; `next` is the `after` of the
+    next page (null on the last)."""
+    # One connection for the facts and the page: a connection given back to the pool costs
+    # a round trip of its own (asyncpg resets it).
     async with request.app.state.runtime.pool.acquire() as conn:
+        campaign = await _facts(request, conn, campaign_id, token)
+        counters = campaign["counters"]
+        chosen = round or (
+            "final"
+            if any(
+                counters.get(f"level:final:{lv}")
+                for lv in ("strong", "fairly_strong", "average", "weak")
+            )
+            or counters.get("incomplete:final")
+            else "initial"
+        )
+        key = (campaign_id, chosen, level, township)
+        kept = TOTALS.get(key)
+        known = kept[1] if kept is not None and kept[0] == campaign["version"] else None
         total, rows = await queries.branch_rows(
             conn,
             campaign_id,
@@ -168,19 +188,22 @@ async def list_branches(
             round_=chosen,
             level=level,
             township=township,
-            limit=page_size,
-            offset=(page - 1) * page_size,
+            limit=page_size + 1,  # one more: is there a next page
+            offset=0 if after is not None else (page - 1) * page_size,
             known_total=known,
+            after=after,
         )
     if known is None:
         if len(TOTALS) >= KEPT:
             TOTALS.clear()
         TOTALS[key] = (campaign["version"], total)
+    rows, more = rows[:page_size], len(rows) > page_size
     page_of = {
         "items": [views.branch_row(row, chosen) for row in rows],
         "page": page,
         "page_size": page_size,
         "total": total,
+        "next": rows[-1]["branch_id"] if more else None,
     }
     # views.branch_row gives BranchRow's fields and types as they are: encoded as they are
     # (test_reporting_api_speed checks it against the model), no validation per row.

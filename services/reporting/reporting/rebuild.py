@@ -18,6 +18,7 @@ from rich.progress import Progress
 from grassroots.contract import ALL_TOPICS
 from grassroots.plumbing.clock import system_clock
 from grassroots.plumbing.consumer import BatchApplier
+from grassroots.plumbing.garbage import collect_garbage_for_throughput
 from grassroots.plumbing.kafka import make_consumer
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting.handlers import HANDLERS
@@ -72,6 +73,7 @@ async def rebuild(
     conn: asyncpg.Connection, bootstrap_servers: str, *, show_progress: bool = True
 ) -> int:
     """Replay every topic up to its current end into fresh read models; return events read."""
+    collect_garbage_for_throughput()  # as a service does: the replay is parsing, mostly
     consumer = make_consumer(
         bootstrap_servers, enable_auto_commit=False, max_partition_fetch_bytes=8 * 1024 * 1024
     )

@@ -122,6 +122,10 @@ class BranchPage(BaseModel):
     page: int
     page_size: int
     total: int
+    next: str | None = Field(
+        None,
+        description="Ask for the next page with after=<next> (null: this page is the last).",
+    )
 
 
 class RuleLine(BaseModel):

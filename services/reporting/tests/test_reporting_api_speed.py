@@ -64,8 +64,8 @@ def test_the_streamed_export_has_the_cells_of_the_workbook_written_in_memory() -
 
 def test_a_branch_row_encoded_as_it_is_is_what_the_response_model_gives() -> None:
     for row in (ROW, ROW | {"initial_total": None, "township": "城关镇", "commitment_id": None}):
-        for round_ in ("initial", "final"):
+        for round_, following in (("initial", None), ("final", "610526-b1")):
             page = {"items": [views.branch_row(row, round_)], "page": 1, "page_size": 50}
-            page["total"] = 1
+            page |= {"total": 1, "next": following}
             expected = schemas.BranchPage.model_validate(page).model_dump_json()
             assert to_json(page) == expected.encode()

@@ -9,6 +9,7 @@ plans its sends in one transaction: the number is the county's and year's next, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -29,7 +30,7 @@ from grassroots.contract.supervision import (
     EditAction,
     Section,
 )
-from grassroots.plumbing.handling import Registration, Rejected, each
+from grassroots.plumbing.handling import Registration, Rejected, batch, each
 from notification import recipients
 from notification.circulars import decisions
 from notification.circulars.drafting import ADDED, requested_circular_id, supervision_title
@@ -41,46 +42,52 @@ from notification.planning import PLANNER, Notice, derived_id, time_driven_cause
 from notification.store import NotificationStore, Uow
 
 
-async def _refuse_unregistered(uow: Uow, org_ids: list[str], county_code: str) -> None:
-    orgs = await uow.store.orgs(org_ids)
-    refusals = unregistered(org_ids, {r["org_id"]: r["county_code"] for r in orgs}, county_code)
-    if refusals:
-        raise Rejected("; ".join(refusals))
+async def _refuse_unregistered(uow: Uow, named: Sequence[tuple[str, str]]) -> None:
+    """Refuse unless every (organisation, county of the event naming it) is registered so. A
+    run of events is refused whole (one query for all): the consumer then applies its events
+    one at a time, and refuses only those that name an organisation not registered."""
+    registered_in = await uow.store.counties_of(sorted({org_id for org_id, _ in named}))
+    for org_id, county_code in named:
+        refusals = unregistered([org_id], registered_in, county_code)
+        if refusals:
+            raise Rejected("; ".join(refusals))
 
 
-async def on_inspected(uow: Uow, event: SupervisionInspectedEvent) -> None:
+async def on_inspected(uow: Uow, events: Sequence[SupervisionInspectedEvent]) -> None:
     """Kept once per event; its findings count when the next draft is made."""
-    data = event.data
-    await _refuse_unregistered(uow, [data.org_id], event.countycode)
-    await uow.store.circulars.save_inspection(
-        InspectionRow(
-            event.source,
-            event.id,
-            event.campaign,
-            event.countycode,
-            data.org_id,
-            data.inspection_id,
-            data.mode.value,
-            data.inspected_on,
-            event.time,
-            [f.model_dump(mode="json") for f in data.findings],
-        )
+    await _refuse_unregistered(uow, [(e.data.org_id, e.countycode) for e in events])
+    await uow.store.circulars.save_inspections(
+        [
+            InspectionRow(
+                e.source,
+                e.id,
+                e.campaign,
+                e.countycode,
+                d.org_id,
+                d.inspection_id,
+                d.mode.value,
+                d.inspected_on,
+                e.time,
+                [f.model_dump(mode="json") for f in d.findings],
+            )
+            for e in events
+            for d in (e.data,)
+        ]
     )
 
 
-async def on_progress_reported(uow: Uow, event: SupervisionProgressReportedEvent) -> None:
+async def on_progress_reported(
+    uow: Uow, events: Sequence[SupervisionProgressReportedEvent]
+) -> None:
     """Kept once per event: who reported, and when (a missing report is derived at drafting)."""
-    data = event.data
-    await _refuse_unregistered(uow, [data.org_id], event.countycode)
-    await uow.store.circulars.save_progress_report(
-        ProgressReportRow(
-            event.source,
-            event.id,
-            event.campaign,
-            event.countycode,
-            data.org_id,
-            data.reported_on,
-        )
+    await _refuse_unregistered(uow, [(e.data.org_id, e.countycode) for e in events])
+    await uow.store.circulars.save_progress_reports(
+        [
+            ProgressReportRow(
+                e.source, e.id, e.campaign, e.countycode, e.data.org_id, e.data.reported_on
+            )
+            for e in events
+        ]
     )
 
 
@@ -137,7 +144,7 @@ async def on_circular_edited(uow: Uow, event: SupervisionCircularEditedEvent) ->
         )
     else:
         assert data.section and data.org_id and data.text and data.reason
-        await _refuse_unregistered(uow, [data.org_id], event.countycode)
+        await _refuse_unregistered(uow, [(data.org_id, event.countycode)])
         row = ItemRow(
             data.circular_id, data.item_id, data.section.value, data.org_id, ADDED, data.text, []
         )
@@ -249,8 +256,8 @@ async def on_circular_discarded(uow: Uow, event: SupervisionCircularDiscardedEve
 
 
 SUPERVISION_HANDLERS: tuple[Registration[NotificationStore], ...] = (
-    each(SupervisionInspectedEvent, on_inspected),
-    each(SupervisionProgressReportedEvent, on_progress_reported),
+    batch(SupervisionInspectedEvent, on_inspected),
+    batch(SupervisionProgressReportedEvent, on_progress_reported),
     each(SupervisionCircularRequestedEvent, on_circular_requested),
     each(SupervisionCircularEditedEvent, on_circular_edited),
     each(SupervisionCircularSignedEvent, on_circular_signed),

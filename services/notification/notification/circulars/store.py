@@ -11,11 +11,13 @@ decisions about one circular are applied one after the other.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import asyncpg
 
+from grassroots.plumbing import database
 from notification.circulars.drafting import Source
 
 
@@ -92,25 +94,27 @@ class CircularStore:
 
     # -------------------------------------------------------------- inspections and reports
 
-    async def save_inspection(self, row: InspectionRow) -> bool:
-        """Keep an inspection; False when the event was kept before."""
-        new = await self.conn.fetchval(
+    async def save_inspections(self, rows: Sequence[InspectionRow]) -> None:
+        """Keep inspections, each once per event (one kept before is left as it is)."""
+        width = len(InspectionRow._fields)
+        await self.conn.execute(
             """INSERT INTO inspections (cause_source, cause_event_id, campaign_id, county_code,
                    org_id, inspection_id, mode, inspected_on, event_time, findings)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-               ON CONFLICT DO NOTHING RETURNING true""",
-            *row,
+               SELECT s, e, ca, cc, o, i, m, d, t, f::jsonb
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                           $6::text[], $7::text[], $8::date[], $9::timestamptz[], $10::text[])
+                    AS r(s, e, ca, cc, o, i, m, d, t, f)
+               ON CONFLICT DO NOTHING""",
+            *database.columns(rows, width - 1),
+            # as text: a list of lists would be taken for a two-dimensional array
+            [json.dumps(row.findings, ensure_ascii=False) for row in rows],
         )
-        return bool(new)
 
-    async def save_progress_report(self, row: ProgressReportRow) -> bool:
-        new = await self.conn.fetchval(
-            """INSERT INTO progress_reports (cause_source, cause_event_id, campaign_id,
-                   county_code, org_id, reported_on)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
-            *row,
+    async def save_progress_reports(self, rows: Sequence[ProgressReportRow]) -> None:
+        """Keep progress reports, each once per event (one kept before is left as it is)."""
+        await database.upsert(
+            self.conn, "progress_reports", rows, key=("cause_source", "cause_event_id"), update=()
         )
-        return bool(new)
 
     async def latest_inspections(self, campaign_id: str) -> list[asyncpg.Record]:
         """Each organisation's latest inspection in the campaign (greatest inspected_on, then

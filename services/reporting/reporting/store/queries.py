@@ -38,18 +38,28 @@ async def campaign(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record
     return row
 
 
-async def campaign_facts(conn: asyncpg.Connection, campaign_id: str) -> asyncpg.Record | None:
-    """In one round trip: the campaign, its summary counters (name → value), its county's
-    gradable branches, and the read models' version (migration 0008) they were read at."""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT (SELECT version FROM read_model_version) AS version,"
+async def campaign_facts(
+    conn: asyncpg.Connection, campaign_id: str, token_hash: str
+) -> asyncpg.Record:
+    """In one round trip: the scope of the bearer token (`token_*`, null when unknown or
+    revoked) and, for a live token, the campaign (`campaign_id` null when not known), its
+    summary counters (name → value), its county's gradable branches, and the read models'
+    version (migration 0008) they were read at. The token is checked in the statement that
+    reads the facts, so a revocation is seen by the next request, as with tokens.find."""
+    row: asyncpg.Record = await conn.fetchrow(
+        "SELECT t.county_code AS token_county_code, t.branch_id AS token_branch_id,"
+        " t.label AS token_label, t.role AS token_role,"
+        " (SELECT version FROM read_model_version) AS version,"
         " c.campaign_id, c.county_code, c.name, c.year, c.plan, c.phases, c.rules, c.updated_at,"
         " coalesce((SELECT jsonb_object_agg(name, value) FROM counters"
         "           WHERE campaign_id = c.campaign_id), '{}') AS counters,"
         " coalesce((SELECT branches FROM county_counts WHERE county_code = c.county_code), 0)"
         " AS branches"
-        " FROM campaigns c WHERE c.campaign_id = $1",
+        " FROM (SELECT $2::text AS token_hash) asked"
+        " LEFT JOIN api_tokens t ON t.token_hash = asked.token_hash AND t.revoked_at IS NULL"
+        " LEFT JOIN campaigns c ON t.token_hash IS NOT NULL AND c.campaign_id = $1",
         campaign_id,
+        token_hash,
     )
     return row
 
@@ -82,14 +92,17 @@ BRANCH_ROW = """SELECT b.branch_id, b.name, b.unit, b.township, c.initial_level,
        c.settled_rate, coalesce(c.commendations, 0) AS commendations,
        coalesce(c.initial_missing, '{}') AS initial_missing,
        coalesce(c.final_missing, '{}') AS final_missing,
-       (SELECT count(*) FILTER (WHERE t.in_plan) FROM tasks t
-        WHERE t.campaign_id = $1 AND t.branch_id = b.branch_id) AS tasks_total,
-       (SELECT count(*) FILTER (WHERE t.in_plan AND t.completed) FROM tasks t
-        WHERE t.campaign_id = $1 AND t.branch_id = b.branch_id) AS tasks_completed,
-       (SELECT count(*) FILTER (WHERE t.in_plan AND t.overdue AND NOT t.completed) FROM tasks t
-        WHERE t.campaign_id = $1 AND t.branch_id = b.branch_id) AS tasks_overdue
+       n.tasks_total, n.tasks_completed, n.tasks_overdue
 FROM branches b
-LEFT JOIN cards c ON c.campaign_id = $1 AND c.branch_id = b.branch_id"""
+LEFT JOIN cards c ON c.campaign_id = $1 AND c.branch_id = b.branch_id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE t.in_plan) AS tasks_total,
+           count(*) FILTER (WHERE t.in_plan AND t.completed) AS tasks_completed,
+           count(*) FILTER (WHERE t.in_plan AND t.overdue AND NOT t.completed) AS tasks_overdue
+    FROM tasks t WHERE t.campaign_id = $1 AND t.branch_id = b.branch_id
+) n"""
+"""A branch's row of the list and the exports; its task counts read in one pass over its tasks
+(was three subqueries, each reading them again)."""
 
 
 PAGE_ROW = BRANCH_ROW.replace("c.initial_scores, c.final_scores,", "")
@@ -108,9 +121,11 @@ async def branch_rows(
     limit: int | None,
     offset: int,
     known_total: int | None = None,
+    after: str | None = None,
 ) -> tuple[int, list[asyncpg.Record]]:
     """A page of the county's gradable branches, filtered, with the total that matched
-    (`known_total`: counted before, at the same version of the read models)."""
+    (`known_total`: counted before, at the same version of the read models); with `after`,
+    the page starts after that branch_id (a keyset: no row before it is read)."""
     level_column = "c.initial_level" if round_ == "initial" else "c.final_level"
     where = ["b.county_code = $2", "b.kind <> 'committee'"]
     args: list[Any] = [campaign_id, county_code]
@@ -130,6 +145,9 @@ async def branch_rows(
             *args,
         )
     )
+    if after is not None:
+        args.append(after)
+        condition += f" AND b.branch_id > ${len(args)}"
     args += [limit, offset]
     # The page's ids first (index-only scans, nothing computed for the rows skipped), then
     # their rows.

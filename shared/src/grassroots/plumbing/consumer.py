@@ -2,8 +2,10 @@
 
 One database transaction per batch; the caller commits Kafka offsets only after it returns.
 The fresh events are applied together first (batch handlers where a service has them, no
-savepoint per event); if anything refuses or fails, that attempt is rolled back and the batch
-is applied one event at a time, each in a savepoint, so only the bad event is dead-lettered.
+savepoint per event); if anything refuses or fails, that attempt is rolled back and the batch is
+applied run by run (a run: consecutive events of one batch handler, or of per-event handlers),
+each in a savepoint; a run that fails again is applied one event at a time, each in a
+savepoint, so only the bad event is dead-lettered.
 """
 
 from __future__ import annotations
@@ -218,24 +220,56 @@ class BatchApplier:
                 " different content; send corrections with a new id",
             )
         fresh = named_first(sorted_.fresh)
+        failed = 0  # the run that failed, if one does
         try:
             async with uow.savepoint() as together:  # undone if the fast way fails
-                await self._apply_together(together, fresh)
+                for index, run in enumerate(runs(fresh, self._group)):
+                    failed = index
+                    await self._apply_together(together, run)
         except TRANSIENT:
             raise  # the whole batch is retried
         except Exception as error:
             log.info(
-                "batch of %d applied one by one: %r",
+                "batch of %d applied run by run: %r",
                 len(fresh),
                 error,
                 extra={"records": len(fresh), "error": f"{type(error).__name__}: {error}"[:500]},
             )
             metrics.BATCHES_ONE_BY_ONE.labels(self.service).inc()
-            for item in fresh:
-                await self._apply_one(uow, item)
+            await self._apply_run_by_run(uow, fresh, failed)
             return
+        self._count_applied(fresh)
+
+    async def _apply_run_by_run(
+        self, uow: UnitOfWork[Any], fresh: list[Received], failed: int
+    ) -> None:
+        """The batch again after its run `failed` failed: the runs before it together (they
+        went through), that run one event at a time, each later run together in a savepoint
+        of its own, one event at a time if it fails too. A refused progress report costs its
+        own run, not the batch's two thousand events."""
+        all_runs = runs(fresh, self._group)
+        if failed:
+            async with uow.savepoint() as together:
+                for run in all_runs[:failed]:
+                    await self._apply_together(together, run)
+            self._count_applied([item for run in all_runs[:failed] for item in run])
+        for item in all_runs[failed]:
+            await self._apply_one(uow, item)
+        for run in all_runs[failed + 1 :]:
+            try:
+                async with uow.savepoint() as together:
+                    await self._apply_together(together, run)
+            except TRANSIENT:
+                raise
+            except Exception:
+                for item in run:
+                    await self._apply_one(uow, item)
+                continue
+            self._count_applied(run)
+
+    def _count_applied(self, items: list[Received]) -> None:
         # One counter step per type, not per event (a labelled counter costs a lock and a lookup).
-        for event_type, amount in Counter(item.event.type for item in fresh).items():
+        for event_type, amount in Counter(item.event.type for item in items).items():
             handled = self.handlers.get(event_type) is not None
             self._count(event_type, "applied" if handled else "unhandled", amount)
 
@@ -244,17 +278,17 @@ class BatchApplier:
         registration = self.handlers.get(item.event.type)
         return registration.many if registration is not None else None
 
-    async def _apply_together(self, uow: UnitOfWork[Any], fresh: list[Received]) -> None:
-        for run in runs(fresh, self._group):
-            registration = self.handlers.get(run[0].event.type)
-            if registration is not None and registration.many is not None:
-                await self._apply_run(uow, registration.many, run)
-                continue
-            for item in run:
-                found = self.handlers.get(item.event.type)
-                if found is not None:
-                    with tracing.consumed(self.service, item.event):
-                        await found.one(uow, item.event)
+    async def _apply_together(self, uow: UnitOfWork[Any], run: list[Received]) -> None:
+        """A run without a savepoint per event: its batch handler, or each event's handler."""
+        registration = self.handlers.get(run[0].event.type)
+        if registration is not None and registration.many is not None:
+            await self._apply_run(uow, registration.many, run)
+            return
+        for item in run:
+            found = self.handlers.get(item.event.type)
+            if found is not None:
+                with tracing.consumed(self.service, item.event):
+                    await found.one(uow, item.event)
 
     async def _apply_run(self, uow: UnitOfWork[Any], handler: Any, run: list[Received]) -> None:
         """A batch handler's run: each traced event's span covers it, and what is emitted about

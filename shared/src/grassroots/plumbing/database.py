@@ -126,9 +126,20 @@ async def create_pool(dsn: str, schema: str, *, size: int = 5) -> asyncpg.Pool:
         init=_init_connection,
         server_settings={"search_path": schema, "application_name": f"grassroots-{schema}"},
         command_timeout=60,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A connection goes back to the pool without asyncpg's reset query (advisory unlocks,
+    CLOSE ALL, UNLISTEN, RESET ALL): one round trip per unit of work and per API request saved
+    (the reporting API's statements per request halved). asyncpg still rolls back a transaction
+    left open. It holds because no service keeps session state on a pooled connection: the
+    search_path is a connection setting, migrations and triggers set what they need per
+    transaction (SET LOCAL, set_config(…, true)), the notification service LISTENs on a
+    connection of its own, and advisory locks are per transaction. Keep it so."""
 
 
 def _migration_files(directory: Path, prefix: str) -> list[tuple[str, str, str]]:

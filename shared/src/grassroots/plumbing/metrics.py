@@ -28,8 +28,8 @@ BATCH_SIZE = Histogram(
 )
 BATCHES_ONE_BY_ONE = Counter(
     "grassroots_batches_applied_one_by_one_total",
-    "Batches applied one event at a time (in savepoints) because applying them together failed:"
-    " an event was refused or a handler failed.",
+    "Batches applied run by run (in savepoints; a failing run one event at a time) because"
+    " applying them together failed: an event was refused or a handler failed.",
     ["service"],
 )
 JOB_LAST_SUCCESS = Gauge(

@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
-import gc
 import logging
 import sys
 import time
@@ -42,6 +41,7 @@ from grassroots.contract import ALL_TOPICS, dlq_topic
 from grassroots.plumbing import database, logs, metrics, tracing
 from grassroots.plumbing.clock import Clock, file_clock, system_clock
 from grassroots.plumbing.consumer import BatchApplier, ParsedBatch
+from grassroots.plumbing.garbage import collect_garbage_for_throughput
 from grassroots.plumbing.handling import HandlerTable
 from grassroots.plumbing.http_metrics import RequestMetrics
 from grassroots.plumbing.jobs import Job
@@ -318,22 +318,6 @@ class Service(Generic[S]):
             assert self.pipeline is not None
             consumer = cast(AIOKafkaConsumer, msg.consumer)
             await self.pipeline.submit(msg.raw_message, consumer)
-
-
-# CPython's cyclic collector runs a young-generation pass every 700 new container objects, and
-# now and then a pass over everything alive. A consumed batch of 2,000 events makes some hundred
-# thousand pydantic objects, so with the defaults the collector took more than half of parsing's
-# time (13.2 µs an event, 5.7 without it; bench/results/results.md). What start-up leaves alive
-# (modules, schemas, the app) is frozen out of collection, and the young generation is
-# collected every 50,000 objects: events hold no reference cycles, so reference counting frees
-# them anyway, and what cycles there are still go, a little later.
-GC_THRESHOLDS = (50_000, 20, 10)
-
-
-def collect_garbage_for_throughput() -> None:
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _consumer_running(runtime: Runtime[Any]) -> bool:
