@@ -9,7 +9,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-IDLE_LEAVES = ("EpollSelector.select (", "select (selectors.py", "poll (selectors.py")
+# Where the main thread waits: asyncio's selector, or — under uvloop, whose loop is C — the
+# loop's entry point itself (py-spy sees no Python frame above it while it waits; uvloop's own
+# C work on sockets is counted there too, so "busy" is then a little low).
+IDLE_LEAVES = (
+    "EpollSelector.select (",
+    "select (selectors.py",
+    "poll (selectors.py",
+    "Runner.run (asyncio/runners.py",
+)
 
 
 def py_spy() -> str | None:
