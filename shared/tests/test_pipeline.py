@@ -13,7 +13,7 @@ from aiokafka.errors import CommitFailedError
 
 from grassroots.contract import ContractViolation, RejectionCode
 from grassroots.plumbing.consumer import ParsedBatch
-from grassroots.plumbing.pipeline import BatchPipeline, DrainOnRevoke, next_offsets
+from grassroots.plumbing.pipeline import BatchPipeline, DrainOnRevoke, next_offsets, read_first
 
 
 def record(topic: str, partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
@@ -167,3 +167,48 @@ async def test_a_batch_read_before_a_rebalance_is_left_to_be_read_again() -> Non
     await pipeline.drain()
     assert consumer.committed == [{A0: 1}]
     assert "begin 1" not in consumer.log
+
+
+class Positions(Consumer):
+    """A consumer that knows how far each partition is read and where it ends."""
+
+    def __init__(self, read: dict[TopicPartition, int], ends: dict[TopicPartition, int]) -> None:
+        super().__init__(*read)
+        self.read, self.ends = read, ends
+        self.paused_now: set[TopicPartition] = set()
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.ends.get(tp)
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.read[tp]
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused_now |= set(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused_now -= set(tps)
+
+    def paused(self) -> set[TopicPartition]:
+        return set(self.paused_now)
+
+
+REG0, REG1 = TopicPartition("org.branches", 0), TopicPartition("org.branches", 1)
+INPUTS = TopicPartition("supervision.inputs", 0)
+
+
+async def test_registrations_are_read_before_the_rest_while_the_consumer_is_behind_on_them() -> (
+    None
+):
+    consumer = Positions({REG0: 10, REG1: 3, INPUTS: 0}, {REG0: 10, REG1: 8, INPUTS: 500})
+    await read_first(cast(AIOKafkaConsumer, consumer), "org.branches")
+    assert consumer.paused_now == {INPUTS}  # registrations 3..7 of partition 1 come first
+    consumer.read[REG1] = 8
+    await read_first(cast(AIOKafkaConsumer, consumer), "org.branches")
+    assert consumer.paused_now == set()  # caught up on them: everything is read again
+
+
+async def test_nothing_waits_before_the_first_fetch_tells_where_registrations_end() -> None:
+    consumer = Positions({REG0: 0, INPUTS: 0}, {INPUTS: 500})
+    await read_first(cast(AIOKafkaConsumer, consumer), "org.branches")
+    assert consumer.paused_now == set()

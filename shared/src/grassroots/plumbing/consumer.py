@@ -65,8 +65,10 @@ TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 # The topic whose events the others name: registrations are applied first within a batch.
 # Different topics have no order between them, and a consumer catching up on a backlog fetches
 # them together; this keeps an input naming an organisation registered in the same batch from
-# being judged before that registration. (Only registrations: moving a phase's closing ahead of
-# inputs sent before it would change what counts in the phase.)
+# being judged before that registration; across batches, the consumer reads the registrations'
+# partitions before the others while it is behind on them (pipeline.read_first). (Only
+# registrations: moving a phase's closing ahead of inputs sent before it would change what
+# counts in the phase.)
 NAMED_FIRST = Topic.ORG_BRANCHES
 
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from grassroots.plumbing.consumer import ParsedBatch
 
@@ -50,6 +50,30 @@ def rewind(consumer: AIOKafkaConsumer, records: Records) -> None:
             consumer.seek(tp, offset)
 
 
+async def read_first(consumer: AIOKafkaConsumer, topic: str) -> None:
+    """While a partition of `topic` has records this consumer has not read yet, the others wait
+    (paused): a service catching up on a backlog of several topics — after an outage, or when a
+    county's whole year arrives at once — reads them in no particular order, and an input
+    naming an organisation whose registration comes in a later batch would be refused. In
+    step with the live flow nothing waits: the registrations are read as they come."""
+    assigned = consumer.assignment()
+    behind = False
+    try:
+        for tp in assigned:
+            if tp.topic != topic:
+                continue
+            highwater = consumer.highwater(tp)  # as of the last fetch; None before one
+            if highwater is not None and await consumer.position(tp) < highwater:
+                behind = True
+                break
+    except IllegalStateError:  # a rebalance took the partition meanwhile
+        return
+    if behind:
+        consumer.pause(*(tp for tp in assigned if tp.topic != topic))
+    elif consumer.paused():
+        consumer.resume(*consumer.paused())
+
+
 class BatchPipeline:
     """One batch in its transaction while the next is read. `submit` is the consumer loop's
     handler; `drain` waits for the batch in flight (on a rebalance and before stopping)."""
@@ -58,9 +82,12 @@ class BatchPipeline:
         self,
         parse: Callable[[Records], ParsedBatch],
         apply: Callable[[ParsedBatch], Awaitable[object]],
+        *,
+        read_first: str | None = None,
     ) -> None:
         self._parse = parse
         self._apply = apply
+        self._read_first = read_first
         self._in_flight: tuple[asyncio.Task[None], Records] | None = None
         self._rebalances = 0
 
@@ -80,6 +107,8 @@ class BatchPipeline:
             return
         task = asyncio.create_task(self._apply_and_commit(batch, records, consumer))
         self._in_flight = (task, records)
+        if self._read_first is not None:
+            await read_first(consumer, self._read_first)
 
     async def drain(self) -> None:
         """Wait for the batch in its transaction and its offsets' commit; raise what made the

@@ -40,7 +40,7 @@ from grassroots import first_run
 from grassroots.contract import ALL_TOPICS, dlq_topic
 from grassroots.plumbing import database, logs, metrics, tracing
 from grassroots.plumbing.clock import Clock, file_clock, system_clock
-from grassroots.plumbing.consumer import BatchApplier, ParsedBatch
+from grassroots.plumbing.consumer import NAMED_FIRST, BatchApplier, ParsedBatch
 from grassroots.plumbing.garbage import collect_garbage_for_throughput
 from grassroots.plumbing.handling import HandlerTable
 from grassroots.plumbing.http_metrics import RequestMetrics
@@ -251,7 +251,11 @@ class Service(Generic[S]):
             file_clock(config.clock_file) if config.clock_file else definition.clock,
             producer,
         )
-        self.pipeline = BatchPipeline(runtime.applier.parse, runtime.apply_parsed)
+        self.pipeline = BatchPipeline(
+            runtime.applier.parse,
+            runtime.apply_parsed,
+            read_first=NAMED_FIRST if NAMED_FIRST in definition.topics else None,
+        )
         if definition.topics:  # the intake consumes nothing
             self._subscribe(broker)
         relay.start()
