@@ -23,7 +23,7 @@ from aiokafka import ConsumerRecord
 from grassroots.contract import ContractViolation, RejectionCode, Topic, dlq_topic, parse_event
 from grassroots.contract.envelope import valid_traceparent
 from grassroots.plumbing import inbox, metrics, tracing
-from grassroots.plumbing.handling import HandlerTable, Rejected
+from grassroots.plumbing.handling import BatchHandler, HandlerTable, Rejected
 from grassroots.plumbing.inbox import Received
 from grassroots.plumbing.kafka import dead_letter_owner
 from grassroots.plumbing.logs import event_fields
@@ -292,7 +292,9 @@ class BatchApplier:
                 with tracing.consumed(self.service, item.event):
                     await found.one(uow, item.event)
 
-    async def _apply_run(self, uow: UnitOfWork[Any], handler: Any, run: list[Received]) -> None:
+    async def _apply_run(
+        self, uow: UnitOfWork[Any], handler: BatchHandler[Any, Any], run: list[Received]
+    ) -> None:
         """A batch handler's run: each traced event's span covers it, and what is emitted about
         an event's subject continues that event's trace."""
         spans = [(item, tracing.start_consumed(self.service, item.event)) for item in run]
