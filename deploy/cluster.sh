@@ -178,6 +178,19 @@ node_pid() {
   echo "$pid"
 }
 
+# Whether the process the pid file names is gone. Only this judges "exited during startup": the
+# identity check of node_pid reads /proc/<pid>/cmdline, which is empty for an instant while the
+# launching shell execs java (the new image's arguments are not yet mapped), and a node that was
+# starting fine was once reported dead in that instant.
+node_exited() {
+  local pid file
+  file=$(node_dir "$1")/kafka.pid
+  [[ -f $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  ! kill -0 "$pid" 2>/dev/null
+}
+
 node_paused() { # state T (stopped) in /proc/<pid>/stat
   local pid
   pid=$(node_pid "$1") || return 1
@@ -292,7 +305,7 @@ wait_started() { # <node>...
       if grep -qF "$STARTED_MARK" "$(node_log "$n")" 2>/dev/null && port_open "$(client_port "$n")"; then
         continue
       fi
-      if [[ -f $(node_dir "$n")/kafka.pid ]] && ! node_pid "$n" >/dev/null; then
+      if node_exited "$n"; then
         tail -n 20 "$(node_log "$n")" >&2 || true
         die "node $n exited during startup, see $(node_log "$n")"
       fi

@@ -464,8 +464,10 @@ kafka_start() {
       kafka_acls
       return 0
     fi
-    # The pid file may lag the spawn by a few ms; only judge once it exists.
-    if [[ -f $KAFKA_PID ]] && ! kafka_pid >/dev/null; then
+    # The pid file may lag the spawn by a few ms; only judge once it exists, and by the process
+    # being gone (kill -0), not by kafka_pid's cmdline check, which fails for an instant while
+    # the launching shell execs java.
+    if [[ -f $KAFKA_PID ]] && ! kill -0 "$(<"$KAFKA_PID")" 2>/dev/null; then
       tail -n 20 "$KAFKA_LOG" >&2 || true
       die "kafka exited during startup, see $KAFKA_LOG"
     fi
