@@ -148,3 +148,35 @@ async def test_what_a_job_defers_reaches_the_outbox(pool: asyncpg.Pool) -> None:
     assert row["topic"] == Topic.CAMPAIGN_LIFECYCLE
     sent = json.loads(row["value"])
     assert (sent["type"], sent["data"]["phase"]) == ("campaign.phase_opened", "rectification")
+
+
+async def test_a_piecewise_job_commits_each_piece_and_stops_when_one_finds_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    """A sweep of three campaigns' pieces: three transactions that emit, then one that finds
+    nothing and ends the pass (the next pass waits for the interval)."""
+    pieces = ["pucheng-edu-2012", "fuping-edu-2012", "baishui-edu-2012"]
+    transactions: list[int] = []
+
+    async def sweep_one_campaign(uow: UnitOfWork[None]) -> int:
+        transactions.append(await uow.connection.fetchval("SELECT txid_current()"))
+        if not pieces:
+            return 0
+        campaign_id = pieces.pop(0)
+        uow.emit(
+            CampaignPhaseOpenedEvent,
+            PhaseOpened(campaign_id=campaign_id, phase=Phase.RECTIFICATION),
+            countycode="610526",
+            campaignid=campaign_id,
+        )
+        return 1
+
+    job = PeriodicJob("sweep", sweep_one_campaign, piecewise=True)
+    await job.run_once(JobRuntime(pool))  # type: ignore[arg-type]
+    assert len(transactions) == len(set(transactions)) == 4
+    rows = await pool.fetch("SELECT value FROM outbox ORDER BY id")
+    assert [json.loads(row["value"])["data"]["campaign_id"] for row in rows] == [
+        "pucheng-edu-2012",
+        "fuping-edu-2012",
+        "baishui-edu-2012",
+    ]

@@ -2,7 +2,10 @@
 in one unit of work (so what it emits and defers reaches the outbox with its writes):
 
 - `PeriodicJob`: every interval (the sweep interval by default), at the service's clock —
-  reminders, overdue tasks. Runs again at the next interval when it fails.
+  reminders, overdue tasks. Runs again at the next interval when it fails. With
+  `piecewise=True` its run does one piece of the work (a campaign's) and returns how much it
+  found; it is run again at once, in a new unit of work, until a run finds nothing — so a
+  province's sweep is a hundred small transactions, not one holding every county's events.
 - `BarrierJob`: once per key (a closed phase, a round) after the phase-close barrier: it
   snapshots the end offsets of the topics the work depends on, waits until this service's
   consumer group has committed past them — committed means applied — and then runs.
@@ -37,6 +40,7 @@ class PeriodicJob(Generic[S]):
     name: str
     run: Callable[[UnitOfWork[S]], Awaitable[object]]
     interval_seconds: float | None = None  # None: the service's sweep interval
+    piecewise: bool = False  # run returns how much it found; again at once until nothing
 
     async def run_forever(self, runtime: Runtime[S]) -> None:
         interval = self.interval_seconds or runtime.settings.sweep_interval_seconds
@@ -44,16 +48,23 @@ class PeriodicJob(Generic[S]):
         while True:
             started = time.time()
             try:
-                # Its own trace: what it emits (overdue tasks, reminders) carries it.
-                with tracing.span(f"{runtime.definition.name} job {self.name}"):
-                    async with runtime.unit_of_work() as uow:
-                        await self.run(uow)
+                await self.run_once(runtime)
                 succeeded.set(started)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("%s failed; retrying at the next interval", self.name)
             await asyncio.sleep(interval)
+
+    async def run_once(self, runtime: Runtime[S]) -> None:
+        """One pass: one unit of work, or, piecewise, units until one finds nothing."""
+        while True:
+            # Its own trace: what it emits (overdue tasks, reminders) carries it.
+            with tracing.span(f"{runtime.definition.name} job {self.name}"):
+                async with runtime.unit_of_work() as uow:
+                    found = await self.run(uow)
+            if not (self.piecewise and isinstance(found, int) and found > 0):
+                return
 
 
 Snapshot = Mapping[str, int]
