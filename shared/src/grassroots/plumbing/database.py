@@ -67,6 +67,44 @@ def _row_columns(row_type: type[Any]) -> tuple[tuple[str, str], ...]:
     return tuple((name, _sql_type(hints[name])) for name in row_type._fields)
 
 
+def _json_value(value: Any) -> Any:
+    """What json.dumps cannot write itself, as the text PostgreSQL reads for the column."""
+    if isinstance(value, Decimal):
+        return str(value)  # as sent: 87.5 stays 87.5
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.astimezone()).isoformat()  # asyncpg's reading
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()  # bytea's hex input
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def rows_json(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as one JSON array of arrays: the argument of `row_select`'s statement."""
+    return json.dumps(rows, default=_json_value, ensure_ascii=False, allow_nan=False)
+
+
+def _field(index: int, sql: str) -> str:
+    if sql == "jsonb":
+        return f"NULLIF(row_->{index}, 'null')"  # None is SQL NULL, as before
+    if sql == "text":
+        return f"row_->>{index}"
+    return f"(row_->>{index})::{sql}"
+
+
+@functools.cache
+def row_select(row_type: type[tuple[Any, ...]], parameter: int = 1) -> str:
+    """`SELECT <each column, typed> FROM` the JSON array of `rows_json` (parameter $n): how a
+    batch of rows reaches a statement. One text argument, not one array per column: asyncpg
+    checks every element of an array argument (an isinstance against collections.abc, a Python
+    call each: 6 % of grading's busy time at ingest); the JSON is written by json.dumps in C and
+    read by PostgreSQL as fast as the arrays were (2,000 rows of 16 columns: 17 → 6 ms of the
+    service's CPU, 32 → 31 ms of PostgreSQL's)."""
+    fields = ", ".join(_field(i, sql) for i, (_, sql) in enumerate(_row_columns(row_type)))
+    return f"SELECT {fields} FROM jsonb_array_elements(${parameter}::text::jsonb) AS row_"
+
+
 async def upsert(
     conn: asyncpg.Connection,
     table: str,
@@ -76,24 +114,23 @@ async def upsert(
     update: Sequence[str] | None = None,
     assign: Mapping[str, str] | None = None,
 ) -> None:
-    """Insert rows (one NamedTuple type; its fields are the columns) in one statement
-    (`unnest` of one array per column); on a conflict on `key`, set `update` (default: every
+    """Insert rows (one NamedTuple type; its fields are the columns) in one statement (the rows
+    as one JSON argument, `row_select`); on a conflict on `key`, set `update` (default: every
     other column) from the new row, or the SQL of `assign` ({column: expression}); with
     `update=()` and no `assign`, keep the row there. The caller keeps one row per key."""
     if not rows:
         return
-    named = _row_columns(type(rows[0]))
-    names = [name for name, _ in named]
-    arrays = ", ".join(f"${i}::{sql}[]" for i, (_, sql) in enumerate(named, start=1))
+    row_type = type(rows[0])
+    names = list(row_type._fields)
     changes = [
         f"{c} = EXCLUDED.{c}" for c in (update if update is not None else names) if c not in key
     ]
     changes += [f"{c} = {expression}" for c, expression in (assign or {}).items()]
     action = f"DO UPDATE SET {', '.join(changes)}" if changes else "DO NOTHING"
     await conn.execute(
-        f"""INSERT INTO {table} ({", ".join(names)}) SELECT * FROM unnest({arrays})
+        f"""INSERT INTO {table} ({", ".join(names)}) {row_select(row_type)}
             ON CONFLICT ({", ".join(key)}) {action}""",
-        *columns(rows, len(names)),
+        rows_json(rows),
     )
 
 

@@ -6,13 +6,29 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated, NamedTuple
 
 import asyncpg
 from aiokafka import ConsumerRecord
 
 from grassroots.contract import AnyEvent
+from grassroots.plumbing import database
 
 Key = tuple[str, str]
+
+
+class InboxRow(NamedTuple):
+    source: str
+    event_id: str
+    type: str
+    subject: str
+    content_hash: bytes
+    topic: str
+    kafka_partition: int
+    kafka_offset: Annotated[int, database.SqlType("bigint")]
+
+
+_TRACESTATE = {"tracestate"}
 
 
 def content_hash(event: AnyEvent) -> bytes:
@@ -20,7 +36,9 @@ def content_hash(event: AnyEvent) -> bytes:
     (the same event sent again in another trace is a repeat). Serialised as before tracestate
     existed, so the hashes already stored still match."""
     same = event.model_copy(update={"traceparent": None}) if event.traceparent else event
-    return hashlib.sha256(same.model_dump_json(exclude={"tracestate"}).encode()).digest()
+    # The model's serializer itself: the bytes of model_dump_json without its Python wrapper
+    # (a fifth of the hash's cost, on every event received).
+    return hashlib.sha256(same.__pydantic_serializer__.to_json(same, exclude=_TRACESTATE)).digest()
 
 
 @dataclass(frozen=True)
@@ -49,20 +67,26 @@ async def record(conn: asyncpg.Connection, received: Sequence[Received]) -> Sort
     if not received:
         return Sorted([], [], [])
     inserted = await conn.fetch(
-        """INSERT INTO inbox (source, event_id, type, subject, content_hash, topic,
-                              kafka_partition, kafka_offset)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[],
-                                $6::text[], $7::int[], $8::bigint[])
-           ON CONFLICT DO NOTHING
-           RETURNING source, event_id""",
-        [r.event.source for r in received],
-        [r.event.id for r in received],
-        [r.event.type for r in received],
-        [r.event.subject for r in received],
-        [r.content_hash for r in received],
-        [r.record.topic for r in received],
-        [r.record.partition for r in received],
-        [r.record.offset for r in received],
+        f"""INSERT INTO inbox (source, event_id, type, subject, content_hash, topic,
+                               kafka_partition, kafka_offset)
+            {database.row_select(InboxRow)}
+            ON CONFLICT DO NOTHING
+            RETURNING source, event_id""",
+        database.rows_json(
+            [
+                InboxRow(
+                    r.event.source,
+                    r.event.id,
+                    r.event.type,
+                    r.event.subject,
+                    r.content_hash,
+                    r.record.topic,
+                    r.record.partition,
+                    r.record.offset,
+                )
+                for r in received
+            ]
+        ),
     )
     new_keys = {(row["source"], row["event_id"]) for row in inserted}
     fresh: list[Received] = []

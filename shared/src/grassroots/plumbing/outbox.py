@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -183,8 +184,8 @@ class OutboxRelay:
                     "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
                     list(targets),
                 )
-                for row in rows:
-                    metrics.OUTBOX_PUBLISHED.labels(self._service, row["topic"]).inc()
+                for topic, sent in Counter(row["topic"] for row in rows).items():
+                    metrics.OUTBOX_PUBLISHED.labels(self._service, topic).inc(sent)
             self._uncertain = False
             await self._measure(conn)  # after the UPDATE: the rows just sent are not counted
             return len(targets)
