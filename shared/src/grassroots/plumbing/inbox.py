@@ -41,9 +41,9 @@ def content_hash(event: AnyEvent) -> bytes:
     return hashlib.sha256(same.__pydantic_serializer__.to_json(same, exclude=_TRACESTATE)).digest()
 
 
-@dataclass(frozen=True)
-class Received:
-    """A record that passed the contract, with its event and a hash of its content."""
+class Received(NamedTuple):
+    """A record that passed the contract, with its event and a hash of its content (a tuple:
+    one is made per event received, and a frozen dataclass took 0.8 µs to make, a tuple 0.3)."""
 
     record: ConsumerRecord[bytes, bytes]
     event: AnyEvent
