@@ -17,12 +17,12 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 
-from grassroots.contract import AnyEvent, Topic
-from grassroots.contract.events import OrgBranchRegisteredEvent
+from grassroots.contract import AnyEvent, RejectionCode, Topic
+from grassroots.contract.events import CampaignLaunchedEvent, OrgBranchRegisteredEvent
 from grassroots.contract.examples import envelope
 from grassroots.plumbing import database
 from grassroots.plumbing.consumer import BatchApplier, named_first, runs
-from grassroots.plumbing.handling import HandlerTable, Rejected, batch
+from grassroots.plumbing.handling import HandlerTable, Rejected, batch, each
 from grassroots.plumbing.inbox import Received
 from grassroots.plumbing.kafka import dead_letter_owner
 from grassroots.plumbing.outbox import OutgoingRecord
@@ -211,3 +211,49 @@ async def test_the_same_id_again_is_a_repeat_and_with_other_content_a_conflictin
         (f"{Topic.ORG_BRANCHES}.dlq", b"conflicting_duplicate")
     ]
     assert await names(conn) == {"b1": "一支部"}
+
+
+def lifecycle(event_type: str, offset: int, **changes: object) -> ConsumerRecord:
+    event = {**envelope(event_type, event_id=f"{event_type}-{offset}"), **changes}
+    value = json.dumps(event).encode()
+    return ConsumerRecord(Topic.CAMPAIGN_LIFECYCLE, 0, offset, 0, 0, b"k", value, None, 0, 0, [])
+
+
+async def test_a_type_the_service_does_not_handle_is_passed_by_unless_it_owns_the_dead_letters(
+    conn: asyncpg.Connection,
+) -> None:
+    """A record of a type without a handler changes nothing: it is counted and passed by (no
+    inbox row); the service that dead-letters the topic reads every record, and a record whose
+    type the contract does not know is read and refused, as before."""
+    launched: list[str] = []
+
+    async def on_launched(uow: UnitOfWork[Names], event: CampaignLaunchedEvent) -> None:
+        launched.append(event.id)
+
+    def applier(service: str) -> BatchApplier:
+        return BatchApplier(
+            service=service, handlers=HandlerTable(each(CampaignLaunchedEvent, on_launched))
+        )
+
+    records = [
+        lifecycle("campaign.launched", 0),
+        lifecycle("campaign.phase_opened", 1),
+        lifecycle("campaign.phase_closed", 2),
+        lifecycle("campaign.launched", 3, type="campaign.made_up"),
+    ]
+    assert dead_letter_owner(Topic.CAMPAIGN_LIFECYCLE) != "grading"
+    parsed = applier("grading").parse(records)
+    assert parsed.passed_by == {"campaign.phase_opened": 1, "campaign.phase_closed": 1}
+    assert [r.event.type for r in parsed.received] == ["campaign.launched"]
+    assert [v.code for _, v in parsed.refused] == [RejectionCode.UNKNOWN_TYPE]
+    await apply(conn, applier("grading"), records)
+    assert launched == ["campaign.launched-0"]
+    assert await conn.fetchval("SELECT array_agg(event_id) FROM inbox") == ["campaign.launched-0"]
+
+    owner = applier(dead_letter_owner(Topic.CAMPAIGN_LIFECYCLE)).parse(records)
+    assert not owner.passed_by
+    assert [r.event.type for r in owner.received] == [
+        "campaign.launched",
+        "campaign.phase_opened",
+        "campaign.phase_closed",
+    ]

@@ -5,6 +5,7 @@ a batch whose work failed is read again with the one read after it."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any, cast
 
 import pytest
@@ -66,7 +67,7 @@ class Applier:
     def parse(self, records: Any) -> ParsedBatch:
         self.consumer.log.append(f"read {records[0].offset}")
         # every record as refused: the fake applier only needs to see them
-        return ParsedBatch(len(records), [], [(r, VIOLATION) for r in records])
+        return ParsedBatch(len(records), [], [(r, VIOLATION) for r in records], Counter())
 
     async def apply(self, batch: ParsedBatch) -> None:
         first = batch.refused[0][0].offset

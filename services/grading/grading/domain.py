@@ -8,7 +8,6 @@ final round a campaign may weigh the committee's assessment (局党委评估) in
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,14 +24,6 @@ Scores = Mapping[str, Decimal]
 
 def to_decimal(value: float | int | str | Decimal) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-@functools.lru_cache(maxsize=8192, typed=True)
-def score_as_sent(value: float) -> Decimal:
-    """A score as the county wrote it (the float's shortest decimal form, 87.5 not
-    87.5000000000000). Cached: scores repeat (0–100, mostly whole or one decimal), and the
-    conversion was 6 % of grading's busy time at ingest; typed: 1 and 1.0 stay apart."""
-    return Decimal(str(value))
 
 
 def rank(level: str) -> int:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from prometheus_client import Counter
 
-from grading.domain import CRITERIA, ROUND_OF_PHASE, Rules, grade_supplementary, score_as_sent
+from grading.domain import CRITERIA, ROUND_OF_PHASE, Rules, grade_supplementary
 from grading.results import graded, result_event_id
 from grading.store import AssessmentRow, GradingStore, InputRow, LateInputRow, SettlementRow
 from grassroots.contract.common import Round, Scores
@@ -103,7 +103,7 @@ def _input_row(event: InputEvent) -> InputRow:
         data.round.value,
         data.branch_id,
         INPUT_SOURCES[event.type],
-        **{c: score_as_sent(getattr(data.scores, c)) for c in CRITERIA},
+        **{c: getattr(data.scores, c) for c in CRITERIA},
         raters=data.raters if isinstance(data, Appraised) else None,
         rater_org_id=superior.rater_org_id if superior else None,
         override_level=superior.override_level.value
@@ -214,7 +214,7 @@ async def on_committee_assessed(
         key = (event.campaign, "final", data.branch_id)
         if event.campaign not in computed or key in incomplete:
             level = data.level.value if data.level else None
-            score = score_as_sent(data.score)
+            score = Decimal(str(data.score))
             row = AssessmentRow(
                 event.campaign, data.branch_id, score, level, data.comment, event.id, event.time
             )

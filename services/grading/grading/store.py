@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import asyncpg
 
@@ -22,6 +22,9 @@ RoundKey = tuple[str, str]
 """(campaign_id, round)"""
 
 
+Score = Annotated[float, database.SqlType("numeric")]
+
+
 class InputRow(NamedTuple):
     """The current input of one kind (source) for a branch in a round."""
 
@@ -29,11 +32,13 @@ class InputRow(NamedTuple):
     round: str
     branch_id: str
     source: str
-    leadership: Decimal
-    membership: Decimal
-    mechanism: Decimal
-    performance: Decimal
-    reputation: Decimal
+    # The scores as sent: written as the floats' shortest decimal text (87.5, never
+    # 87.500000000000001) and read by PostgreSQL as numeric, no Decimal made on the way.
+    leadership: Score
+    membership: Score
+    mechanism: Score
+    performance: Score
+    reputation: Score
     raters: int | None
     rater_org_id: str | None
     override_level: str | None

@@ -76,7 +76,9 @@ class FakeStore(GradingStore):
             branch_id=branch_id,
             registered=True,
             by_source={
-                row.source: Input({c: getattr(row, c) for c in CRITERIA})
+                row.source: Input(
+                    {c: Decimal(str(getattr(row, c))) for c in CRITERIA}
+                )  # as read back
                 for key, row in self.inputs.items()
                 if key[:3] == (campaign_id, round_, branch_id)
             },

@@ -116,7 +116,8 @@ class FakeStore(GradingStore):
     ) -> BranchInputs | None:
         by_source = {
             row.source: Input(
-                scores={c: getattr(row, c) for c in CRITERIA},
+                # As the numeric column gives them back: the decimal of the float as written.
+                scores={c: Decimal(str(getattr(row, c))) for c in CRITERIA},
                 override_level=row.override_level,
                 override_reason=row.override_reason,
                 veto_reason=row.veto_reason,
@@ -209,7 +210,7 @@ async def test_inputs_before_the_round_is_computed_are_the_current_ones() -> Non
     store = FakeStore()
     await handlers.on_inputs(uow_of(store), [self_evaluated("b1", 70), self_evaluated("b1", 80)])
     (row,) = store.inputs.values()
-    assert (row.source, row.leadership, store.late) == ("self", Decimal("80"), [])
+    assert (row.source, row.leadership, store.late) == ("self", 80.0, [])
 
 
 async def test_an_input_for_a_branch_already_graded_is_kept_as_late_and_changes_nothing() -> None:
