@@ -105,6 +105,48 @@ async def test_rows_sent_before_a_crash_are_marked_not_published_twice(
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
 
 
+async def test_a_database_made_anew_under_an_old_topic_still_publishes_its_rows(
+    scratch: tuple[asyncpg.Pool, str, str],
+) -> None:
+    """A topic outlives its database (restored, or created again): records of an earlier
+    outbox, with ids above today's, sit at its tail. A relay starting without knowing what it
+    sent last must not take them for its own rows: every row is published, once."""
+    pool, topic, bootstrap = scratch
+    records = [OutgoingRecord(topic, f"b{i}".encode(), f"event {i}".encode()) for i in range(6)]
+    async with pool.acquire() as conn:
+        await append(conn, records)
+        ids = [row["id"] for row in await conn.fetch("SELECT id FROM outbox ORDER BY id")]
+    earlier = AIOKafkaProducer(bootstrap_servers=bootstrap, **auth_options())
+    await earlier.start()
+    for partition in range(3):  # the earlier database's rows, sent long ago
+        await earlier.send_and_wait(
+            topic,
+            b"an earlier campaign's event",
+            key=b"old",
+            partition=partition,
+            headers=[
+                (OUTBOX_ID_HEADER, str(ids[-1] + 1000).encode()),
+                (OUTBOX_SERVICE_HEADER, SERVICE.encode()),
+            ],
+        )
+    await earlier.stop()
+
+    producer = make_producer(bootstrap, client_id="relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(
+            pool, producer, service=SERVICE, batch_size=100, bootstrap_servers=bootstrap
+        )
+        assert await relay.publish_pending() == 6
+    finally:
+        await producer.stop()
+    ours = sorted(
+        (found for found in await read_all(bootstrap, topic) if found[1] in ids),
+        key=lambda item: item[1],
+    )
+    assert ours == [(f"event {i}".encode(), row_id) for i, row_id in enumerate(ids)]
+
+
 async def test_records_keep_per_key_order_across_batches(
     scratch: tuple[asyncpg.Pool, str, str],
 ) -> None:

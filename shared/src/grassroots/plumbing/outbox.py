@@ -157,8 +157,10 @@ class OutboxRelay:
             targets = {row["id"]: await self._partition(row) for row in rows}
             if rows:
                 if self._uncertain:
-                    already = await self._already_published(set(targets.values()))
-                    rows = [r for r in rows if r["id"] > already.get(targets[r["id"]], 0)]
+                    already = await self._already_published(
+                        {r["id"]: (targets[r["id"]], bytes(r["value"])) for r in rows}
+                    )
+                    rows = [r for r in rows if r["id"] not in already]
                 with tracing.span(  # linked to the traces of the events it publishes
                     f"{self._service} outbox publish",
                     kind=SpanKind.PRODUCER,
@@ -209,17 +211,22 @@ class OutboxRelay:
         partitions = await self._producer.partitions_for(row["topic"])
         return row["topic"], partition_for(row["key"], len(partitions), row["id"])
 
-    async def _already_published(self, targets: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        """The highest outbox id of ours at the tail of each partition (0 when none)."""
+    async def _already_published(
+        self, pending: dict[int, tuple[tuple[str, int], bytes]]
+    ) -> set[int]:
+        """The pending rows (id: (topic, partition), value) already at the tail of their
+        partitions: a record of ours with the row's id and the row's very bytes. The id alone
+        is not enough: a topic outlives a database restored or created anew, whose ids start
+        again below those already on it (a relay that trusted the highest id there marked a
+        whole round's results published, and they never were)."""
         consumer = make_consumer(self._bootstrap_servers, enable_auto_commit=False)
         await consumer.start()
         try:
-            found: dict[tuple[str, int], int] = {}
-            assignment = [TopicPartition(topic, partition) for topic, partition in targets]
+            found: set[int] = set()
+            assignment = [TopicPartition(t, p) for t, p in {tp for tp, _ in pending.values()}]
             consumer.assign(assignment)
             ends = await consumer.end_offsets(assignment)
             for tp in assignment:
-                found[(tp.topic, tp.partition)] = 0
                 if ends[tp] == 0:
                     continue
                 # One batch is the most that can be in flight unmarked; read a margin more.
@@ -228,11 +235,14 @@ class OutboxRelay:
                     batch = await consumer.getmany(tp, timeout_ms=1000)
                     for record in batch.get(tp, []):
                         headers = dict(record.headers)
-                        if headers.get(OUTBOX_SERVICE_HEADER) == self._service.encode():
-                            found[(tp.topic, tp.partition)] = max(
-                                found[(tp.topic, tp.partition)],
-                                int(headers[OUTBOX_ID_HEADER]),
-                            )
+                        if headers.get(OUTBOX_SERVICE_HEADER) != self._service.encode():
+                            continue
+                        row_id = int(headers[OUTBOX_ID_HEADER])
+                        if row_id in pending and pending[row_id] == (
+                            (tp.topic, tp.partition),
+                            record.value,
+                        ):
+                            found.add(row_id)
             return found
         finally:
             await consumer.stop()
