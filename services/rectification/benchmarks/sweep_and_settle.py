@@ -130,12 +130,12 @@ async def main(branches: int) -> None:
             await conn.execute("ANALYZE tasks, branches, commitments, problems")
             started = time.perf_counter()
             uow = unit(sweep_at)
-            overdue = await sweep(uow)
+            overdue = await sweep(uow, campaign)
             await outbox.append(conn, uow.outgoing)  # as the unit of work does on leaving
             swept = time.perf_counter() - started
             started = time.perf_counter()
             uow = unit(sweep_at)
-            again = await sweep(uow)
+            again = await sweep(uow, campaign)
             await outbox.append(conn, uow.outgoing)
             swept_again = time.perf_counter() - started
             await conn.execute(

@@ -1,18 +1,21 @@
 """Time-driven work and the settlement: reviews and escalations waiting too long, overdue tasks
 (gradual ones followed after the phase until done) and missing commitments on the injectable
 clock (periodic, idempotent: the same sweep twice emits nothing new), and one settlement per
-branch when rectification closes, behind the phase-close barrier. Each run is one unit of work;
-the jobs are declared in `app.py`."""
+branch when rectification closes, behind the phase-close barrier. The sweep is piecewise: one
+unit of work per campaign with findings (a province's hundred counties are a hundred small
+transactions, not one holding every county's events); the settlement is one unit per campaign.
+The jobs are declared in `app.py`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import defaultdict
 
 from prometheus_client import Counter, Histogram
 
 from grassroots.contract import Topic
-from grassroots.contract.calendar import commitment_due_on, county_today
+from grassroots.contract.calendar import at_county_hour, commitment_due_on, county_today
 from grassroots.contract.events import (
     RectificationBranchSettledEvent,
     RectificationCommitmentMissingEvent,
@@ -38,7 +41,6 @@ from rectification.store import (
     ProblemKey,
     RectificationStore,
     SettlementRow,
-    UncommittedBranch,
 )
 
 log = logging.getLogger(__name__)
@@ -78,18 +80,33 @@ def _emit_overdue(uow: Uow, tasks: list[OverdueTask]) -> None:
 
 
 async def sweep_once(uow: Uow) -> int:
-    """The periodic job: one sweep at the unit's now, unless another replica is sweeping;
-    returns how many events it emitted."""
-    if not await uow.store.lock_sweep():
+    """One piece of the periodic job, at the unit's now, unless another replica is sweeping:
+    the first campaign (by id) with anything to name is swept; returns how many events it
+    emitted, 0 when no campaign had any (which ends the pass). Each event emitted is a row
+    marked in the same unit (flagged overdue, named missing), so the next piece does not find
+    it again: a pass ends after at most one piece per campaign with findings."""
+    store, now = uow.store, uow.now
+    if not await store.lock_sweep():
         return 0
-    return await sweep(uow)
+    today = county_today(now)
+    for campaign_id in await store.campaigns_to_sweep(now, today, _day_start(now)):
+        # A campaign listed finds nothing only when what it had was taken meanwhile (rows a
+        # handler holds are skipped, not locked), so no lock of it precedes the next one's.
+        if emitted := await sweep(uow, campaign_id):
+            return emitted
+    return 0
 
 
-async def _reviews_overdue(uow: Uow) -> int:
+def _day_start(now: dt.datetime) -> dt.datetime:
+    """00:00 of the county's day at `now`: what was due before it is overdue."""
+    return at_county_hour(county_today(now), 0)
+
+
+async def _reviews_overdue(uow: Uow, campaign_id: str) -> int:
     """review_overdue, once per revision still waiting for its review `review_due_days` after
     it was published (campaigns not settled yet): the reviewer is the branch's parent."""
     late: list[PendingReview] = []
-    for row in await uow.store.pending_reviews(uow.now):
+    for row in await uow.store.pending_reviews(_day_start(uow.now), campaign_id):
         due = overdue_since(row.published_at, row.review_days, uow.now)
         if due is None:
             continue
@@ -117,11 +134,11 @@ async def _reviews_overdue(uow: Uow) -> int:
     return len(late)
 
 
-async def _escalations_overdue(uow: Uow) -> int:
+async def _escalations_overdue(uow: Uow, campaign_id: str) -> int:
     """escalation_overdue, once per escalation the parent did not answer within
     `escalation_answer_days` (of problems not resolved; followed after the phase too)."""
     late: list[ProblemKey] = []
-    for row in await uow.store.waiting_escalations(uow.now):
+    for row in await uow.store.waiting_escalations(_day_start(uow.now), campaign_id):
         due = overdue_since(row.escalated_at, row.answer_days, uow.now)
         if due is None:
             continue
@@ -148,34 +165,33 @@ async def _escalations_overdue(uow: Uow) -> int:
     return len(late)
 
 
-async def sweep(uow: Uow) -> int:
-    """Within the unit of work: name reviews waiting too long, flag overdue tasks and
-    escalations, name missing commitments, each once; returns how many events it emitted.
-    (Locks are taken in the handlers' order: commitments, tasks, problems.)"""
+async def sweep(uow: Uow, campaign_id: str) -> int:
+    """Within the unit of work, in one campaign: name reviews waiting too long, flag overdue
+    tasks and escalations, name missing commitments, each once; returns how many events it
+    emitted. (Locks are taken in the handlers' order: commitments, tasks, problems.)"""
     store, now = uow.store, uow.now
     emitted_before = len(uow.events)
-    reviews = await _reviews_overdue(uow)
-    overdue = await store.mark_overdue(deadline_before=county_today(now), marked_at=now)
+    reviews = await _reviews_overdue(uow, campaign_id)
+    overdue = await store.mark_overdue(
+        deadline_before=county_today(now), marked_at=now, campaign_id=campaign_id
+    )
     _emit_overdue(uow, overdue)
-    escalations = await _escalations_overdue(uow)
-    per_campaign: dict[str, list[UncommittedBranch]] = defaultdict(list)
-    for row in await store.branches_without_commitment(now):
-        per_campaign[row.campaign_id].append(row)
+    escalations = await _escalations_overdue(uow, campaign_id)
+    rows = await store.branches_without_commitment(now, campaign_id)
+    rows_by_branch = {row.branch_id: row for row in rows}
+    levels = {row.branch_id: row.level for row in rows}
     missing: list[MissingRow] = []
-    for campaign_id, rows in sorted(per_campaign.items()):
-        rows_by_branch = {row.branch_id: row for row in rows}
-        levels = {row.branch_id: row.level for row in rows}
-        for branch_id in naming_order(levels, rows_by_branch):
-            row = rows_by_branch[branch_id]
-            due = commitment_due_on(row.rectification_opened_at, row.commitment_due_days)
-            missing.append(MissingRow(campaign_id, branch_id, due, now))
-            uow.emit(
-                RectificationCommitmentMissingEvent,
-                CommitmentMissing(branch_id=branch_id, due=due),
-                countycode=row.county_code,
-                campaignid=campaign_id,
-                event_id=result_event_id(campaign_id, "missing", branch_id),
-            )
+    for branch_id in naming_order(levels, rows_by_branch):
+        row = rows_by_branch[branch_id]
+        due = commitment_due_on(row.rectification_opened_at, row.commitment_due_days)
+        missing.append(MissingRow(campaign_id, branch_id, due, now))
+        uow.emit(
+            RectificationCommitmentMissingEvent,
+            CommitmentMissing(branch_id=branch_id, due=due),
+            countycode=row.county_code,
+            campaignid=campaign_id,
+            event_id=result_event_id(campaign_id, "missing", branch_id),
+        )
     await store.save_missing(missing)
     SWEEP_FINDINGS.labels("task_overdue").inc(len(overdue))
     SWEEP_FINDINGS.labels("commitment_missing").inc(len(missing))
@@ -250,7 +266,7 @@ async def settle(uow: Uow, campaign_id: str) -> int | None:
     return len(settlements)
 
 
-SWEEP: PeriodicJob[RectificationStore] = PeriodicJob("sweep", run=sweep_once)
+SWEEP: PeriodicJob[RectificationStore] = PeriodicJob("sweep", run=sweep_once, piecewise=True)
 
 SETTLE_CLOSED_CAMPAIGNS: BarrierJob[RectificationStore, str] = BarrierJob(
     "settle closed campaigns",

@@ -566,6 +566,54 @@ class RectificationStore(Store):
         )
         return locked
 
+    async def campaigns_to_sweep(
+        self, now: dt.datetime, today: dt.date, day_start: dt.datetime
+    ) -> list[str]:
+        """The campaigns the sweep finds something in at `now` (the county's `today`, which
+        started at `day_start`), in order: open tasks past their deadline, branches whose
+        commitment is due and was neither published nor named missing, reviews and
+        escalations overdue — the same conditions as `mark_overdue`,
+        `branches_without_commitment`, `pending_reviews` and `waiting_escalations`, which say
+        what is found in each (unlocked here: one row per campaign, not every finding)."""
+        rows = await self.conn.fetch(
+            """SELECT t.campaign_id FROM tasks t
+               JOIN campaigns c ON c.campaign_id = t.campaign_id
+               WHERE (c.settlement <> 'settled' OR t.kind = 'gradual')
+                 AND t.completed_at IS NULL AND t.overdue_at IS NULL AND t.deadline < $2
+               UNION
+               SELECT c.campaign_id FROM campaigns c
+               JOIN branches b ON b.county_code = c.county_code AND b.kind <> 'committee'
+               WHERE c.settlement = 'open' AND c.rectification_opened_at IS NOT NULL
+                 AND c.rectification_opened_at + c.commitment_due_days * interval '1 day' <= $1
+                 AND NOT EXISTS (SELECT 1 FROM commitments m WHERE m.campaign_id = c.campaign_id
+                                 AND m.branch_id = b.branch_id)
+                 AND NOT EXISTS (SELECT 1 FROM missing_commitments n
+                                 WHERE n.campaign_id = c.campaign_id
+                                   AND n.branch_id = b.branch_id)
+               UNION
+               SELECT m.campaign_id FROM commitments m
+               JOIN branches b ON b.branch_id = m.branch_id AND b.parent_id IS NOT NULL
+               LEFT JOIN campaigns c ON c.campaign_id = m.campaign_id
+               WHERE m.review = 'pending'
+                 AND m.review_overdue_revision IS DISTINCT FROM m.revision
+                 AND COALESCE(c.settlement, 'open') <> 'settled'
+                 AND m.published_at + COALESCE(c.review_due_days, $4) * interval '1 day' < $3
+               UNION
+               SELECT p.campaign_id FROM problems p
+               LEFT JOIN campaigns c ON c.campaign_id = p.campaign_id
+               WHERE p.escalated_to IS NOT NULL AND p.answer IS NULL
+                 AND p.escalation_overdue_at IS NULL AND p.status <> 'resolved'
+                 AND p.escalated_at + COALESCE(c.escalation_answer_days, $5) * interval '1 day'
+                     < $3
+               ORDER BY 1""",
+            now,
+            today,
+            day_start,
+            DEFAULT_REVIEW_DUE_DAYS,
+            DEFAULT_ESCALATION_ANSWER_DAYS,
+        )
+        return [row["campaign_id"] for row in rows]
+
     async def mark_overdue(
         self,
         *,
@@ -590,10 +638,12 @@ class RectificationStore(Store):
         )
         return [OverdueTask(*row) for row in rows]
 
-    async def branches_without_commitment(self, now: dt.datetime) -> list[UncommittedBranch]:
-        """Branches of open campaigns whose commitment is due by `now` and was never published
-        nor named missing, with the campaign's opening, due days and the branch's initial
-        level."""
+    async def branches_without_commitment(
+        self, now: dt.datetime, campaign_id: str
+    ) -> list[UncommittedBranch]:
+        """Branches of the campaign (if open) whose commitment is due by `now` and was never
+        published nor named missing, with the campaign's opening, due days and the branch's
+        initial level."""
         rows = await self.conn.fetch(
             """SELECT c.campaign_id, c.county_code, c.rectification_opened_at,
                       c.commitment_due_days, b.branch_id, l.level
@@ -601,7 +651,8 @@ class RectificationStore(Store):
                JOIN branches b ON b.county_code = c.county_code AND b.kind <> 'committee'
                LEFT JOIN levels l ON l.campaign_id = c.campaign_id AND l.branch_id = b.branch_id
                                  AND l.round = 'initial'
-               WHERE c.settlement = 'open' AND c.rectification_opened_at IS NOT NULL
+               WHERE c.campaign_id = $2
+                 AND c.settlement = 'open' AND c.rectification_opened_at IS NOT NULL
                  AND c.rectification_opened_at + c.commitment_due_days * interval '1 day' <= $1
                  AND NOT EXISTS (SELECT 1 FROM commitments m WHERE m.campaign_id = c.campaign_id
                                  AND m.branch_id = b.branch_id)
@@ -609,26 +660,31 @@ class RectificationStore(Store):
                                  WHERE n.campaign_id = c.campaign_id
                                    AND n.branch_id = b.branch_id)""",
             now,
+            campaign_id,
         )
         return [UncommittedBranch(*row) for row in rows]
 
-    async def waiting_escalations(self, now: dt.datetime) -> list[WaitingEscalation]:
-        """Escalations unanswered and not flagged overdue, at least their days old at `now`
-        (whether they are overdue is the county calendar's to say), of problems not resolved;
-        locked, skipping those a handler holds (the next sweep sees them)."""
+    async def waiting_escalations(
+        self, day_start: dt.datetime, campaign_id: str
+    ) -> list[WaitingEscalation]:
+        """The campaign's escalations unanswered and not flagged overdue, due before the
+        county's day that started at `day_start` (overdue: only those are locked), of problems
+        not resolved; locked, skipping those a handler holds (the next sweep sees them)."""
         rows = await self.conn.fetch(
             """SELECT p.campaign_id, p.branch_id, p.county_code, p.problem_id, p.escalated_to,
                       p.escalated_at, COALESCE(c.escalation_answer_days, $2) AS days
                FROM problems p
                LEFT JOIN campaigns c ON c.campaign_id = p.campaign_id
-               WHERE p.escalated_to IS NOT NULL AND p.answer IS NULL
+               WHERE p.campaign_id = $3
+                 AND p.escalated_to IS NOT NULL AND p.answer IS NULL
                  AND p.escalation_overdue_at IS NULL AND p.status <> 'resolved'
                  AND p.escalated_at + COALESCE(c.escalation_answer_days, $2) * interval '1 day'
-                     <= $1
+                     < $1
                ORDER BY p.campaign_id, p.branch_id, p.problem_id
                FOR UPDATE OF p SKIP LOCKED""",
-            now,
+            day_start,
             DEFAULT_ESCALATION_ANSWER_DAYS,
+            campaign_id,
         )
         return [WaitingEscalation(*row) for row in rows]
 
@@ -645,24 +701,28 @@ class RectificationStore(Store):
             marked_at,
         )
 
-    async def pending_reviews(self, now: dt.datetime) -> list[PendingReview]:
-        """Latest revisions waiting for review and not flagged overdue, at least their days old
-        at `now`, of campaigns not settled, with the branch's parent (who reviews); locked,
-        skipping those a handler holds (the next sweep sees them)."""
+    async def pending_reviews(
+        self, day_start: dt.datetime, campaign_id: str
+    ) -> list[PendingReview]:
+        """The campaign's latest revisions waiting for review and not flagged overdue, due
+        before the county's day that started at `day_start` (overdue: only those are locked),
+        if it is not settled, with the branch's parent (who reviews); locked, skipping those a
+        handler holds (the next sweep sees them)."""
         rows = await self.conn.fetch(
             """SELECT m.campaign_id, m.branch_id, b.county_code, m.commitment_id, m.revision,
                       m.published_at, COALESCE(c.review_due_days, $2) AS days, b.parent_id
                FROM commitments m
                JOIN branches b ON b.branch_id = m.branch_id AND b.parent_id IS NOT NULL
                LEFT JOIN campaigns c ON c.campaign_id = m.campaign_id
-               WHERE m.review = 'pending'
+               WHERE m.campaign_id = $3 AND m.review = 'pending'
                  AND m.review_overdue_revision IS DISTINCT FROM m.revision
                  AND COALESCE(c.settlement, 'open') <> 'settled'
-                 AND m.published_at + COALESCE(c.review_due_days, $2) * interval '1 day' <= $1
+                 AND m.published_at + COALESCE(c.review_due_days, $2) * interval '1 day' < $1
                ORDER BY m.campaign_id, m.branch_id
                FOR UPDATE OF m SKIP LOCKED""",
-            now,
+            day_start,
             DEFAULT_REVIEW_DUE_DAYS,
+            campaign_id,
         )
         return [PendingReview(*row) for row in rows]
 

@@ -5,8 +5,10 @@ events emitted (with their deterministic ids) and refusals with their reasons.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import pytest
@@ -251,13 +253,22 @@ class FakeStore(RectificationStore):
     async def lock_sweep(self) -> bool:
         return True
 
-    async def mark_overdue(
-        self,
-        *,
-        deadline_before: dt.date,
-        marked_at: dt.datetime,
-        campaign_id: str | None = None,
-    ) -> list[OverdueTask]:
+    async def campaigns_to_sweep(
+        self, now: dt.datetime, today: dt.date, day_start: dt.datetime
+    ) -> list[str]:
+        found = {campaign for campaign, _, _ in self._tasks_past(today, None)}
+        for campaign_id in {*self.campaigns, *(k[0] for k in [*self.commitments, *self.states])}:
+            if (
+                await self.branches_without_commitment(now, campaign_id)
+                or await self.pending_reviews(day_start, campaign_id)
+                or await self.waiting_escalations(day_start, campaign_id)
+            ):
+                found.add(campaign_id)
+        return sorted(found)
+
+    def _tasks_past(
+        self, deadline_before: dt.date, campaign_id: str | None
+    ) -> list[tuple[str, str, str]]:
         found = []
         for (campaign, branch), plan in sorted(self.plans.items()):
             settled = self.campaigns[campaign]["settlement"] == "settled"
@@ -267,18 +278,31 @@ class FakeStore(RectificationStore):
                 if settled and t.kind != "gradual":  # only gradual tasks after the settlement
                     continue
                 if t.completed_at is None and t.overdue_at is None and t.deadline < deadline_before:
-                    plan[task_id] = replace(t, overdue_at=marked_at)
-                    found.append(
-                        OverdueTask(
-                            campaign, branch, t.county_code, task_id, t.deadline, t.responsible
-                        )
-                    )
+                    found.append((campaign, branch, task_id))
         return found
 
-    async def branches_without_commitment(self, now: dt.datetime) -> list[UncommittedBranch]:
+    async def mark_overdue(
+        self,
+        *,
+        deadline_before: dt.date,
+        marked_at: dt.datetime,
+        campaign_id: str | None = None,
+    ) -> list[OverdueTask]:
+        found = []
+        for campaign, branch, task_id in self._tasks_past(deadline_before, campaign_id):
+            plan = self.plans[(campaign, branch)]
+            t = plan[task_id] = replace(plan[task_id], overdue_at=marked_at)
+            found.append(
+                OverdueTask(campaign, branch, t.county_code, task_id, t.deadline, t.responsible)
+            )
+        return found
+
+    async def branches_without_commitment(
+        self, now: dt.datetime, campaign_id: str
+    ) -> list[UncommittedBranch]:
         named = {(m.campaign_id, m.branch_id) for m in self.missing}
         found = []
-        for campaign_id, c in self.campaigns.items():
+        for c in [self.campaigns[campaign_id]] if campaign_id in self.campaigns else []:
             opened = c.get("rectification_opened_at")
             if c["settlement"] != "open" or opened is None:
                 continue
@@ -306,16 +330,20 @@ class FakeStore(RectificationStore):
     async def save_missing(self, missing: Sequence[MissingRow]) -> None:
         self.missing.extend(missing)
 
-    async def waiting_escalations(self, now: dt.datetime) -> list[WaitingEscalation]:
+    async def waiting_escalations(
+        self, day_start: dt.datetime, campaign_id: str
+    ) -> list[WaitingEscalation]:
         found = []
         for key, p in sorted(self.states.items()):
+            if key[0] != campaign_id:
+                continue
             e = p.escalation
             waiting = e is not None and e.answer is None and p.status != "resolved"
             if not waiting or key in self.escalations_overdue:
                 continue
             assert e is not None
             days = self.campaigns.get(key[0], {}).get("escalation_answer_days", 10)
-            if e.escalated_at + dt.timedelta(days=days) <= now:
+            if e.escalated_at + dt.timedelta(days=days) < day_start:
                 found.append(
                     WaitingEscalation(
                         *key[:2], p.county_code, key[2], e.to_org_id, e.escalated_at, days
@@ -328,9 +356,13 @@ class FakeStore(RectificationStore):
     ) -> None:
         self.escalations_overdue.update((key, marked_at) for key in problems)
 
-    async def pending_reviews(self, now: dt.datetime) -> list[PendingReview]:
+    async def pending_reviews(
+        self, day_start: dt.datetime, campaign_id: str
+    ) -> list[PendingReview]:
         found = []
         for key, c in sorted(self.commitments.items()):
+            if key[0] != campaign_id:
+                continue
             branch = self.branches.get(key[1])
             campaign = self.campaigns.get(key[0], {})
             if c.review != "pending" or self.reviews_overdue.get(key) == c.revision:
@@ -340,7 +372,7 @@ class FakeStore(RectificationStore):
             if campaign.get("settlement") == "settled":
                 continue
             days = campaign.get("review_due_days", 5)
-            if c.published_at + dt.timedelta(days=days) <= now:
+            if c.published_at + dt.timedelta(days=days) < day_start:
                 found.append(
                     PendingReview(
                         *key,
@@ -622,6 +654,59 @@ async def test_the_sweep_flags_overdue_tasks_and_names_missing_commitments_weake
     ]
     assert {m.due for m in store.missing} == {dt.date(2012, 5, 1)}  # 15 days after 16 April
     assert await jobs.sweep_once(unit(store)) == 0  # the same sweep again emits nothing
+
+
+class Units:
+    """Stands in for the service's runtime in a job's pass: each unit of work on the fake
+    store, and the events of each as it committed."""
+
+    definition = SimpleNamespace(name="rectification")
+
+    def __init__(self, store: FakeStore, now: dt.datetime = NOW) -> None:
+        self.store, self.now = store, now
+        self.committed: list[list[AnyEvent]] = []
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork[RectificationStore]]:
+        uow = unit(self.store, self.now)
+        yield uow
+        self.committed.append(list(uow.events))
+
+
+async def test_the_sweep_names_each_campaigns_findings_in_a_unit_of_work_of_its_own() -> None:
+    """Two counties' campaigns past their commitments' due day: the sweep commits one
+    campaign's missing commitments per unit of work (in campaign order), then a unit that
+    finds nothing ends the pass; the same sweep again emits nothing."""
+    store = await launched()
+    fuping, county = "fuping-edu-2012", "610528"
+
+    def in_fuping(kind: type[E], *, time: dt.datetime = NOW, **data: Any) -> E:
+        payload = {**DATA[kind.event_type], **data}
+        return kind.model_validate(
+            envelope(kind.event_type, payload, campaign_id=fuping, county=county, time=time)
+        )
+
+    uow = unit(store)
+    await handlers.on_campaign_launched(uow, in_fuping(CampaignLaunchedEvent))
+    await handlers.on_phase_opened(
+        uow, in_fuping(CampaignPhaseOpenedEvent, phase="rectification", time=at(16, 4))
+    )
+    branches = [f"{county}-edu-0001", f"{county}-edu-0002"]
+    await handlers.on_branches_registered(
+        uow, [in_fuping(OrgBranchRegisteredEvent, branch_id=b) for b in branches]
+    )
+    units = Units(store)
+    await jobs.SWEEP.run_once(units)  # type: ignore[arg-type]
+    assert [[(e.campaignid, e.subject) for e in events] for events in units.committed] == [
+        [(fuping, b) for b in branches],
+        [(CAMPAIGN, BRANCH)],
+        [],
+    ]
+    missing = [e for events in units.committed for e in events]
+    assert all(isinstance(e, RectificationCommitmentMissingEvent) for e in missing)
+    again = Units(store)
+    await jobs.SWEEP.run_once(again)  # type: ignore[arg-type]
+    assert again.committed == [[]]
 
 
 async def test_the_settlement_settles_every_branch_once() -> None:
