@@ -169,8 +169,9 @@ class BatchApplier:
     def _not_handled(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
         """The type of a record this service has no handler for, known without reading the
         record against the contract, or None: read it. Such a record changes nothing here, so
-        it costs neither validation, nor a content hash, nor an inbox row (a quarter of what
-        notification consumes, a seventh of reporting's). Only on a topic whose dead letters
+        it costs neither validation, nor a content hash, nor an inbox row (of a simulated
+        county's inputs: a third of those notification consumes, a seventh of reporting's, a
+        ninth of grading's). Only on a topic whose dead letters
         another service owns (that one reads every record and refuses the bad ones), and only
         when no type this service handles is named anywhere in the record and its top-level
         `type` (read by json.loads) is not one: exact, not a guess from the bytes."""
