@@ -148,6 +148,21 @@ async def test_one_refused_event_is_dead_lettered_and_the_others_applied_once(
     ]
 
 
+async def test_a_refused_event_among_many_costs_its_slice_not_the_whole_run(
+    conn: asyncpg.Connection,
+) -> None:
+    """A batch handler's run of 200 with one refusal: applied again in slices of 64 in order,
+    only the slice with the refusal one event at a time."""
+    calls = Calls()
+    records = [
+        record(f"b{i:03}", "refused" if i == 100 else f"支部{i}", offset=i) for i in range(200)
+    ]
+    out = await apply(conn, calls.applier(), records)
+    assert calls.batches == [200, 64, 64, *[1] * 64, 64, 8]  # the second slice failed
+    assert len(await names(conn)) == 199
+    assert [dict(o.headers)["dlq-reason"] for o in out] == [b"b100 is refused"]
+
+
 def parsed(topic: str, partition: int, offset: int, kind: str) -> Received:
     # Only the type matters to the order: a stand-in, not a whole event.
     event = cast(AnyEvent, SimpleNamespace(type=kind))

@@ -4,8 +4,8 @@ One database transaction per batch; the caller commits Kafka offsets only after 
 The fresh events are applied together first (batch handlers where a service has them, no
 savepoint per event); if anything refuses or fails, that attempt is rolled back and the batch is
 applied run by run (a run: consecutive events of one batch handler, or of per-event handlers),
-each in a savepoint; a run that fails again is applied one event at a time, each in a
-savepoint, so only the bad event is dead-lettered.
+each in a savepoint; a run that fails again is applied in slices of 64 events, and a slice
+that fails one event at a time, each in a savepoint, so only the bad event is dead-lettered.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 
 MAX_REASON_CHARS = 1000
+SLICE = 64  # events of a failed run applied together again (see _apply_in_slices)
 
 
 def dead_letter(
@@ -290,28 +291,45 @@ class BatchApplier:
         self, uow: UnitOfWork[Any], fresh: list[Received], failed: int
     ) -> None:
         """The batch again after its run `failed` failed: the runs before it together (they
-        went through), that run one event at a time, each later run together in a savepoint
-        of its own, one event at a time if it fails too. A refused progress report costs its
-        own run, not the batch's two thousand events."""
+        went through), that run in slices, each later run together in a savepoint of its own,
+        in slices if it fails too. A refused progress report costs its own slice, not the
+        batch's two thousand events."""
         all_runs = runs(fresh, self._group)
         if failed:
             async with uow.savepoint() as together:
                 for run in all_runs[:failed]:
                     await self._apply_together(together, run)
             self._count_applied([item for run in all_runs[:failed] for item in run])
-        for item in all_runs[failed]:
-            await self._apply_one(uow, item)
+        await self._apply_in_slices(uow, all_runs[failed])
         for run in all_runs[failed + 1 :]:
-            try:
-                async with uow.savepoint() as together:
-                    await self._apply_together(together, run)
-            except TRANSIENT:
-                raise
-            except Exception:
-                for item in run:
-                    await self._apply_one(uow, item)
+            if await self._applied_together(uow, run):
                 continue
-            self._count_applied(run)
+            await self._apply_in_slices(uow, run)
+
+    async def _applied_together(self, uow: UnitOfWork[Any], run: list[Received]) -> bool:
+        """The run together in a savepoint of its own; False (and nothing of it kept) when it
+        fails for another reason than a transient one."""
+        try:
+            async with uow.savepoint() as together:
+                await self._apply_together(together, run)
+        except TRANSIENT:
+            raise
+        except Exception:
+            return False
+        self._count_applied(run)
+        return True
+
+    async def _apply_in_slices(self, uow: UnitOfWork[Any], run: list[Received]) -> None:
+        """A run that failed: slices of SLICE events in order, each together in a savepoint,
+        a slice that fails one event at a time — so one refused event among a batch handler's
+        two thousand costs its slice's events one by one, not all of them."""
+        for start in range(0, len(run), SLICE):
+            part = run[start : start + SLICE]
+            # A run no longer than a slice just failed as it is: straight to one at a time.
+            if len(run) > SLICE and await self._applied_together(uow, part):
+                continue
+            for item in part:
+                await self._apply_one(uow, item)
 
     def _count_applied(self, items: list[Received]) -> None:
         # One counter step per type, not per event (a labelled counter costs a lock and a lookup).
