@@ -1,5 +1,10 @@
-"""One handler per consumed event type, typed by the event it takes, and set-based versions of
-the frequent ones: the read models follow every topic. All SQL is in `store`.
+"""The handlers of every consumed event type: the read models follow every topic. All SQL is in
+`store`. The frequent types are applied set-based, by two handlers that take whole runs however
+their types interleave in a partition (each run costs its own look-ups and writes, so a batch
+cut into dozens of short runs by type cost ten times the statements): `on_branch_events` for
+what grading and rectification say about branches, plans and problems — the cards and tasks
+locked once and changed in memory in the events' order —, and `on_organisation_inputs` for the
+inputs of phases 3 and 4 and of supervision, checked together, then written once per table.
 
 Reporting keeps what the other services decided (levels, overdue, settlements, where each
 problem stands and the superior's answer) and the inputs people see on a card (problems,
@@ -20,11 +25,13 @@ time (ties: the greater id), decided in SQL, so arrival order does not matter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
-from grassroots.contract import CloudEvent
+from grassroots.contract import AnyEvent, CloudEvent
 from grassroots.contract.calendar import county_today
 from grassroots.contract.events import (
     AssessmentAnnualReviewedEvent,
@@ -57,6 +64,8 @@ from grassroots.contract.events import (
     RectificationTaskCompletedEvent,
     RectificationTaskOverdueEvent,
     RectificationTaskProgressedEvent,
+    SupervisionInspectedEvent,
+    SupervisionProgressReportedEvent,
 )
 from grassroots.contract.rectification import CommitmentReviewed
 from grassroots.plumbing.handling import HandlerTable, batch, each
@@ -64,7 +73,7 @@ from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import domain
 from reporting.circulars.handlers import CIRCULAR_HANDLERS
 from reporting.deferred import CounterDeltas, seen
-from reporting.organisations import refuse_unknown_organisations
+from reporting.organisations import OrganisationEvent, refuse_unknown_organisations
 from reporting.store.ingest import (
     ActivityRow,
     AnnualReviewRow,
@@ -87,7 +96,7 @@ from reporting.store.ingest import (
     SummaryReviewRow,
     TaskKey,
 )
-from reporting.supervision import SUPERVISION_HANDLERS
+from reporting.supervision import SUPERVISION_WRITERS
 
 Uow = UnitOfWork[ReportingStore]
 TaskEvent = (
@@ -109,6 +118,14 @@ CardEvent = (
     | RectificationBranchSettledEvent
     | AssessmentBranchReviewedEvent
 )
+TASK_EVENTS = (
+    RectificationTaskProgressedEvent,
+    RectificationTaskCompletedEvent,
+    RectificationTaskOverdueEvent,
+)
+PlanEvent = CardEvent | RectificationCommitmentPublishedEvent | TaskEvent
+BranchEvent = PlanEvent | ProblemEvent | RectificationReviewOverdueEvent
+Writer = Callable[[Uow, Sequence[Any]], Awaitable[None]]
 
 
 def _counters(uow: Uow) -> CounterDeltas:
@@ -200,7 +217,9 @@ async def on_problem_events(uow: Uow, events: Sequence[ProblemEvent]) -> None:
     counters = _counters(uow)
     for key, problem in changed.items():
         old = before.get(key)
-        counters.add(key[0], domain.deltas(old.facts if old else None, problem.facts))
+        facts = problem.facts
+        if old is None or old.facts != facts:
+            counters.add(key[0], domain.deltas(old.facts if old else None, facts))
 
 
 async def on_reviews_overdue(uow: Uow, events: Sequence[RectificationReviewOverdueEvent]) -> None:
@@ -216,57 +235,6 @@ async def on_reviews_overdue(uow: Uow, events: Sequence[RectificationReviewOverd
     await uow.store.add_reviews_overdue(list(latest.values()))
 
 
-async def on_commitments_published(
-    uow: Uow, events: Sequence[RectificationCommitmentPublishedEvent]
-) -> None:
-    """A newer revision becomes the card's commitment (review pending again), its tasks the
-    plan, and a revision in the plan's history; an older or repeated revision leaves the card
-    and the history as they are."""
-    keys = [(seen(uow, e), e.data.branch_id) for e in events]
-    cards_before = await uow.store.lock_cards(keys)
-    tasks_before = await uow.store.lock_tasks_of(keys)
-    cards = dict(cards_before)
-    plans: dict[CardKey, dict[str, domain.Task]] = {key: {} for key in keys}
-    for (campaign_id, branch_id, task_id), task in tasks_before.items():
-        plans[(campaign_id, branch_id)][task_id] = task
-    changes: dict[CardKey, dict[str, object]] = {}
-    revisions: list[PlanRevisionRow] = []
-    for key, event in zip(keys, events, strict=True):
-        data = event.data
-        current = cards[key].commitment_revision
-        if current is not None and data.revision <= current:
-            continue
-        revisions.append(
-            PlanRevisionRow(
-                *key,
-                data.revision,
-                data.commitment_id,
-                event.time,
-                [t.model_dump(mode="json") for t in data.tasks],
-            )
-        )
-        columns: dict[str, object] = {
-            "commitment_id": data.commitment_id,
-            "commitment_revision": data.revision,
-            "review": "pending",
-            "guidance": None,
-        }
-        changes.setdefault(key, {}).update(columns)
-        cards[key] = cards[key].with_columns(columns)
-        plans[key] = domain.replan(plans[key], data.tasks)
-    tasks = {(*key, task_id): task for key, plan in plans.items() for task_id, task in plan.items()}
-    await uow.store.update_cards(changes)
-    await uow.store.add_plan_revisions(revisions)
-    changed_tasks = {k: t for k, t in tasks.items() if tasks_before.get(k) != t}
-    await uow.store.save_tasks(changed_tasks)
-    counters = _counters(uow)
-    for key in changes:
-        counters.add(key[0], domain.deltas(cards_before[key].facts, cards[key].facts))
-    for task_key, task in changed_tasks.items():
-        old = tasks_before.get(task_key)
-        counters.add(task_key[0], domain.deltas(old.facts if old else None, task.facts))
-
-
 def _task_after(task: domain.Task | None, event: TaskEvent) -> domain.Task | None:
     if isinstance(event, RectificationTaskProgressedEvent):
         return domain.progressed(task, event.data.percent, event.data.note)
@@ -275,44 +243,68 @@ def _task_after(task: domain.Task | None, event: TaskEvent) -> domain.Task | Non
     return domain.overdue(task, event.data.deadline, event.data.responsible)
 
 
-async def on_task_events(uow: Uow, events: Sequence[TaskEvent]) -> None:
-    """Progress, completions and overdue notices, applied in order to the tasks they name."""
-    keys: list[TaskKey] = [(seen(uow, e), e.data.branch_id, e.data.task_id) for e in events]
-    before = await uow.store.lock_tasks_by_key(keys)
-    tasks = dict(before)
-    for key, event in zip(keys, events, strict=True):
-        after = _task_after(tasks.get(key), event)
+class _Plans:
+    """The cards and tasks a batch's plan events name, locked, changed in memory in the events'
+    order, then written once per table: what each event sees is what the events before it
+    left, as one at a time."""
+
+    def __init__(self, cards: dict[CardKey, domain.Card], tasks: dict[TaskKey, domain.Task]):
+        self.cards_before = cards
+        self.tasks_before = tasks
+        self.cards = dict(cards)
+        self.plans: defaultdict[CardKey, dict[str, domain.Task]] = defaultdict(dict)
+        for (campaign_id, branch_id, task_id), task in tasks.items():
+            self.plans[(campaign_id, branch_id)][task_id] = task
+        self.changes: dict[CardKey, dict[str, object]] = {}
+        self.revisions: list[PlanRevisionRow] = []
+        self.reviews: list[PlanReviewRow] = []
+
+    def set_columns(self, key: CardKey, columns: dict[str, object]) -> None:
+        self.changes.setdefault(key, {}).update(columns)
+        self.cards[key] = self.cards[key].with_columns(columns)
+
+    def publish(self, key: CardKey, event: RectificationCommitmentPublishedEvent) -> None:
+        """A newer revision becomes the card's commitment (review pending again), its tasks
+        the plan, and a revision in the plan's history; an older or repeated revision leaves
+        the card and the history as they are."""
+        data = event.data
+        current = self.cards[key].commitment_revision
+        if current is not None and data.revision <= current:
+            return
+        self.revisions.append(
+            PlanRevisionRow(
+                *key,
+                data.revision,
+                data.commitment_id,
+                event.time,
+                [t.model_dump(mode="json") for t in data.tasks],
+            )
+        )
+        self.set_columns(
+            key,
+            {
+                "commitment_id": data.commitment_id,
+                "commitment_revision": data.revision,
+                "review": "pending",
+                "guidance": None,
+            },
+        )
+        self.plans[key] = domain.replan(self.plans[key], data.tasks)
+
+    def task(self, key: CardKey, event: TaskEvent) -> None:
+        plan = self.plans[key]
+        after = _task_after(plan.get(event.data.task_id), event)
         if after is not None:
-            tasks[key] = after
-    changed = {key: task for key, task in tasks.items() if before.get(key) != task}
-    await uow.store.save_tasks(changed)
-    counters = _counters(uow)
-    for key, task in changed.items():
-        old = before.get(key)
-        counters.add(key[0], domain.deltas(old.facts if old else None, task.facts))
+            plan[event.data.task_id] = after
 
-
-async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
-    """Levels (with why), incomplete rounds, reviews, missing commitments, settlements and
-    assessment scores: each sets columns of its branch's card; the counters move by what
-    changed. A review of the current revision is kept in the plan's history too. A
-    supplementary result moves its branch from incomplete to its level; once a round has a
-    level only a correction changes it (a repeated supplementary result or incomplete notice
-    leaves the card as it is)."""
-    keys = [(seen(uow, e), e.data.branch_id) for e in events]
-    before = await uow.store.lock_cards(keys)
-    cards = dict(before)
-    changes: dict[CardKey, dict[str, object]] = {}
-    reviews: list[PlanReviewRow] = []
-    for key, event in zip(keys, events, strict=True):
-        columns = domain.card_columns(event.data, cards[key])
+    def card(self, key: CardKey, event: CardEvent) -> None:
+        columns = domain.card_columns(event.data, self.cards[key])
         if columns is None:
-            continue
-        changes.setdefault(key, {}).update(columns)
-        cards[key] = cards[key].with_columns(columns)
+            return
+        self.set_columns(key, columns)
         if isinstance(event.data, CommitmentReviewed):
             d = event.data
-            reviews.append(
+            self.reviews.append(
                 PlanReviewRow(
                     *key,
                     event.id,
@@ -325,17 +317,62 @@ async def on_card_events(uow: Uow, events: Sequence[CardEvent]) -> None:
                     d.uncovered_reason,
                 )
             )
-    await uow.store.update_cards(changes)
-    await uow.store.add_plan_reviews(reviews)
+
+    def changed_tasks(self) -> dict[TaskKey, domain.Task]:
+        return {
+            (*key, task_id): task
+            for key, plan in self.plans.items()
+            for task_id, task in plan.items()
+            if self.tasks_before.get((*key, task_id)) != task
+        }
+
+
+async def on_plan_events(uow: Uow, events: Sequence[PlanEvent]) -> None:
+    """Commitments (a newer revision is the card's commitment and its tasks the plan),
+    progress, completions and overdue notices of tasks, and the events that set a card's
+    columns — levels (with why), incomplete rounds, reviews, missing commitments, settlements
+    and assessment scores — applied in order to the cards and tasks they name; the counters
+    move by what changed. A review of the current revision is kept in the plan's history too;
+    a supplementary result moves its branch from incomplete to its level; once a round has a
+    level only a correction changes it (a repeated supplementary result or incomplete notice
+    leaves the card as it is)."""
+    keyed = [((seen(uow, e), e.data.branch_id), e) for e in events]
+    cards_wanted = [key for key, e in keyed if not isinstance(e, TASK_EVENTS)]
+    replanned = [key for key, e in keyed if isinstance(e, RectificationCommitmentPublishedEvent)]
+    tasks_named = [(*key, e.data.task_id) for key, e in keyed if isinstance(e, TASK_EVENTS)]
+    state = _Plans(
+        await uow.store.lock_cards(cards_wanted) if cards_wanted else {},
+        # a new revision replans every task of its branch; progress names one task
+        await uow.store.lock_tasks(replanned, tasks_named) if replanned or tasks_named else {},
+    )
+    for key, event in keyed:
+        if isinstance(event, RectificationCommitmentPublishedEvent):
+            state.publish(key, event)
+        elif isinstance(event, TASK_EVENTS):
+            state.task(key, event)
+        else:
+            state.card(key, event)
+    changed_tasks = state.changed_tasks()
+    await uow.store.update_cards(state.changes)
+    await uow.store.add_plan_revisions(state.revisions)
+    await uow.store.add_plan_reviews(state.reviews)
+    await uow.store.save_tasks(changed_tasks)
+    # Counted where the facts changed (most progress changes only a percentage).
     counters = _counters(uow)
-    for key in changes:
-        counters.add(key[0], domain.deltas(before[key].facts, cards[key].facts))
+    for key in state.changes:
+        before, after = state.cards_before[key].facts, state.cards[key].facts
+        if before != after:
+            counters.add(key[0], domain.deltas(before, after))
+    for task_key, task in changed_tasks.items():
+        old = state.tasks_before.get(task_key)
+        facts = task.facts
+        if old is None or old.facts != facts:
+            counters.add(task_key[0], domain.deltas(old.facts if old else None, facts))
 
 
 async def on_commended(uow: Uow, events: Sequence[EmulationCommendedEvent]) -> None:
     """Each commendation once on its card and in its campaign's summary, with who awarded it
     and when (absent: the event's day in county time)."""
-    await refuse_unknown_organisations(uow, events)
     added = await uow.store.add_commendations(
         [
             CommendationRow(
@@ -365,7 +402,6 @@ async def on_activities_reported(
     uow: Uow, events: Sequence[EmulationActivityReportedEvent]
 ) -> None:
     """Each activity once on its card and in its campaign's summary."""
-    await refuse_unknown_organisations(uow, events)
     added = await uow.store.add_activities(
         [
             ActivityRow(
@@ -386,7 +422,6 @@ async def on_activities_reported(
 
 async def on_publicized(uow: Uow, events: Sequence[EmulationPublicizedEvent]) -> None:
     """Each publicity item once (集中宣传)."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.add_publicity(
         [
             PublicityRow(
@@ -410,7 +445,6 @@ async def on_learning_meetings_held(
     uow: Uow, events: Sequence[EmulationLearningMeetingHeldEvent]
 ) -> None:
     """Each special organisational-life meeting (比学赶帮) once, with the level aimed for."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.add_learning_meetings(
         [
             LearningMeetingRow(
@@ -430,7 +464,6 @@ async def on_learning_meetings_held(
 
 async def on_summaries_reviewed(uow: Uow, events: Sequence[AssessmentSummaryReviewedEvent]) -> None:
     """A branch's summary review (评估小结); the latest replaces the earlier."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.save_summary_reviews(
         [
             SummaryReviewRow(
@@ -455,7 +488,6 @@ async def on_committee_assessed(
     uow: Uow, events: Sequence[AssessmentCommitteeAssessedEvent]
 ) -> None:
     """The committee's assessment of a branch (局党委评估); the latest replaces the earlier."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.save_committee_assessments(
         [
             CommitteeAssessmentRow(
@@ -475,7 +507,6 @@ async def on_committee_assessed(
 
 async def on_duty_reported(uow: Uow, events: Sequence[AssessmentDutyReportedEvent]) -> None:
     """Each report on duty (专项述职) once."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.add_duty_reports(
         [
             DutyReportRow(
@@ -496,7 +527,6 @@ async def on_duty_reported(uow: Uow, events: Sequence[AssessmentDutyReportedEven
 async def on_org_appraised(uow: Uow, events: Sequence[AssessmentOrgAppraisedEvent]) -> None:
     """An appraisal (评议), one row per rater group; a later appraisal of a group replaces
     that group's counts only."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.save_appraisals(
         [
             AppraisalRow(
@@ -518,7 +548,6 @@ async def on_org_appraised(uow: Uow, events: Sequence[AssessmentOrgAppraisedEven
 async def on_annual_reviewed(uow: Uow, events: Sequence[AssessmentAnnualReviewedEvent]) -> None:
     """The annual review (年度考核) of a leadership team; the latest per year replaces the
     earlier."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.save_annual_reviews(
         [
             AnnualReviewRow(seen(uow, e), d.org_id, d.year, e.id, e.time, d.grade.value, d.comment)
@@ -530,7 +559,6 @@ async def on_annual_reviewed(uow: Uow, events: Sequence[AssessmentAnnualReviewed
 
 async def on_rules_established(uow: Uow, events: Sequence[AssessmentRuleEstablishedEvent]) -> None:
     """Each good practice made a standing rule (巩固深化) once."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.add_standing_rules(
         [
             StandingRuleRow(
@@ -548,37 +576,112 @@ async def on_rules_established(uow: Uow, events: Sequence[AssessmentRuleEstablis
     )
 
 
+async def _by_writer(
+    uow: Uow, events: Sequence[AnyEvent], writers: Mapping[type[AnyEvent], Writer]
+) -> None:
+    """Each writer once, with its events in their order. Writers change different tables, or
+    different columns of a card each reads locked afresh, and counters add up: the order
+    between them changes nothing."""
+    groups: dict[Writer, list[AnyEvent]] = {}
+    for event in events:
+        groups.setdefault(writers[type(event)], []).append(event)
+    for writer, group in groups.items():
+        await writer(uow, group)
+
+
+BRANCH_WRITERS: dict[type[AnyEvent], Writer] = {
+    **dict.fromkeys(
+        (
+            RectificationProblemListedEvent,
+            RectificationProblemEscalatedEvent,
+            RectificationProblemUpdatedEvent,
+            RectificationEscalationOverdueEvent,
+        ),
+        on_problem_events,
+    ),
+    RectificationReviewOverdueEvent: on_reviews_overdue,
+    **dict.fromkeys(
+        (
+            RectificationCommitmentPublishedEvent,
+            *TASK_EVENTS,
+            GradingBranchGradedEvent,
+            GradingBranchIncompleteEvent,
+            RectificationCommitmentReviewedEvent,
+            RectificationCommitmentMissingEvent,
+            RectificationBranchSettledEvent,
+        ),
+        on_plan_events,
+    ),
+}
+
+
+async def on_branch_events(uow: Uow, events: Sequence[BranchEvent]) -> None:
+    """What grading and rectification say about branches, their plans and their problems, in
+    one run however their types interleave (a run costs statements of its own)."""
+    await _by_writer(uow, events, BRANCH_WRITERS)
+
+
+ORGANISATION_WRITERS: dict[type[AnyEvent], Writer] = {
+    EmulationCommendedEvent: on_commended,
+    EmulationActivityReportedEvent: on_activities_reported,
+    EmulationPublicizedEvent: on_publicized,
+    EmulationLearningMeetingHeldEvent: on_learning_meetings_held,
+    AssessmentSummaryReviewedEvent: on_summaries_reviewed,
+    AssessmentCommitteeAssessedEvent: on_committee_assessed,
+    AssessmentDutyReportedEvent: on_duty_reported,
+    AssessmentOrgAppraisedEvent: on_org_appraised,
+    AssessmentAnnualReviewedEvent: on_annual_reviewed,
+    AssessmentRuleEstablishedEvent: on_rules_established,
+    **SUPERVISION_WRITERS,
+    AssessmentBranchReviewedEvent: on_plan_events,  # a score on the card; names no one else
+}
+
+
+async def on_organisation_inputs(
+    uow: Uow, events: Sequence[OrganisationEvent | AssessmentBranchReviewedEvent]
+) -> None:
+    """Phases 3 and 4's inputs and supervision's, and the assessment scores among them, in one
+    run: the inputs that name organisations checked together before anything is written (a
+    refused one fails the run, which the plumbing then applies one event at a time)."""
+    named = [e for e in events if not isinstance(e, AssessmentBranchReviewedEvent)]
+    if named:
+        await refuse_unknown_organisations(uow, named)
+    await _by_writer(uow, events, ORGANISATION_WRITERS)
+
+
 HANDLERS: HandlerTable[ReportingStore] = HandlerTable(
     *CIRCULAR_HANDLERS,
-    *SUPERVISION_HANDLERS,
     each(CampaignLaunchedEvent, on_campaign_launched),
     each(CampaignPhaseOpenedEvent, on_phase_opened),
     each(CampaignPhaseClosedEvent, on_phase_closed),
     batch(OrgBranchRegisteredEvent, on_branches_registered),
     each(GradingResultsPublishedEvent, on_results_published),
-    batch(RectificationProblemListedEvent, on_problem_events),
-    batch(RectificationProblemEscalatedEvent, on_problem_events),
-    batch(RectificationProblemUpdatedEvent, on_problem_events),
-    batch(RectificationEscalationOverdueEvent, on_problem_events),
-    batch(RectificationReviewOverdueEvent, on_reviews_overdue),
-    batch(EmulationActivityReportedEvent, on_activities_reported),
-    batch(RectificationCommitmentPublishedEvent, on_commitments_published),
-    batch(RectificationTaskProgressedEvent, on_task_events),
-    batch(RectificationTaskCompletedEvent, on_task_events),
-    batch(RectificationTaskOverdueEvent, on_task_events),
-    batch(GradingBranchGradedEvent, on_card_events),
-    batch(GradingBranchIncompleteEvent, on_card_events),
-    batch(RectificationCommitmentReviewedEvent, on_card_events),
-    batch(RectificationCommitmentMissingEvent, on_card_events),
-    batch(RectificationBranchSettledEvent, on_card_events),
-    batch(AssessmentBranchReviewedEvent, on_card_events),
-    batch(EmulationCommendedEvent, on_commended),
-    batch(EmulationPublicizedEvent, on_publicized),
-    batch(EmulationLearningMeetingHeldEvent, on_learning_meetings_held),
-    batch(AssessmentSummaryReviewedEvent, on_summaries_reviewed),
-    batch(AssessmentCommitteeAssessedEvent, on_committee_assessed),
-    batch(AssessmentDutyReportedEvent, on_duty_reported),
-    batch(AssessmentOrgAppraisedEvent, on_org_appraised),
-    batch(AssessmentAnnualReviewedEvent, on_annual_reviewed),
-    batch(AssessmentRuleEstablishedEvent, on_rules_established),
+    # One handler per topic family: a batch's runs are as long as its partitions allow.
+    batch(RectificationProblemListedEvent, on_branch_events),
+    batch(RectificationProblemEscalatedEvent, on_branch_events),
+    batch(RectificationProblemUpdatedEvent, on_branch_events),
+    batch(RectificationEscalationOverdueEvent, on_branch_events),
+    batch(RectificationReviewOverdueEvent, on_branch_events),
+    batch(RectificationCommitmentPublishedEvent, on_branch_events),
+    batch(RectificationTaskProgressedEvent, on_branch_events),
+    batch(RectificationTaskCompletedEvent, on_branch_events),
+    batch(RectificationTaskOverdueEvent, on_branch_events),
+    batch(GradingBranchGradedEvent, on_branch_events),
+    batch(GradingBranchIncompleteEvent, on_branch_events),
+    batch(RectificationCommitmentReviewedEvent, on_branch_events),
+    batch(RectificationCommitmentMissingEvent, on_branch_events),
+    batch(RectificationBranchSettledEvent, on_branch_events),
+    batch(EmulationActivityReportedEvent, on_organisation_inputs),
+    batch(EmulationCommendedEvent, on_organisation_inputs),
+    batch(EmulationPublicizedEvent, on_organisation_inputs),
+    batch(EmulationLearningMeetingHeldEvent, on_organisation_inputs),
+    batch(AssessmentBranchReviewedEvent, on_organisation_inputs),
+    batch(AssessmentSummaryReviewedEvent, on_organisation_inputs),
+    batch(AssessmentCommitteeAssessedEvent, on_organisation_inputs),
+    batch(AssessmentDutyReportedEvent, on_organisation_inputs),
+    batch(AssessmentOrgAppraisedEvent, on_organisation_inputs),
+    batch(AssessmentAnnualReviewedEvent, on_organisation_inputs),
+    batch(AssessmentRuleEstablishedEvent, on_organisation_inputs),
+    batch(SupervisionInspectedEvent, on_organisation_inputs),
+    batch(SupervisionProgressReportedEvent, on_organisation_inputs),
 )

@@ -1,22 +1,23 @@
-"""Handlers of `supervision.inputs` (issue 16): the Party office's inspections (督查) and the
+"""Writers of `supervision.inputs` (issue 16): the Party office's inspections (督查) and the
 organisations' progress reports (工作进展情况), each kept once per event id. Who is lagging for
 them is derived on read (`supervision_views`), so arrival order does not matter.
 
 An input about an organisation not registered in the event's county, or sent for another
-county's campaign, is refused by the same check as phases 3 and 4 (`reporting.organisations`)."""
+county's campaign, is refused by the same check as phases 3 and 4 (`reporting.organisations`),
+which `handlers.on_organisation_inputs` makes for them all before these write."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
+from grassroots.contract import AnyEvent
 from grassroots.contract.events import (
     SupervisionInspectedEvent,
     SupervisionProgressReportedEvent,
 )
-from grassroots.plumbing.handling import Registration, batch
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting.deferred import seen
-from reporting.organisations import refuse_unknown_organisations
 from reporting.store.ingest import ReportingStore
 from reporting.store.supervision import InspectionRow, ProgressReportRow
 
@@ -25,7 +26,6 @@ Uow = UnitOfWork[ReportingStore]
 
 async def on_inspected(uow: Uow, events: Sequence[SupervisionInspectedEvent]) -> None:
     """Each inspection once, with its findings as sent."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.add_inspections(
         [
             InspectionRow(
@@ -50,7 +50,6 @@ async def on_progress_reported(
     uow: Uow, events: Sequence[SupervisionProgressReportedEvent]
 ) -> None:
     """Each progress report once."""
-    await refuse_unknown_organisations(uow, events)
     await uow.store.add_progress_reports(
         [
             ProgressReportRow(
@@ -62,7 +61,9 @@ async def on_progress_reported(
     )
 
 
-SUPERVISION_HANDLERS: tuple[Registration[ReportingStore], ...] = (
-    batch(SupervisionInspectedEvent, on_inspected),
-    batch(SupervisionProgressReportedEvent, on_progress_reported),
-)
+SUPERVISION_WRITERS: dict[type[AnyEvent], Callable[[Uow, Sequence[Any]], Awaitable[None]]] = {
+    SupervisionInspectedEvent: on_inspected,
+    SupervisionProgressReportedEvent: on_progress_reported,
+}
+"""Applied by `handlers.on_organisation_inputs`, with phases 3 and 4's inputs, after the check
+of the organisations they name."""

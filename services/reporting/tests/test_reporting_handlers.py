@@ -194,12 +194,11 @@ class FakeStore(ReportingStore):
             for org_id in sorted(escalations.keys() | reviews.keys())
         ]
 
-    async def lock_tasks_by_key(self, keys: Iterable[TaskKey]) -> dict[TaskKey, Task]:
-        return {key: self.tasks[key] for key in keys if key in self.tasks}
-
-    async def lock_tasks_of(self, branches: Iterable[CardKey]) -> dict[TaskKey, Task]:
-        wanted = set(branches)
-        return {key: task for key, task in self.tasks.items() if key[:2] in wanted}
+    async def lock_tasks(
+        self, branches: Iterable[CardKey], keys: Iterable[TaskKey]
+    ) -> dict[TaskKey, Task]:
+        wanted, named = set(branches), set(keys)
+        return {k: task for k, task in self.tasks.items() if k[:2] in wanted or k in named}
 
     async def save_tasks(self, tasks: Mapping[TaskKey, Task]) -> None:
         self.tasks.update(tasks)
@@ -535,6 +534,52 @@ async def test_progress_on_an_unknown_task_is_ignored_and_overdue_comes_before_t
     planned = store.tasks[(CAMPAIGN, BRANCH, "t-1")]
     assert planned.in_plan and planned.overdue and planned.deadline == dt.date(2012, 6, 30)
     assert store.counter("tasks:overdue") == 1
+
+
+async def test_a_plans_events_interleaved_in_one_batch_change_it_as_one_at_a_time() -> None:
+    """Commitments, reviews, task events and card columns of a branch in one run: each event
+    sees what the events before it left (a review of the revision current then, progress on
+    the plan of then), as applied one at a time."""
+    two_tasks = [task(), task("公开承诺上墙", task_id="t-2", kind="immediate", problem_id=None)]
+    three_tasks = [*two_tasks, task("建立台账", task_id="t-3", problem_id=None)]
+    stream: list[AnyEvent] = [
+        event(RectificationTaskOverdueEvent, task_id="t-3", deadline="2012-06-01"),
+        event(RectificationCommitmentPublishedEvent, tasks=two_tasks),
+        event(RectificationTaskProgressedEvent, percent=40),
+        event(RectificationTaskProgressedEvent, task_id="t-3", percent=10),  # not planned yet
+        event(RectificationCommitmentReviewedEvent, guidance="请明确时限"),
+        event(RectificationCommitmentPublishedEvent, revision=2, tasks=three_tasks),
+        event(RectificationCommitmentReviewedEvent, revision=1, guidance="过时"),  # superseded
+        event(RectificationTaskCompletedEvent, task_id="t-2"),
+        event(RectificationTaskProgressedEvent, task_id="t-3", percent=20),
+        event(RectificationCommitmentReviewedEvent, revision=2, decision="approved", guidance=None),
+        event(GradingBranchGradedEvent),
+        event(RectificationCommitmentMissingEvent),
+        event(RectificationBranchSettledEvent),
+    ]
+    one_at_a_time, together = FakeStore(), FakeStore()
+    await apply(one_at_a_time, *stream)
+    await apply_batch(together, stream)
+    for store in (one_at_a_time, together):
+        assert store.cards[CARD]["review"] == "approved"
+        assert store.tasks[(CAMPAIGN, BRANCH, "t-3")].percent == 20
+        assert store.tasks[(CAMPAIGN, BRANCH, "t-2")].completed
+    assert together.cards == one_at_a_time.cards
+    assert together.tasks == one_at_a_time.tasks
+    assert together.revisions == one_at_a_time.revisions
+    assert together.reviews == one_at_a_time.reviews
+    assert +together.counters == +one_at_a_time.counters
+
+
+def test_the_batched_types_of_a_topic_share_one_handler() -> None:
+    """A partition's types interleave (a branch's plan, progress and reviews; a county's
+    activities, meetings and reports): one handler per topic keeps its run whole."""
+    by_topic: dict[str, set[object]] = {}
+    for registration in HANDLERS:
+        if registration.many is not None:
+            topic = registration.event_class.topic
+            by_topic.setdefault(topic, set()).add(registration.many)
+    assert all(len(handlers) == 1 for handlers in by_topic.values()), by_topic
 
 
 async def test_grades_and_incomplete_rounds_set_the_card_and_move_the_level_counters() -> None:

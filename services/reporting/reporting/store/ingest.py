@@ -360,12 +360,9 @@ TASK_COLUMNS = tuple(Task.__dataclass_fields__)
 
 
 def _tasks(rows: Iterable[asyncpg.Record]) -> dict[TaskKey, Task]:
-    return {
-        (row["campaign_id"], row["branch_id"], row["task_id"]): Task(
-            **{column: row[column] for column in TASK_COLUMNS}
-        )
-        for row in rows
-    }
+    """Rows of (campaign_id, branch_id, task_id, *TASK_COLUMNS), by position (thousands a
+    batch: a dict of keyword arguments per row cost more than the look-up)."""
+    return {(row[0], row[1], row[2]): Task(*row[3:]) for row in rows}
 
 
 class ReportingStore(CircularStore, SupervisionStore):
@@ -511,10 +508,12 @@ class ReportingStore(CircularStore, SupervisionStore):
 
     async def add_plan_revisions(self, revisions: Sequence[PlanRevisionRow]) -> None:
         """Keep revisions in the plan's history (a revision kept already stays as it is)."""
-        await self.conn.executemany(  # one by one: a jsonb array per row is not an array column
-            f"""INSERT INTO plan_revisions ({", ".join(PlanRevisionRow._fields)})
-                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        await database.upsert(
+            self.conn,
+            "plan_revisions",
             revisions,
+            key=("campaign_id", "branch_id", "revision"),
+            update=(),
         )
 
     async def add_plan_reviews(self, reviews: Sequence[PlanReviewRow]) -> None:
@@ -534,28 +533,23 @@ class ReportingStore(CircularStore, SupervisionStore):
             self.conn, "reviews_overdue", overdue, key=("campaign_id", "branch_id", "revision")
         )
 
-    async def _lock_tasks(self, keys: Iterable[tuple[str, ...]]) -> dict[TaskKey, Task]:
-        """The tasks matching `keys` — (campaign_id, branch_id[, task_id]) — locked until the
-        transaction ends."""
-        wanted = sorted(set(keys))
-        width = len(wanted[0]) if wanted else 3
-        matched = ", ".join(("campaign_id", "branch_id", "task_id")[:width])
-        arrays = ", ".join(f"${i}::text[]" for i in range(1, width + 1))
+    async def lock_tasks(
+        self, branches: Iterable[CardKey], keys: Iterable[TaskKey]
+    ) -> dict[TaskKey, Task]:
+        """Every task of the branches' cards and the tasks that exist among `keys`, locked
+        until the transaction ends (in one statement)."""
         rows = await self.conn.fetch(
             f"""SELECT campaign_id, branch_id, task_id, {", ".join(TASK_COLUMNS)} FROM tasks
-                WHERE ({matched}) IN (SELECT * FROM unnest({arrays}))
+                WHERE (campaign_id, branch_id, task_id) IN (
+                    SELECT t.campaign_id, t.branch_id, t.task_id FROM tasks t
+                    WHERE (t.campaign_id, t.branch_id) IN
+                        (SELECT * FROM unnest($1::text[], $2::text[]))
+                    UNION SELECT * FROM unnest($3::text[], $4::text[], $5::text[]))
                 ORDER BY campaign_id, branch_id, task_id FOR UPDATE""",
-            *database.columns(wanted, width),
+            *database.columns(sorted(set(branches)), 2),
+            *database.columns(sorted(set(keys)), 3),
         )
         return _tasks(rows)
-
-    async def lock_tasks_by_key(self, keys: Iterable[TaskKey]) -> dict[TaskKey, Task]:
-        """The tasks that exist among `keys`, locked until the transaction ends."""
-        return await self._lock_tasks(keys)
-
-    async def lock_tasks_of(self, branches: Iterable[CardKey]) -> dict[TaskKey, Task]:
-        """Every task of the branches' cards, locked until the transaction ends."""
-        return await self._lock_tasks(branches)
 
     async def save_tasks(self, tasks: Mapping[TaskKey, Task]) -> None:
         """Write tasks as locked and changed by the caller (a task not there yet, e.g. overdue
@@ -570,13 +564,7 @@ class ReportingStore(CircularStore, SupervisionStore):
     async def add_activities(self, activities: Sequence[ActivityRow]) -> dict[CardKey, int]:
         """Record activities and count each new one on its branch's card; return how many
         were new per card (an event recorded already counts nothing)."""
-        added = await self.conn.fetch(
-            """INSERT INTO activities (campaign_id, branch_id, event_id, kind, title, held_on)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                   $6::date[])
-               ON CONFLICT DO NOTHING RETURNING campaign_id, branch_id""",
-            *database.columns(activities, len(ActivityRow._fields)),
-        )
+        added = await self._insert_new("activities", activities)
         per_card = Counter((row["campaign_id"], row["branch_id"]) for row in added)
         await database.upsert(
             self.conn,
@@ -609,15 +597,22 @@ class ReportingStore(CircularStore, SupervisionStore):
     ) -> dict[CardKey, int]:
         """Record commendations; return how many were new per card (an event recorded already
         counts nothing)."""
-        added = await self.conn.fetch(
-            """INSERT INTO commendations (campaign_id, branch_id, event_id, honour, title,
-                   member_name, awarded_by, awarded_on)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                   $6::text[], $7::text[], $8::date[])
-               ON CONFLICT DO NOTHING RETURNING campaign_id, branch_id""",
-            *database.columns(commendations, len(CommendationRow._fields)),
-        )
+        added = await self._insert_new("commendations", commendations)
         return dict(Counter((row["campaign_id"], row["branch_id"]) for row in added))
+
+    async def _insert_new(
+        self, table: str, rows: Sequence[ActivityRow] | Sequence[CommendationRow]
+    ) -> list[asyncpg.Record]:
+        """Insert the rows not there yet (one per event); the card keys of those inserted."""
+        if not rows:
+            return []
+        row_type: type[tuple[Any, ...]] = type(rows[0])
+        inserted: list[asyncpg.Record] = await self.conn.fetch(
+            f"""INSERT INTO {table} ({", ".join(rows[0]._fields)}) {database.row_select(row_type)}
+                ON CONFLICT DO NOTHING RETURNING campaign_id, branch_id""",
+            database.rows_json(rows),
+        )
+        return inserted
 
     async def add_publicity(self, items: Sequence[PublicityRow]) -> None:
         """Record publicity items, each once per event."""
@@ -650,7 +645,6 @@ class ReportingStore(CircularStore, SupervisionStore):
         await self._keep_latest(
             "summary_reviews",
             reviews,
-            ("text", "text", "text", "timestamptz", *("text",) * 6),
             key=("campaign_id", "branch_id"),
             at="reviewed_at",
         )
@@ -662,7 +656,6 @@ class ReportingStore(CircularStore, SupervisionStore):
         await self._keep_latest(
             "committee_assessments",
             assessments,
-            ("text", "text", "text", "timestamptz", "float8", "text", "text"),
             key=("campaign_id", "branch_id"),
             at="assessed_at",
         )
@@ -672,7 +665,6 @@ class ReportingStore(CircularStore, SupervisionStore):
         await self._keep_latest(
             "appraisals",
             appraisals,
-            ("text", "text", "text", "text", "timestamptz", "int", "int", "int"),
             key=("campaign_id", "org_id", "rater_group"),
             at="appraised_at",
         )
@@ -682,7 +674,6 @@ class ReportingStore(CircularStore, SupervisionStore):
         await self._keep_latest(
             "annual_reviews",
             reviews,
-            ("text", "text", "int", "text", "timestamptz", "text", "text"),
             key=("campaign_id", "org_id", "year"),
             at="reviewed_at",
         )
@@ -691,28 +682,25 @@ class ReportingStore(CircularStore, SupervisionStore):
         self,
         table: str,
         rows: Sequence[R],
-        types: Sequence[str],
         *,
         key: Sequence[str],
         at: str,
     ) -> None:
-        """Insert rows (of one NamedTuple type: its fields are the columns, of SQL `types`); a
-        row there already is replaced only by a later one — greater `at`, ties the greater
-        event id, compared byte-wise (code points, as Python compares) — so any arrival order
-        keeps the same row and the same event again changes nothing."""
+        """Insert rows (of one NamedTuple type: its fields are the columns); a row there already
+        is replaced only by a later one — greater `at`, ties the greater event id, compared
+        byte-wise (code points, as Python compares) — so any arrival order keeps the same row
+        and the same event again changes nothing."""
         latest = latest_per_key(rows, key, at)  # one statement may not touch a row twice
         if not latest:
             return
         names = latest[0]._fields
-        assert len(names) == len(types), f"{table}: {len(types)} types for {names}"
-        arrays = ", ".join(f"${i}::{sql}[]" for i, sql in enumerate(types, start=1))
         changes = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name not in key)
         await self.conn.execute(
-            f"""INSERT INTO {table} ({", ".join(names)}) SELECT * FROM unnest({arrays})
+            f"""INSERT INTO {table} ({", ".join(names)}) {database.row_select(type(latest[0]))}
                 ON CONFLICT ({", ".join(key)}) DO UPDATE SET {changes}
                 WHERE (EXCLUDED.{at}, EXCLUDED.event_id COLLATE "C")
                     > ({table}.{at}, {table}.event_id COLLATE "C")""",
-            *database.columns(cast(Sequence[Sequence[Any]], latest), len(names)),
+            database.rows_json(cast(Sequence[Sequence[Any]], latest)),
         )
 
     async def add_to_counters(self, changes: Sequence[CounterRow]) -> None:
