@@ -1,9 +1,9 @@
 """The one check of inputs that name organisations (phases 3 and 4, supervision): every
 organisation an input names is registered in the event's county; a graded organisation's own
 input (summary review, committee assessment, learning meeting) is for an organisation graded in
-the campaign; the campaign is the event's county's. The first refused event of a batch fails it
-before anything is written; the plumbing then applies the batch one event at a time, so only
-that event is dead-lettered."""
+the campaign; the campaign is the event's county's. The first refused event of a run fails it
+before anything is written; the plumbing then applies the run again in slices, the failing
+slice one event at a time, so only that event is dead-lettered."""
 
 from __future__ import annotations
 
