@@ -63,6 +63,24 @@ async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes, int]]:
         await consumer.stop()
 
 
+def outbox_headers(row_id: int) -> list[tuple[str, bytes]]:
+    """The headers a relay of SERVICE puts on the record of outbox row `row_id`."""
+    return [(OUTBOX_ID_HEADER, str(row_id).encode()), (OUTBOX_SERVICE_HEADER, SERVICE.encode())]
+
+
+async def relay_passes(pool: asyncpg.Pool, bootstrap: str, passes: int) -> list[int]:
+    """What a relay starting afresh publishes in each of its first passes."""
+    producer = make_producer(bootstrap, client_id="relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(
+            pool, producer, service=SERVICE, batch_size=100, bootstrap_servers=bootstrap
+        )
+        return [await relay.publish_pending() for _ in range(passes)]
+    finally:
+        await producer.stop()
+
+
 async def test_rows_sent_before_a_crash_are_marked_not_published_twice(
     scratch: tuple[asyncpg.Pool, str, str],
 ) -> None:
@@ -81,23 +99,11 @@ async def test_rows_sent_before_a_crash_are_marked_not_published_twice(
             record.value,
             key=record.key,
             partition=partition_for(record.key, 3, row_id),
-            headers=[
-                (OUTBOX_ID_HEADER, str(row_id).encode()),
-                (OUTBOX_SERVICE_HEADER, SERVICE.encode()),
-            ],
+            headers=outbox_headers(row_id),
         )
     await crashed.stop()
 
-    producer = make_producer(bootstrap, client_id="relay-test")
-    await producer.start()
-    try:
-        relay = OutboxRelay(
-            pool, producer, service=SERVICE, batch_size=100, bootstrap_servers=bootstrap
-        )
-        assert await relay.publish_pending() == 6
-        assert await relay.publish_pending() == 0
-    finally:
-        await producer.stop()
+    assert await relay_passes(pool, bootstrap, 2) == [6, 0]
 
     on_topic = sorted(await read_all(bootstrap, topic), key=lambda item: item[1])
     assert on_topic == [(f"event {i}".encode(), row_id) for i, row_id in enumerate(ids)]
@@ -124,22 +130,11 @@ async def test_a_database_made_anew_under_an_old_topic_still_publishes_its_rows(
             b"an earlier campaign's event",
             key=b"old",
             partition=partition,
-            headers=[
-                (OUTBOX_ID_HEADER, str(ids[-1] + 1000).encode()),
-                (OUTBOX_SERVICE_HEADER, SERVICE.encode()),
-            ],
+            headers=outbox_headers(ids[-1] + 1000),
         )
     await earlier.stop()
 
-    producer = make_producer(bootstrap, client_id="relay-test")
-    await producer.start()
-    try:
-        relay = OutboxRelay(
-            pool, producer, service=SERVICE, batch_size=100, bootstrap_servers=bootstrap
-        )
-        assert await relay.publish_pending() == 6
-    finally:
-        await producer.stop()
+    assert await relay_passes(pool, bootstrap, 2) == [6, 0]
     ours = sorted(
         (found for found in await read_all(bootstrap, topic) if found[1] in ids),
         key=lambda item: item[1],
