@@ -180,8 +180,10 @@ class BatchApplier:
             on_topic = [t for t, spec in EVENTS.items() if spec.topic == record.topic]
             handled = [t for t in on_topic if self.handlers.get(t) is not None]
             self._passing[record.topic] = (
-                None  # its dead letters are this service's: every record is read
-                if dead_letter_owner(record.topic) == self.service
+                # Every record is read: its dead letters are this service's, or it handles
+                # every type of the topic (nothing to pass by, nothing to look for).
+                None
+                if dead_letter_owner(record.topic) == self.service or len(handled) == len(on_topic)
                 else (
                     tuple(f'"{event_type}"'.encode() for event_type in handled),
                     frozenset(on_topic) - frozenset(handled),
