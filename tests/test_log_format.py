@@ -157,11 +157,18 @@ async def test_service_logs_are_json_lines_with_ids_and_an_audit_trail(
     ]
     assert per_message == [], "one line per batch, not one per record"
 
-    audit = [
-        line
-        for line in parsed(new_lines(reporting_log, offsets["reporting"]))
-        if line.get("audit") == "api_request"
-    ]
+    def audit_lines() -> list[dict[str, Any]] | None:
+        """Both requests' audit lines, once written (each is logged as its response ends, and
+        the second may still be on its way when the batch's line is already there)."""
+        found = [
+            line
+            for line in parsed(new_lines(reporting_log, offsets["reporting"]))
+            if line.get("audit") == "api_request"
+        ]
+        paths = {line["path"] for line in found}
+        return found if {f"/v1/campaigns/log-test-{county}/summary", "/signin"} <= paths else None
+
+    audit = await eventually(audit_lines, within=30)
     (read,) = [line for line in audit if line["path"] == f"/v1/campaigns/log-test-{county}/summary"]
     assert (read["caller"], read["status"], read["method"]) == ("测试", answered.status_code, "GET")
     assert read["duration_ms"] >= 0 and read["trace_id"] == caller_trace
