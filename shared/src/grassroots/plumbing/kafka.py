@@ -61,9 +61,21 @@ def auth_options(access: KafkaSettings | None = None) -> dict[str, Any]:
     return {name: value for name, value in options.items() if value is not None}
 
 
+# How old the cluster's metadata (who leads each partition) may get before a client asks again.
+# aiokafka's consumer resets a partition without a committed offset by asking its leader; when
+# that broker answers "not the leader" it only waits and asks the same broker again, without
+# asking who leads now — until the periodic refresh, five minutes by default. A failover test
+# waited those five minutes once; at 15 s a stale leader costs 15 s at most.
+METADATA_MAX_AGE_MS = 15_000
+
+
 def make_consumer(bootstrap_servers: str, **options: Any) -> AIOKafkaConsumer:
     """A consumer with this process's credentials (no group unless `group_id` is given)."""
-    return AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, **auth_options(), **options)
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        **auth_options(),
+        **{"metadata_max_age_ms": METADATA_MAX_AGE_MS, **options},
+    )
 
 
 def make_admin(bootstrap_servers: str, **options: Any) -> AIOKafkaAdminClient:
@@ -155,5 +167,6 @@ def make_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
         client_id=client_id,
         enable_idempotence=True,
         max_request_size=MAX_REQUEST_BYTES,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,  # its consumers too (see the constant)
         logger=logging.getLogger(f"grassroots.{client_id}.broker"),
     )
