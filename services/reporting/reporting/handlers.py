@@ -26,7 +26,7 @@ time (ties: the greater id), decided in SQL, so arrival order does not matter.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -68,7 +68,7 @@ from grassroots.contract.events import (
     SupervisionProgressReportedEvent,
 )
 from grassroots.contract.rectification import CommitmentReviewed
-from grassroots.plumbing.handling import HandlerTable, batch, each
+from grassroots.plumbing.handling import BatchHandler, HandlerTable, batch, each
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting import domain
 from reporting.circulars.handlers import CIRCULAR_HANDLERS
@@ -125,7 +125,6 @@ TASK_EVENTS = (
 )
 PlanEvent = CardEvent | RectificationCommitmentPublishedEvent | TaskEvent
 BranchEvent = PlanEvent | ProblemEvent | RectificationReviewOverdueEvent
-Writer = Callable[[Uow, Sequence[Any]], Awaitable[None]]
 
 
 def _counters(uow: Uow) -> CounterDeltas:
@@ -577,42 +576,37 @@ async def on_rules_established(uow: Uow, events: Sequence[AssessmentRuleEstablis
 
 
 async def _by_writer(
-    uow: Uow, events: Sequence[AnyEvent], writers: Mapping[type[AnyEvent], Writer]
+    uow: Uow, events: Sequence[AnyEvent], writers: HandlerTable[ReportingStore]
 ) -> None:
     """Each writer once, with its events in their order. Writers change different tables, or
     different columns of a card each reads locked afresh, and counters add up: the order
     between them changes nothing."""
-    groups: dict[Writer, list[AnyEvent]] = {}
+    groups: dict[BatchHandler[ReportingStore, Any], list[AnyEvent]] = {}
     for event in events:
-        groups.setdefault(writers[type(event)], []).append(event)
+        registration = writers.get(event.type)
+        assert registration is not None and registration.many is not None, event.type
+        groups.setdefault(registration.many, []).append(event)
     for writer, group in groups.items():
         await writer(uow, group)
 
 
-BRANCH_WRITERS: dict[type[AnyEvent], Writer] = {
-    **dict.fromkeys(
-        (
-            RectificationProblemListedEvent,
-            RectificationProblemEscalatedEvent,
-            RectificationProblemUpdatedEvent,
-            RectificationEscalationOverdueEvent,
-        ),
-        on_problem_events,
-    ),
-    RectificationReviewOverdueEvent: on_reviews_overdue,
-    **dict.fromkeys(
-        (
-            RectificationCommitmentPublishedEvent,
-            *TASK_EVENTS,
-            GradingBranchGradedEvent,
-            GradingBranchIncompleteEvent,
-            RectificationCommitmentReviewedEvent,
-            RectificationCommitmentMissingEvent,
-            RectificationBranchSettledEvent,
-        ),
-        on_plan_events,
-    ),
-}
+# Each type's writer, typed by the events it takes (batch checks it), dispatched within a run.
+BRANCH_WRITERS: HandlerTable[ReportingStore] = HandlerTable(
+    batch(RectificationProblemListedEvent, on_problem_events),
+    batch(RectificationProblemEscalatedEvent, on_problem_events),
+    batch(RectificationProblemUpdatedEvent, on_problem_events),
+    batch(RectificationEscalationOverdueEvent, on_problem_events),
+    batch(RectificationReviewOverdueEvent, on_reviews_overdue),
+    batch(RectificationCommitmentPublishedEvent, on_plan_events),
+    batch(RectificationTaskProgressedEvent, on_plan_events),
+    batch(RectificationTaskCompletedEvent, on_plan_events),
+    batch(RectificationTaskOverdueEvent, on_plan_events),
+    batch(GradingBranchGradedEvent, on_plan_events),
+    batch(GradingBranchIncompleteEvent, on_plan_events),
+    batch(RectificationCommitmentReviewedEvent, on_plan_events),
+    batch(RectificationCommitmentMissingEvent, on_plan_events),
+    batch(RectificationBranchSettledEvent, on_plan_events),
+)
 
 
 async def on_branch_events(uow: Uow, events: Sequence[BranchEvent]) -> None:
@@ -621,20 +615,20 @@ async def on_branch_events(uow: Uow, events: Sequence[BranchEvent]) -> None:
     await _by_writer(uow, events, BRANCH_WRITERS)
 
 
-ORGANISATION_WRITERS: dict[type[AnyEvent], Writer] = {
-    EmulationCommendedEvent: on_commended,
-    EmulationActivityReportedEvent: on_activities_reported,
-    EmulationPublicizedEvent: on_publicized,
-    EmulationLearningMeetingHeldEvent: on_learning_meetings_held,
-    AssessmentSummaryReviewedEvent: on_summaries_reviewed,
-    AssessmentCommitteeAssessedEvent: on_committee_assessed,
-    AssessmentDutyReportedEvent: on_duty_reported,
-    AssessmentOrgAppraisedEvent: on_org_appraised,
-    AssessmentAnnualReviewedEvent: on_annual_reviewed,
-    AssessmentRuleEstablishedEvent: on_rules_established,
-    **SUPERVISION_WRITERS,
-    AssessmentBranchReviewedEvent: on_plan_events,  # a score on the card; names no one else
-}
+ORGANISATION_WRITERS: HandlerTable[ReportingStore] = HandlerTable(
+    batch(EmulationCommendedEvent, on_commended),
+    batch(EmulationActivityReportedEvent, on_activities_reported),
+    batch(EmulationPublicizedEvent, on_publicized),
+    batch(EmulationLearningMeetingHeldEvent, on_learning_meetings_held),
+    batch(AssessmentSummaryReviewedEvent, on_summaries_reviewed),
+    batch(AssessmentCommitteeAssessedEvent, on_committee_assessed),
+    batch(AssessmentDutyReportedEvent, on_duty_reported),
+    batch(AssessmentOrgAppraisedEvent, on_org_appraised),
+    batch(AssessmentAnnualReviewedEvent, on_annual_reviewed),
+    batch(AssessmentRuleEstablishedEvent, on_rules_established),
+    *SUPERVISION_WRITERS,
+    batch(AssessmentBranchReviewedEvent, on_plan_events),  # a score on the card; names no one else
+)
 
 
 async def on_organisation_inputs(

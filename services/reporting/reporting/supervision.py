@@ -8,14 +8,13 @@ which `handlers.on_organisation_inputs` makes for them all before these write.""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from grassroots.contract import AnyEvent
 from grassroots.contract.events import (
     SupervisionInspectedEvent,
     SupervisionProgressReportedEvent,
 )
+from grassroots.plumbing.handling import batch
 from grassroots.plumbing.unit_of_work import UnitOfWork
 from reporting.deferred import seen
 from reporting.store.ingest import ReportingStore
@@ -61,9 +60,9 @@ async def on_progress_reported(
     )
 
 
-SUPERVISION_WRITERS: dict[type[AnyEvent], Callable[[Uow, Sequence[Any]], Awaitable[None]]] = {
-    SupervisionInspectedEvent: on_inspected,
-    SupervisionProgressReportedEvent: on_progress_reported,
-}
+SUPERVISION_WRITERS = (
+    batch(SupervisionInspectedEvent, on_inspected),
+    batch(SupervisionProgressReportedEvent, on_progress_reported),
+)
 """Applied by `handlers.on_organisation_inputs`, with phases 3 and 4's inputs, after the check
 of the organisations they name."""
